@@ -1,0 +1,227 @@
+//! `info`: what process this core is of, and what coroner found to read it with.
+
+use std::io::{self, Write};
+
+use clap::Args as ClapArgs;
+use coroner_image::{hex, ModuleStatus, ProcessImage};
+use serde::Serialize;
+
+use super::{CommandError, Common};
+use crate::report::Report;
+use crate::session::Session;
+
+/// Options of `info`.
+#[derive(Debug, ClapArgs)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The result of `info`. Field names are part of the JSON interface.
+#[derive(Debug, Serialize)]
+pub struct Info {
+    core: String,
+    core_bytes: u64,
+    pid: Option<u32>,
+    command_line: Option<String>,
+    signal: Option<Signal>,
+    threads: usize,
+    crashed_tid: Option<u32>,
+    executable: Option<Executable>,
+    node_version: Option<String>,
+    v8_version: Option<String>,
+    mappings: usize,
+    bytes_in_core: u64,
+    bytes_readable: u64,
+    bytes_mapped: u64,
+    modules: Vec<ModuleInfo>,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Signal {
+    number: i32,
+    name: &'static str,
+    code: i32,
+    fault_address: Option<String>,
+    sender_pid: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct Executable {
+    path: String,
+    status: &'static str,
+    build_id: Option<String>,
+    file: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ModuleInfo {
+    path: String,
+    base: String,
+    status: &'static str,
+}
+
+/// Gathers `info` for the session's core.
+pub fn run(session: &Session, _args: &InfoArgs) -> Result<Info, CommandError> {
+    Ok(gather(session.image()))
+}
+
+fn gather(image: &ProcessImage) -> Info {
+    let core = image.core();
+    let memory = image.memory();
+    let segments = core.segments();
+    Info {
+        core: image.core_path().display().to_string(),
+        core_bytes: core.len(),
+        pid: core.process().map(|p| p.pid),
+        command_line: core.process().map(|p| p.psargs.clone()),
+        signal: core.signal().map(|s| Signal {
+            number: s.signo,
+            name: s.name(),
+            code: s.code,
+            fault_address: s.fault_addr.map(|a| format!("{a:#x}")),
+            sender_pid: s.sender_pid,
+        }),
+        threads: core.threads().len(),
+        crashed_tid: core.threads().first().map(|t| t.tid),
+        executable: image.executable().map(|m| Executable {
+            path: m.path.clone(),
+            status: m.status.as_str(),
+            build_id: m.core_build_id.as_deref().map(hex),
+            file: m.file.as_ref().map(|f| f.path().display().to_string()),
+        }),
+        node_version: image.versions().node.clone(),
+        v8_version: image.versions().v8.clone(),
+        mappings: segments.len(),
+        bytes_in_core: segments.iter().map(|s| s.filesz).sum(),
+        bytes_readable: memory.bytes_present(),
+        bytes_mapped: segments.iter().map(|s| s.memsz).sum(),
+        modules: image
+            .modules()
+            .iter()
+            .map(|m| ModuleInfo {
+                path: m.path.clone(),
+                base: format!("{:#x}", m.base),
+                status: m.status.as_str(),
+            })
+            .collect(),
+        warnings: image.warnings().to_vec(),
+    }
+}
+
+impl Report for Info {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let unknown = || "unknown".to_string();
+        writeln!(
+            out,
+            "core:        {} ({})",
+            self.core,
+            size(self.core_bytes)
+        )?;
+        writeln!(
+            out,
+            "process:     pid {}",
+            self.pid.map_or_else(unknown, |p| p.to_string())
+        )?;
+        writeln!(
+            out,
+            "command:     {}",
+            self.command_line.clone().unwrap_or_else(unknown)
+        )?;
+        match &self.signal {
+            Some(s) => {
+                write!(out, "signal:      {} ({})", s.name, s.number)?;
+                if let Some(a) = &s.fault_address {
+                    write!(out, " at {a}")?;
+                }
+                if let Some(p) = s.sender_pid {
+                    write!(out, " sent by pid {p}")?;
+                }
+                writeln!(out)?;
+            }
+            None => writeln!(
+                out,
+                "signal:      none recorded (a gcore dump of a live process?)"
+            )?,
+        }
+        write!(out, "threads:     {}", self.threads)?;
+        if let Some(t) = self.crashed_tid {
+            write!(out, " (first: tid {t})")?;
+        }
+        writeln!(out)?;
+        match &self.executable {
+            Some(e) => {
+                let how = match e.status {
+                    "matched" => "build id matches the core".to_string(),
+                    "unverified" => "no build id to check".to_string(),
+                    other => format!("{other}: not used"),
+                };
+                writeln!(
+                    out,
+                    "executable:  {} ({how})",
+                    e.file.as_deref().unwrap_or(&e.path)
+                )?;
+                if let Some(id) = &e.build_id {
+                    writeln!(out, "build id:    {id}")?;
+                }
+            }
+            None => writeln!(out, "executable:  not identified")?,
+        }
+        writeln!(
+            out,
+            "node:        {}",
+            self.node_version.clone().unwrap_or_else(unknown)
+        )?;
+        writeln!(
+            out,
+            "v8:         {}",
+            self.v8_version
+                .as_deref()
+                .map_or_else(|| " unknown".to_string(), |v| format!(" {v}"))
+        )?;
+        writeln!(
+            out,
+            "memory:      {} mappings, {} mapped, {} in the core, {} readable with the files",
+            self.mappings,
+            size(self.bytes_mapped),
+            size(self.bytes_in_core),
+            size(self.bytes_readable)
+        )?;
+        let usable = self
+            .modules
+            .iter()
+            .filter(|m| m.status == "matched" || m.status == "unverified")
+            .count();
+        writeln!(
+            out,
+            "modules:     {} ELF files mapped, {} found and matching",
+            self.modules.len(),
+            usable
+        )?;
+        for m in self
+            .modules
+            .iter()
+            .filter(|m| m.status != ModuleStatus::Matched.as_str() && m.status != "unverified")
+        {
+            writeln!(out, "             {} {}", m.status, m.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes in the largest unit that keeps a number ≥ 1, one decimal.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

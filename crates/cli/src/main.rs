@@ -1,0 +1,49 @@
+//! `coroner`: open a Node.js core and run commands on it, from `-c` or from standard input.
+//!
+//! Exit status: 0 when every command succeeded, 1 when a command failed (later ones still run),
+//! 2 when the core could not be opened or the command line is wrong.
+
+mod args;
+mod commands;
+mod report;
+mod session;
+mod words;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Args;
+use crate::session::Session;
+
+/// The core could not be opened, or the command line was wrong.
+const EXIT_UNUSABLE: u8 = 2;
+/// At least one command failed.
+const EXIT_COMMAND_FAILED: u8 = 1;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_UNUSABLE } else { 0 };
+            // Help and version go to stdout; usage errors to stderr, as clap formats them.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let session = match Session::open(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("coroner: {e}");
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
+    match session.run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_COMMAND_FAILED),
+        Err(e) => {
+            eprintln!("coroner: {e}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! How a command's result reaches the user: as text for people, or as one JSON document per line
+//! for scripts. Commands build a value; this module decides how it is written.
+
+use std::io::{self, Write};
+
+/// A command's result.
+pub trait Report: serde::Serialize {
+    /// Writes the result for a person to read.
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Writes `report` as text, or as a single line of JSON.
+pub fn emit(report: &dyn ErasedReport, json: bool, out: &mut dyn Write) -> io::Result<()> {
+    if json {
+        report.write_json(out)?;
+        writeln!(out)
+    } else {
+        report.write_text(out)
+    }
+}
+
+/// Object-safe view of a [`Report`], so commands of different result types share one dispatch.
+pub trait ErasedReport {
+    /// The result as JSON, in the result type's own field order.
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()>;
+    /// The result as text.
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+impl<T: Report> ErasedReport for T {
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer(out, self).map_err(io::Error::other)
+    }
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        Report::write_text(self, out)
+    }
+}

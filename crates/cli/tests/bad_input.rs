@@ -1,0 +1,135 @@
+//! Bad input gets one clear line on stderr and exit status 2, never a panic.
+//!
+//! The corrupt cores here are real fixture cores, cut or scribbled on; the core reader's own
+//! tests cover every cut point on small synthetic cores.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use coroner_fixtures::{Fixture, Kind};
+use support::{assert_unusable, coroner};
+
+fn abort_fixture() -> Fixture {
+    coroner_fixtures::all()
+        .into_iter()
+        .find(|f| f.kind == Kind::Abort)
+        .expect("an abort fixture")
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write temp file");
+    p
+}
+
+fn open_and_info(core: &Path, extra: &[&str]) -> support::Run {
+    let mut args: Vec<&std::ffi::OsStr> = vec![core.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.extend([std::ffi::OsStr::new("-c"), std::ffi::OsStr::new("info")]);
+    coroner(args)
+}
+
+#[test]
+fn a_missing_file() {
+    let run = open_and_info(Path::new("/nonexistent/core.123"), &[]);
+    assert_unusable(&run, "no such file");
+}
+
+#[test]
+fn a_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = open_and_info(dir.path(), &[]);
+    assert_unusable(&run, "directory");
+}
+
+#[test]
+fn not_an_elf_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "notes.txt", b"this is not a core dump\n");
+    assert_unusable(&open_and_info(&p, &[]), "not an ELF file");
+    let empty = write(dir.path(), "empty", b"");
+    assert_unusable(&open_and_info(&empty, &[]), "empty");
+}
+
+#[test]
+fn an_elf_that_is_not_a_core() {
+    let f = abort_fixture();
+    let run = open_and_info(&f.exe, &[]);
+    assert_unusable(&run, "not a core dump");
+}
+
+#[test]
+fn truncated_cores() {
+    let f = abort_fixture();
+    let bytes = std::fs::read(&f.core).expect("read core");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().expect("8 bytes")) as usize;
+    // Inside the ELF header, inside the program headers, inside the notes, inside memory data,
+    // and one byte short of the end.
+    for cut in [3, 40, phoff + 100, 0x2000, bytes.len() / 2, bytes.len() - 1] {
+        let p = write(dir.path(), "cut", &bytes[..cut]);
+        let run = open_and_info(&p, &[]);
+        let needle = if cut < 4 {
+            "not an ELF file"
+        } else {
+            "truncated"
+        };
+        assert_unusable(&run, needle);
+    }
+}
+
+#[test]
+fn garbage_in_the_notes() {
+    let f = abort_fixture();
+    let mut bytes = std::fs::read(&f.core).expect("read core");
+    // Find PT_NOTE and scribble over its first note header.
+    let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().expect("8")) as usize;
+    let phnum = u16::from_le_bytes([bytes[0x38], bytes[0x39]]) as usize;
+    let note = (0..phnum)
+        .map(|i| phoff + i * 56)
+        .find(|&ph| u32::from_le_bytes(bytes[ph..ph + 4].try_into().expect("4")) == 4)
+        .expect("a PT_NOTE");
+    let off = u64::from_le_bytes(bytes[note + 8..note + 16].try_into().expect("8")) as usize;
+    bytes[off..off + 12].copy_from_slice(&[0xff; 12]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "garbled", &bytes);
+    assert_unusable(&open_and_info(&p, &[]), "note");
+}
+
+#[test]
+fn an_executable_that_does_not_match() {
+    let all = coroner_fixtures::all();
+    let f = abort_fixture();
+    let other = all
+        .iter()
+        .find(|g| g.version != f.version)
+        .expect("fixtures of two Node versions");
+    let exe = other.exe.to_str().expect("utf-8 path");
+    let run = open_and_info(&f.core, &["--exe", exe]);
+    assert_unusable(&run, "does not match the core");
+}
+
+#[test]
+fn an_executable_that_is_not_elf() {
+    let f = abort_fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "node", b"#!/bin/sh\n");
+    let run = open_and_info(&f.core, &["--exe", p.to_str().expect("utf-8")]);
+    assert_unusable(&run, "not an ELF");
+}
+
+#[test]
+fn a_failing_command_exits_1_and_later_commands_still_run() {
+    let f = abort_fixture();
+    let exe = f.exe.to_str().expect("utf-8");
+    let core = f.core.to_str().expect("utf-8");
+    let run = coroner([core, "--exe", exe, "-c", "no-such-command", "-c", "info"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no-such-command"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("process:"),
+        "info still ran: {}",
+        run.stdout
+    );
+}

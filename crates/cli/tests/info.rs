@@ -1,0 +1,83 @@
+//! `info` on every fixture core: the process facts coroner reads must equal what the scenario
+//! recorded about itself just before it dumped.
+
+mod support;
+
+use coroner_fixtures::Fixture;
+use support::on_core;
+
+fn info_json(f: &Fixture) -> serde_json::Value {
+    let run = on_core(&f.core, &f.exe, &["info"], true);
+    assert_eq!(run.code, 0, "{}: {}", f.core.display(), run.stderr);
+    let mut lines = run.json_lines();
+    assert_eq!(lines.len(), 1, "one JSON document per command");
+    lines.remove(0)
+}
+
+#[test]
+fn info_matches_what_each_scenario_recorded() {
+    let fixtures = coroner_fixtures::all();
+    for f in &fixtures {
+        let info = info_json(f);
+        let what = format!("{} {} {:?}", f.version, f.scenario, f.kind);
+        let expect = &f.expect.raw;
+        assert_eq!(info["pid"], expect["pid"], "{what}: pid");
+        assert_eq!(info["threads"], expect["threads"], "{what}: thread count");
+        assert_eq!(
+            info["node_version"], expect["node_version"],
+            "{what}: node version"
+        );
+        let v8 = info["v8_version"].as_str().unwrap_or_default();
+        assert_eq!(
+            Some(v8),
+            expect["v8_version"].as_str(),
+            "{what}: v8 version"
+        );
+        assert_eq!(
+            info["executable"]["status"], "matched",
+            "{what}: executable"
+        );
+        if f.kind == coroner_fixtures::Kind::Abort {
+            assert_eq!(info["signal"]["name"], "SIGABRT", "{what}: signal");
+        }
+        assert!(
+            info["bytes_in_core"].as_u64().unwrap_or(0) > 1 << 20,
+            "{what}: bytes"
+        );
+    }
+}
+
+#[test]
+fn text_info_names_the_process() {
+    for f in coroner_fixtures::all().iter().take(4) {
+        let run = on_core(&f.core, &f.exe, &["info"], false);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let pid = f.expect.raw["pid"].to_string();
+        assert!(run.stdout.contains(&format!("pid {pid}")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("build id matches the core"),
+            "{}",
+            run.stdout
+        );
+        let node = f.expect.raw["node_version"].as_str().unwrap_or("?");
+        assert!(run.stdout.contains(node), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn the_executable_is_found_from_the_core_alone() {
+    // The fixtures' node binaries sit at the path the process ran from, so without --exe coroner
+    // must find the same file through NT_FILE and check its build id.
+    for f in coroner_fixtures::all().iter().take(4) {
+        let run = support::coroner([
+            f.core.as_os_str(),
+            "--json".as_ref(),
+            "-c".as_ref(),
+            "info".as_ref(),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let info = &run.json_lines()[0];
+        assert_eq!(info["executable"]["status"], "matched");
+        assert_eq!(info["executable"]["file"].as_str(), f.exe.to_str());
+    }
+}

@@ -1,0 +1,301 @@
+//! The process image of a Node.js core: the core's memory completed with the files it mapped.
+//!
+//! A kernel core omits read-only file-backed pages (node's `.text` and `.rodata`, where V8 keeps
+//! builtins and Node keeps its internal module sources). This crate finds the executable and
+//! shared libraries the core names (NT_FILE), checks each against the build id the core kept,
+//! and fills those pages from the files on disk. It also exposes the executable's symbols and the
+//! Node and V8 versions, which the V8 layer needs to choose its layout.
+//!
+//! Architecture invariant: this crate knows the ELF and process world, not V8's heap. It never
+//! interprets a heap object.
+//!
+//! ```no_run
+//! use coroner_image::{OpenOptions, ProcessImage};
+//! let image = ProcessImage::open("core".as_ref(), &OpenOptions::default())?;
+//! println!("pid {:?}, node {:?}", image.core().process().map(|p| p.pid), image.versions().node);
+//! # Ok::<(), coroner_image::ImageError>(())
+//! ```
+
+mod elf_file;
+mod error;
+mod modules;
+mod symbols;
+mod version;
+
+use std::path::{Path, PathBuf};
+
+use coroner_corefile::{AddressSpace, Backing, CoreFile};
+
+pub use elf_file::{hex, ElfFile, FileSegment};
+pub use error::ImageError;
+pub use modules::{build_id_in_memory, Module, ModuleStatus};
+pub use symbols::{demangle, Symbol, SymbolTable};
+pub use version::{VersionSource, Versions};
+
+/// `AT_ENTRY`: the executable's entry point, which tells which mapped file is the executable.
+const AT_ENTRY: u64 = 9;
+/// `AT_PHDR`: the executable's program headers in memory, the second way to find it.
+const AT_PHDR: u64 = 3;
+
+/// How to open a core.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The node executable, when it is not at the path the core names (or to override it).
+    pub exe: Option<PathBuf>,
+}
+
+/// A core file plus the executable and libraries it mapped.
+pub struct ProcessImage {
+    core_path: PathBuf,
+    core: CoreFile,
+    modules: Vec<Module>,
+    exe: Option<usize>,
+    versions: Versions,
+    warnings: Vec<String>,
+}
+
+impl ProcessImage {
+    /// Opens `core_path`, finds the executable (`options.exe`, else the path the core names) and the
+    /// shared libraries, and fills the pages the core left out from those that match.
+    ///
+    /// Fails when the core is unreadable or malformed, or when `options.exe` is not the executable
+    /// that produced the core. A missing or mismatched file found through the core's own paths is
+    /// only a warning: everything in the core can still be analysed.
+    pub fn open(core_path: &Path, options: &OpenOptions) -> Result<ProcessImage, ImageError> {
+        let mut core = CoreFile::open(core_path).map_err(|source| ImageError::Core {
+            path: core_path.to_owned(),
+            source,
+        })?;
+        let mut modules = modules::discover(core.mapped_files(), core.memory());
+        let exe = find_executable(&core, &modules);
+        let mut warnings = Vec::new();
+
+        for (i, module) in modules.iter_mut().enumerate() {
+            let is_exe = Some(i) == exe;
+            match (&options.exe, is_exe) {
+                (Some(given), true) => {
+                    modules::attach(module, given);
+                    check_given_exe(module, given)?;
+                }
+                _ => {
+                    let path = PathBuf::from(&module.path);
+                    modules::attach(module, &path);
+                    if is_exe {
+                        if let Some(w) = exe_warning(module) {
+                            warnings.push(w);
+                        }
+                    }
+                }
+            }
+        }
+        if exe.is_none() {
+            if let Some(given) = &options.exe {
+                // The core names no executable mapping (no NT_FILE); take the user's word for it.
+                let file = ElfFile::open(given)?;
+                warnings.push(format!(
+                    "the core does not say which executable it ran; using {} unverified",
+                    given.display()
+                ));
+                modules.push(Module {
+                    path: given.display().to_string(),
+                    mappings: Vec::new(),
+                    base: file.first_vaddr().unwrap_or(0),
+                    core_build_id: None,
+                    file: Some(file),
+                    status: ModuleStatus::Unverified,
+                });
+            } else {
+                warnings.push(
+                    "the core does not say which executable it ran; pass it with --exe".into(),
+                );
+            }
+        }
+        let exe = exe.or_else(|| options.exe.as_ref().map(|_| modules.len() - 1));
+
+        fill_from_files(core.memory_mut(), &modules, &mut warnings);
+
+        let mut image = ProcessImage {
+            core_path: core_path.to_owned(),
+            core,
+            modules,
+            exe,
+            versions: Versions::default(),
+            warnings,
+        };
+        image.versions = version::detect(&image);
+        Ok(image)
+    }
+
+    /// The path the core was opened from.
+    pub fn core_path(&self) -> &Path {
+        &self.core_path
+    }
+
+    /// The parsed core file: threads, process and signal notes.
+    pub fn core(&self) -> &CoreFile {
+        &self.core
+    }
+
+    /// The process's memory: the core's bytes, completed from matching files.
+    pub fn memory(&self) -> &AddressSpace {
+        self.core.memory()
+    }
+
+    /// Every ELF module the process had mapped, the executable among them.
+    pub fn modules(&self) -> &[Module] {
+        &self.modules
+    }
+
+    /// The executable's module, when the core names one (or `--exe` supplied it).
+    pub fn executable(&self) -> Option<&Module> {
+        self.exe.map(|i| &self.modules[i])
+    }
+
+    /// The executable's file, when it is available and matches.
+    pub fn exe_file(&self) -> Option<&ElfFile> {
+        self.executable().and_then(|m| m.file.as_ref())
+    }
+
+    /// Node and V8 versions.
+    pub fn versions(&self) -> &Versions {
+        &self.versions
+    }
+
+    /// Things worth telling the user that did not stop the image from opening.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The runtime address of an executable symbol, by mangled name.
+    pub fn exe_runtime_address(&self, name: &str) -> Option<u64> {
+        let module = self.executable()?;
+        let sym = module.file.as_ref()?.symbols().by_name(name)?;
+        Some(sym.address.wrapping_add(module.bias()))
+    }
+
+    /// `len` bytes of an executable data symbol: from the core when it has them (runtime value),
+    /// else from the file (initial value).
+    pub fn exe_data(&self, name: &str, len: usize) -> Option<Vec<u8>> {
+        let module = self.executable()?;
+        let file = module.file.as_ref()?;
+        let sym = file.symbols().by_name(name)?;
+        let mut buf = vec![0u8; len];
+        match self
+            .memory()
+            .read(sym.address.wrapping_add(module.bias()), &mut buf)
+        {
+            Ok(()) => Some(buf),
+            Err(_) => file.read_static(sym.address, len),
+        }
+    }
+
+    /// An executable `int` symbol (as `v8dbg_*` constants are).
+    pub fn exe_data_i32(&self, name: &str) -> Option<i32> {
+        let b = self.exe_data(name, 4)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// An executable pointer-sized symbol.
+    pub fn exe_data_u64(&self, name: &str) -> Option<u64> {
+        let b = self.exe_data(name, 8)?;
+        Some(u64::from_le_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
+    }
+
+    /// A NUL-terminated string in process memory, lossily decoded.
+    pub fn read_string(&self, addr: u64, max: usize) -> Option<String> {
+        let bytes = self.memory().read_cstr(addr, max).ok()?;
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// The module whose mappings contain `addr`.
+    pub fn module_at(&self, addr: u64) -> Option<&Module> {
+        self.modules.iter().find(|m| m.contains(addr))
+    }
+}
+
+/// The executable is the mapped file that holds the entry point (`AT_ENTRY`), or failing that
+/// the program headers (`AT_PHDR`); both come from the auxiliary vector the kernel saved.
+fn find_executable(core: &CoreFile, modules: &[Module]) -> Option<usize> {
+    [AT_ENTRY, AT_PHDR]
+        .iter()
+        .filter_map(|&key| core.auxv_value(key))
+        .find_map(|addr| modules.iter().position(|m| m.contains(addr)))
+}
+
+fn check_given_exe(module: &Module, given: &Path) -> Result<(), ImageError> {
+    match &module.status {
+        ModuleStatus::Mismatch { file_id, core_id } => Err(ImageError::ExeMismatch {
+            path: given.to_owned(),
+            file_id: file_id.clone(),
+            core_id: core_id.clone(),
+        }),
+        ModuleStatus::Missing => Err(ImageError::Io {
+            path: given.to_owned(),
+            source: std::io::ErrorKind::NotFound.into(),
+        }),
+        ModuleStatus::Unreadable(reason) => Err(ImageError::NotElf {
+            path: given.to_owned(),
+            reason: reason.clone(),
+        }),
+        ModuleStatus::Matched | ModuleStatus::Unverified => Ok(()),
+    }
+}
+
+fn exe_warning(module: &Module) -> Option<String> {
+    match &module.status {
+        ModuleStatus::Matched => None,
+        ModuleStatus::Unverified => Some(format!(
+            "executable {}: no build id to compare with the core; using it unverified",
+            module.path
+        )),
+        ModuleStatus::Mismatch { file_id, core_id } => Some(format!(
+            "executable {} is a different build from the one in the core ({file_id} on disk, {core_id} in the core); not using it: pass the right one with --exe",
+            module.path
+        )),
+        ModuleStatus::Missing => Some(format!(
+            "executable {} is not on this machine; pass it with --exe",
+            module.path
+        )),
+        ModuleStatus::Unreadable(reason) => Some(format!(
+            "executable {}: {reason}; pass the right one with --exe",
+            module.path
+        )),
+    }
+}
+
+/// Fills the pages of every usable module's mappings that the core did not keep, from its file.
+/// Kernel cores list such pages as segments without data (absent); gdb's gcore leaves them out
+/// altogether (unmapped), so both are filled, the latter with the file segment's permissions.
+fn fill_from_files(space: &mut AddressSpace, modules: &[Module], warnings: &mut Vec<String>) {
+    for module in modules {
+        let Some(file) = module.file.as_ref() else {
+            continue;
+        };
+        let backing = match std::fs::File::open(file.path()).and_then(|f| Backing::map(&f)) {
+            Ok(b) => b,
+            Err(e) => {
+                warnings.push(format!("{}: {e}", file.path().display()));
+                continue;
+            }
+        };
+        let file_len = file.data().len() as u64;
+        let index = space.add_backing(backing);
+        for m in &module.mappings {
+            let Some(avail) = file_len.checked_sub(m.file_offset) else {
+                continue;
+            };
+            let end = m.end.min(m.start.saturating_add(avail));
+            if end > m.start {
+                let perms = file.perms_at_offset(m.file_offset);
+                let filled = space
+                    .fill_absent(m.start, end, index, m.file_offset)
+                    .and_then(|_| space.fill_unmapped(m.start, end, index, m.file_offset, perms));
+                if let Err(e) = filled {
+                    warnings.push(format!("{}: {e}", module.path));
+                }
+            }
+        }
+    }
+}
