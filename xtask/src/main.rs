@@ -1,0 +1,64 @@
+//! `cargo xtask`: the developer tasks of coroner.
+//!
+//! * `cargo xtask fixtures [--versions V,..] [--scenarios S,..] [--large] [--force] [--jobs N]
+//!   [--abort-dumper auto|kernel|gdb]` makes the test fixtures: real cores of official Node
+//!   builds running the scenarios of `fixtures/` (see `fixtures/README.md`).
+//! * `cargo xtask demo [COMMAND...]` makes the `objects` fixtures of the default Node version and
+//!   runs coroner on its abort core (`-c info` unless commands are given).
+//! * `cargo xtask test` builds every default fixture (cached), then runs `cargo test --workspace`:
+//!   the README's and CI's test command.
+
+mod demo;
+mod dumper;
+mod elf;
+mod error;
+mod fixtures;
+mod layout;
+mod node;
+mod pool;
+mod run;
+mod scenario;
+mod test;
+mod versions;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  fixtures [options]   build the core-dump fixtures into target/fixtures (cached)
+      --versions V,..      only these pinned Node versions (default: all of fixtures/versions.txt)
+      --scenarios S,..     only these scenarios (default: every fixtures/*.js)
+      --large              also build the large benchmark fixture (fixtures/large/large.js)
+      --force              rebuild even when cached
+      --jobs N             fixtures built in parallel (default 2)
+      --abort-dumper D     who writes abort cores: auto (default), kernel or gdb
+  demo [COMMAND...]    build the `objects` fixtures of the default version and run
+                       `coroner CORE -c COMMAND...` on its abort core (default: info)
+  test [ARGS...]       build every default fixture (cached), then `cargo test --workspace ARGS`
+  help                 this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("fixtures") => fixtures::command(&args[1..]),
+        Some("demo") => demo::command(&args[1..]),
+        Some("test") => test::command(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(error::Error::new(format!(
+            "unknown command {other:?} (try `cargo xtask help`)"
+        ))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! Building one fixture: one node run of one scenario on one version, dumped one way, checked,
+//! and moved into place.
+//!
+//! Everything is made in a sibling temporary directory (`.KIND.tmp`) that is renamed to `KIND`
+//! only once complete and checked, with the cache key written to `hash`: an interrupted or
+//! failed run never leaves a directory that looks like a fixture. A failed run's temporary
+//! directory stays for inspection (its `stderr.txt`), and is removed by the next run.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use coroner_fixtures::{try_snapshot_constructor_counts, Dumper, Expect, Kind};
+
+use crate::dumper;
+use crate::elf;
+use crate::layout::Layout;
+use crate::node::remove_dir_if_exists;
+use crate::scenario::Scenario;
+
+/// The core file of a fixture.
+pub const CORE: &str = "core";
+/// The expectations of a fixture.
+pub const EXPECT: &str = "expect.json";
+/// The heap snapshot of a fixture.
+pub const SNAPSHOT: &str = "snapshot.heapsnapshot";
+/// The cache key of a fixture.
+pub const HASH: &str = "hash";
+const STDOUT: &str = "stdout.txt";
+const STDERR: &str = "stderr.txt";
+/// Files in a fixture directory that are not the kernel's core.
+const OUTPUTS: [&str; 7] = [
+    EXPECT,
+    "expect.json.tmp",
+    STDOUT,
+    STDERR,
+    "gcore.log",
+    HASH,
+    CORE,
+];
+
+/// One fixture to build.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Node version.
+    pub version: String,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// How to dump it.
+    pub kind: Kind,
+}
+
+impl Job {
+    /// `"20.20.2/objects/abort"`.
+    pub fn label(&self) -> String {
+        format!("{}/{}/{}", self.version, self.scenario.name, self.kind)
+    }
+}
+
+/// What the jobs share.
+#[derive(Debug)]
+pub struct Env<'a> {
+    /// Paths.
+    pub layout: &'a Layout,
+    /// The harness's bytes (part of every cache key).
+    pub harness: Vec<u8>,
+    /// Version → node executable.
+    pub exes: BTreeMap<String, PathBuf>,
+    /// Who writes abort cores.
+    pub abort_dumper: Dumper,
+    /// Rebuild even when cached.
+    pub force: bool,
+}
+
+/// A fixture that is there.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Whether it was built now (else it was cached).
+    pub built: bool,
+    /// How long building took (zero when cached).
+    pub took: Duration,
+    /// Apparent size of the core.
+    pub core_bytes: u64,
+    /// Disk space the core uses (cores are sparse).
+    pub core_disk: u64,
+}
+
+/// Why a fixture could not be built.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// What went wrong.
+    pub message: String,
+    /// The log to read (the run's stderr.txt), if the run got that far.
+    pub log: Option<PathBuf>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            log: None,
+        }
+    }
+    fn with_log(message: impl Into<String>, log: &Path) -> Failure {
+        Failure {
+            message: message.into(),
+            log: Some(log.to_path_buf()),
+        }
+    }
+}
+
+/// Whether `dir` holds a complete fixture (possibly stale).
+pub fn is_complete(dir: &Path) -> bool {
+    [HASH, CORE, EXPECT, SNAPSHOT]
+        .iter()
+        .all(|f| dir.join(f).is_file())
+}
+
+fn sizes(core: &Path) -> (u64, u64) {
+    std::fs::metadata(core)
+        .map(|m| (m.len(), m.blocks() * 512))
+        .unwrap_or((0, 0))
+}
+
+/// Builds the fixture of `job` unless it is cached.
+pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
+    let started = Instant::now();
+    let layout = env.layout;
+    let dir = layout.fixture_dir(&job.version, &job.scenario.name, job.kind);
+    let key = job
+        .scenario
+        .cache_key(&env.harness, &job.version, job.kind)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    if !env.force
+        && is_complete(&dir)
+        && std::fs::read_to_string(dir.join(HASH)).is_ok_and(|h| h.trim() == key)
+    {
+        let (core_bytes, core_disk) = sizes(&dir.join(CORE));
+        return Ok(Outcome {
+            built: false,
+            took: Duration::ZERO,
+            core_bytes,
+            core_disk,
+        });
+    }
+    let exe = env
+        .exes
+        .get(&job.version)
+        .ok_or_else(|| Failure::new(format!("no node {} was fetched", job.version)))?;
+    let tmp = dir.with_file_name(format!(".{}.tmp", job.kind));
+    remove_dir_if_exists(&tmp).map_err(|e| Failure::new(e.to_string()))?;
+    std::fs::create_dir_all(&tmp)
+        .map_err(|e| Failure::new(format!("cannot create {}: {e}", tmp.display())))?;
+    let log = tmp.join(STDERR);
+
+    let dumper = match job.kind {
+        Kind::Abort => env.abort_dumper,
+        Kind::Gcore => Dumper::Gdb,
+    };
+    let status =
+        run_node(job, exe, &tmp, dumper).map_err(|message| Failure::with_log(message, &log))?;
+    let core =
+        take_core(job, &tmp, dumper, status).map_err(|message| Failure::with_log(message, &log))?;
+    check(job, exe, &tmp, dumper).map_err(|message| Failure::with_log(message, &log))?;
+    if dumper == Dumper::Gdb {
+        // gdb writes every page, including reserved-but-untouched ones, as zeros: punch them
+        // out so the core is sparse like the kernel's (same bytes, a fraction of the disk).
+        let _ = Command::new("fallocate")
+            .arg("--dig-holes")
+            .arg(&core)
+            .stderr(Stdio::null())
+            .status();
+    }
+    std::fs::write(tmp.join(HASH), format!("{key}\n"))
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", tmp.join(HASH).display())))?;
+    put_in_place(&tmp, &dir).map_err(Failure::new)?;
+    let (core_bytes, core_disk) = sizes(&dir.join(CORE));
+    Ok(Outcome {
+        built: true,
+        took: started.elapsed(),
+        core_bytes,
+        core_disk,
+    })
+}
+
+/// Runs the scenario in `out` so that it dumps as `job.kind`; returns node's exit status.
+fn run_node(
+    job: &Job,
+    exe: &Path,
+    out: &Path,
+    dumper: Dumper,
+) -> Result<Option<ExitStatus>, String> {
+    let scenario = &job.scenario;
+    let mut command = match (job.kind, dumper) {
+        (Kind::Abort, Dumper::Kernel) => {
+            // The shell raises the core size limit, then becomes node (same pid).
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(r#"ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"; exec "$0" "$@""#).arg(exe);
+            c
+        }
+        (Kind::Abort, Dumper::Gdb) => {
+            let mut c = Command::new("gdb");
+            c.args([
+                "--readnever",
+                "-batch",
+                "-ex",
+                "run",
+                "-ex",
+                &format!("gcore {CORE}"),
+                "-ex",
+                "kill",
+                "--args",
+            ])
+            .arg(exe);
+            c
+        }
+        (Kind::Gcore, _) => Command::new(exe),
+    };
+    command.args(&scenario.node_args).arg(&scenario.script);
+    let stdout =
+        File::create(out.join(STDOUT)).map_err(|e| format!("cannot create {STDOUT}: {e}"))?;
+    let stderr =
+        File::create(out.join(STDERR)).map_err(|e| format!("cannot create {STDERR}: {e}"))?;
+    command
+        .current_dir(out)
+        .env("CORONER_DUMP", job.kind.as_str())
+        .env("CORONER_OUT", out)
+        .env(
+            "CORONER_DUMPER",
+            if dumper == Dumper::Gdb {
+                "gdb"
+            } else {
+                "kernel"
+            },
+        )
+        .env("CORONER_SCENARIO", &scenario.name)
+        .env("LC_ALL", "C")
+        .env_remove("NODE_OPTIONS")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
+    wait(&mut child, scenario.timeout).map_err(|e| format!("waiting for node: {e}"))
+}
+
+/// Waits for `child`; kills its process group after `timeout` (then returns `None`).
+fn wait(child: &mut Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() > timeout {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}
+
+/// Checks how node ended, and finds the core (renaming the kernel's to `core`).
+fn take_core(
+    job: &Job,
+    out: &Path,
+    dumper: Dumper,
+    status: Option<ExitStatus>,
+) -> Result<PathBuf, String> {
+    let Some(status) = status else {
+        return Err(format!(
+            "node did not finish within {} s",
+            job.scenario.timeout.as_secs()
+        ));
+    };
+    match (job.kind, dumper) {
+        (Kind::Abort, Dumper::Kernel) if status.signal() != Some(6) => {
+            return Err(format!("node {} instead of aborting", describe(status)))
+        }
+        (Kind::Gcore, _) if !status.success() => return Err(format!("node {}", describe(status))),
+        _ => {}
+    }
+    let core = out.join(CORE);
+    if dumper == Dumper::Kernel {
+        // `core`, `core.PID`, or whatever plain name core_pattern makes.
+        let candidates: Vec<PathBuf> = std::fs::read_dir(out)
+            .map_err(|e| format!("cannot list {}: {e}", out.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                p.is_file() && !OUTPUTS.contains(&name) && !name.ends_with(".heapsnapshot")
+            })
+            .collect();
+        match candidates.as_slice() {
+            [one] => std::fs::rename(one, &core).map_err(|e| format!("cannot rename {}: {e}", one.display()))?,
+            [] if core.is_file() => {}
+            [] => {
+                return Err(format!(
+                    "node aborted but no core appeared in {} (core_pattern {:?}; try --abort-dumper gdb)",
+                    out.display(),
+                    dumper::core_pattern().unwrap_or_default()
+                ))
+            }
+            many => return Err(format!("several possible cores in {}: {many:?}", out.display())),
+        }
+    }
+    if !core.is_file() {
+        return Err(match job.kind {
+            Kind::Gcore => {
+                "node exited normally but no core appeared (did the scenario call harness.dump?)"
+                    .to_string()
+            }
+            Kind::Abort => format!(
+                "gdb {} but no core appeared (did node abort?)",
+                describe(status)
+            ),
+        });
+    }
+    Ok(core)
+}
+
+/// Checks a fresh fixture: expect.json is this run's, the snapshot has the expected class
+/// counts, and the core has one thread per recorded thread.
+fn check(job: &Job, exe: &Path, out: &Path, dumper: Dumper) -> Result<(), String> {
+    let expect = Expect::load(&out.join(EXPECT)).map_err(|e| e.to_string())?;
+    let same_file = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
+    if expect.scenario != job.scenario.name
+        || expect.kind != job.kind
+        || expect.dumper != dumper
+        || expect.node_version != format!("v{}", job.version)
+        || !same_file(&expect.exec_path, exe)
+    {
+        return Err(format!(
+            "expect.json is for {} {} {:?} on {} ({}), not this run",
+            expect.scenario,
+            expect.kind,
+            expect.dumper,
+            expect.node_version,
+            expect.exec_path.display()
+        ));
+    }
+    let counts = try_snapshot_constructor_counts(out.join(SNAPSHOT)).map_err(|e| e.to_string())?;
+    for (class, &expected) in &expect.classes {
+        let found = counts.get(class).copied().unwrap_or(0);
+        if found != expected {
+            return Err(format!(
+                "the heap snapshot has {found} {class}, expect.json says {expected}"
+            ));
+        }
+    }
+    let core = elf::summarize(&out.join(CORE)).map_err(|e| e.to_string())?;
+    if core.threads.len() != expect.threads as usize {
+        return Err(format!(
+            "the core has {} threads (NT_PRSTATUS), expect.json says {}",
+            core.threads.len(),
+            expect.threads
+        ));
+    }
+    if !core.threads.iter().any(|t| t.tid == expect.pid) {
+        return Err(format!(
+            "no thread of the core is the main thread {}",
+            expect.pid
+        ));
+    }
+    if job.kind == Kind::Abort && !core.threads.iter().any(|t| t.signal == 6) {
+        return Err("no thread of the abort core stopped on SIGABRT".to_string());
+    }
+    Ok(())
+}
+
+/// Renames `tmp` to `dir`, replacing any previous fixture.
+fn put_in_place(tmp: &Path, dir: &Path) -> Result<(), String> {
+    let old = dir.with_file_name(format!(
+        ".{}.old",
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("fixture")
+    ));
+    remove_dir_if_exists(&old).map_err(|e| e.to_string())?;
+    if dir.exists() {
+        std::fs::rename(dir, &old)
+            .map_err(|e| format!("cannot move {} aside: {e}", dir.display()))?;
+    }
+    std::fs::rename(tmp, dir)
+        .map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dir.display()))?;
+    remove_dir_if_exists(&old).map_err(|e| e.to_string())
+}

@@ -1,0 +1,156 @@
+//! Scenarios: the programs whose cores the fixtures are.
+//!
+//! Every `fixtures/*.js` is a scenario of the default set, dumped both ways on every pinned
+//! version. `fixtures/large/large.js` is the benchmark scenario `large`, built only on request
+//! (`--large`), only as a gcore, only on the default version.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coroner_fixtures::Kind;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Context, Error, Result};
+use crate::layout::Layout;
+
+/// Bump to rebuild every fixture when the pipeline itself changes what it makes (e.g. how
+/// node is run, or what is checked).
+pub const PIPELINE_VERSION: u32 = 1;
+
+/// Name of the benchmark scenario.
+pub const LARGE: &str = "large";
+
+/// A scenario and how to run it.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name: the file name without `.js`.
+    pub name: String,
+    /// The script, absolute.
+    pub script: PathBuf,
+    /// Node options placed before the script.
+    pub node_args: Vec<String>,
+    /// The kinds of dump made of it.
+    pub kinds: Vec<Kind>,
+    /// Only on the default version (and only when asked for).
+    pub default_version_only: bool,
+    /// How long one run may take.
+    pub timeout: Duration,
+}
+
+impl Scenario {
+    /// The cache key of its fixture for (`version`, `kind`): the sha256 of everything that
+    /// determines the fixture: the scenario and harness sources, the version, the kind, node's
+    /// options and [`PIPELINE_VERSION`].
+    pub fn cache_key(&self, harness: &[u8], version: &str, kind: Kind) -> Result<String> {
+        let script = std::fs::read(&self.script)
+            .context(|| format!("cannot read {}", self.script.display()))?;
+        let mut hash = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        field(format!("coroner fixture pipeline {PIPELINE_VERSION}").as_bytes());
+        field(self.name.as_bytes());
+        field(&script);
+        field(harness);
+        field(version.as_bytes());
+        field(kind.as_str().as_bytes());
+        field(self.node_args.join("\0").as_bytes());
+        Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// The default set: every `fixtures/*.js`, sorted by name.
+pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
+    let entries = std::fs::read_dir(&layout.sources)
+        .context(|| format!("cannot list {}", layout.sources.display()))?;
+    let mut scenarios = Vec::new();
+    for entry in entries {
+        let path = entry
+            .context(|| format!("cannot list {}", layout.sources.display()))?
+            .path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".js"))
+        else {
+            continue;
+        };
+        if path.is_file() {
+            scenarios.push(Scenario {
+                name: name.to_string(),
+                script: path.clone(),
+                node_args: Vec::new(),
+                kinds: Kind::ALL.to_vec(),
+                default_version_only: false,
+                timeout: Duration::from_secs(180),
+            });
+        }
+    }
+    if scenarios.is_empty() {
+        return Err(Error::new(format!(
+            "no scenarios (*.js) in {}",
+            layout.sources.display()
+        )));
+    }
+    scenarios.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(scenarios)
+}
+
+/// The benchmark scenario `fixtures/large/large.js`.
+pub fn large(layout: &Layout) -> Scenario {
+    Scenario {
+        name: LARGE.to_string(),
+        script: layout.sources.join("large").join("large.js"),
+        node_args: vec!["--max-old-space-size=4096".to_string()],
+        kinds: vec![Kind::Gcore],
+        default_version_only: true,
+        timeout: Duration::from_secs(900),
+    }
+}
+
+/// Every scenario that may have fixtures: the default set and `large`.
+pub fn known(layout: &Layout) -> Result<Vec<Scenario>> {
+    let mut all = default_set(layout)?;
+    all.push(large(layout));
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_key_covers_every_input() {
+        let layout = Layout::new();
+        let scenario = default_set(&layout).expect("scenarios").remove(0);
+        let key = |s: &Scenario, harness: &[u8], version: &str, kind: Kind| {
+            s.cache_key(harness, version, kind).expect("key")
+        };
+        let base = key(&scenario, b"h", "20.20.2", Kind::Abort);
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, key(&scenario, b"h", "20.20.2", Kind::Abort));
+        assert_ne!(base, key(&scenario, b"h2", "20.20.2", Kind::Abort));
+        assert_ne!(base, key(&scenario, b"h", "22.23.3", Kind::Abort));
+        assert_ne!(base, key(&scenario, b"h", "20.20.2", Kind::Gcore));
+        let mut flagged = scenario.clone();
+        flagged.node_args.push("--x".into());
+        assert_ne!(base, key(&flagged, b"h", "20.20.2", Kind::Abort));
+    }
+
+    #[test]
+    fn the_default_set_is_the_top_level_scripts() {
+        let names: Vec<String> = default_set(&Layout::new())
+            .expect("scenarios")
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        for expected in ["objects", "retainers", "stack", "strings", "workers"] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        assert!(!names.iter().any(|n| n == LARGE || n == "harness"));
+    }
+}

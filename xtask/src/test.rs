@@ -1,0 +1,28 @@
+//! `cargo xtask test [ARGS...]`: the one command that runs every test, for people and for CI.
+//!
+//! The tests of the V8 layers read real cores, so the fixtures are built first (a no-op when
+//! cached), then `cargo test --workspace` runs with any further arguments passed through.
+
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::fixtures::{self, Options};
+use crate::layout::Layout;
+
+/// `cargo xtask test`.
+pub fn command(args: &[String]) -> Result<()> {
+    let layout = Layout::new();
+    fixtures::ensure(&layout, &Options::default())?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(&layout.root)
+        .args(["test", "--workspace"])
+        .args(args)
+        .status()
+        .map_err(|e| Error::new(format!("could not run {cargo}: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::new(format!("cargo test failed ({status})")))
+    }
+}
