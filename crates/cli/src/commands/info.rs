@@ -138,6 +138,9 @@ impl Report for Info {
                 if let Some(p) = s.sender_pid {
                     write!(out, " sent by pid {p}")?;
                 }
+                if s.name == "SIGSTOP" {
+                    write!(out, ": stopped, as gdb's gcore does; not a crash")?;
+                }
                 writeln!(out)?;
             }
             None => writeln!(
