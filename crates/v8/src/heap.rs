@@ -1,0 +1,244 @@
+//! [`Heap`]: the V8 heap of a core, tied together — the layout, every isolate, every page
+//! (attributed to its isolate), the allocation areas a walk must respect, and walks over the
+//! pages, one at a time or in parallel.
+//!
+//! Opening a heap: find the pages (header signatures), the isolates (roots-table signature),
+//! attribute pages to isolates by their heap pointer, and gather the allocation areas: the
+//! isolates' main-thread LABs, read-only pages' allocation tops, and the new-space pages that
+//! lie after the allocation top. Then every page is walked once; where a walk stops early,
+//! memory is searched for an allocator's `LinearAllocationArea` whose `top` is that address
+//! (code-space, map-space and background-thread LABs live in allocator objects coroner has no
+//! offsets for).
+
+use std::collections::HashMap;
+
+use coroner_corefile::AddressSpace;
+use coroner_image::ProcessImage;
+use rayon::prelude::*;
+
+use crate::error::HeapError;
+use crate::isolate::{find_isolates, Isolate};
+use crate::labs::{find_in_memory, KnownLab, Lab, LabOrigin};
+use crate::layout::Layout;
+use crate::pages::{find_pages, Page, PageKind, Space};
+use crate::walk::{PageWalk, WalkEnd};
+
+/// What a walk of one page must know besides the page.
+#[derive(Debug, Clone, Default)]
+struct PageState {
+    labs: Vec<Lab>,
+    past_top: Option<u64>,
+}
+
+/// The V8 heap of one core: every isolate and every page, with the layout to read them.
+pub struct Heap<'a> {
+    space: &'a AddressSpace,
+    layout: Layout,
+    isolates: Vec<Isolate>,
+    pages: Vec<Page>,
+    labs: Vec<KnownLab>,
+    /// Per page (same order as `pages`).
+    states: Vec<PageState>,
+}
+
+impl<'a> Heap<'a> {
+    /// Loads the layout of `image`'s V8, then finds its pages, isolates and allocation areas.
+    pub fn open(image: &'a ProcessImage) -> Result<Heap<'a>, HeapError> {
+        let layout = Layout::load(image)?;
+        Heap::with_layout(image.memory(), layout)
+    }
+
+    /// Finds the pages, isolates and allocation areas of `space` with a layout already loaded.
+    pub fn with_layout(space: &'a AddressSpace, layout: Layout) -> Result<Heap<'a>, HeapError> {
+        let mut pages = find_pages(&layout, space);
+        if pages.is_empty() {
+            return Err(HeapError::NoPages);
+        }
+        let isolates = find_isolates(&layout, space, &pages);
+        if isolates.is_empty() {
+            return Err(HeapError::NoIsolate { pages: pages.len() });
+        }
+        for page in &mut pages {
+            page.isolate = isolates.iter().position(|i| i.heap == page.heap);
+        }
+        let mut labs = Vec::new();
+        for (i, iso) in isolates.iter().enumerate() {
+            labs.push(KnownLab {
+                lab: iso.new_lab,
+                origin: LabOrigin::NewSpace { isolate: i },
+            });
+            labs.push(KnownLab {
+                lab: iso.old_lab,
+                origin: LabOrigin::OldSpace { isolate: i },
+            });
+        }
+        for page in pages.iter().filter(|p| p.kind == PageKind::ReadOnly) {
+            labs.push(KnownLab {
+                lab: Lab {
+                    top: page.high_water_mark,
+                    limit: page.area_end,
+                },
+                origin: LabOrigin::ReadOnlyTop,
+            });
+        }
+        let mut heap = Heap {
+            space,
+            layout,
+            isolates,
+            pages,
+            labs,
+            states: Vec::new(),
+        };
+        heap.assign_labs();
+        heap.mark_past_top();
+        let mut stuck: Vec<u64> = heap
+            .par_map_pages(|_, walk| match walk.finish() {
+                WalkEnd::Stuck { addr, .. } => Some(addr),
+                _ => None,
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        if !stuck.is_empty() {
+            stuck.sort_unstable();
+            let found = find_in_memory(&heap.layout, space, &heap.pages, &stuck);
+            heap.labs.extend(found);
+            heap.assign_labs();
+        }
+        Ok(heap)
+    }
+
+    /// Gives each page the active LABs whose `top` lies in its object area.
+    fn assign_labs(&mut self) {
+        let mut states: Vec<PageState> = vec![PageState::default(); self.pages.len()];
+        for known in &self.labs {
+            let lab = known.lab;
+            if !lab.is_active() {
+                continue;
+            }
+            let i = self.pages.partition_point(|p| p.addr <= lab.top);
+            let Some(i) = i.checked_sub(1) else { continue };
+            let page = &self.pages[i];
+            if page.area_start <= lab.top && lab.top < page.area_end {
+                states[i].labs.push(lab);
+            }
+        }
+        for (state, old) in states.iter_mut().zip(&self.states) {
+            state.past_top = old.past_top;
+        }
+        self.states = states;
+    }
+
+    /// Marks the new-space pages that follow, in allocation order, the page holding their
+    /// isolate's new-space allocation top.
+    fn mark_past_top(&mut self) {
+        let by_metadata: HashMap<u64, usize> = self
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.metadata, i))
+            .collect();
+        for iso in &self.isolates {
+            let top = iso.new_lab.top;
+            let current = self.pages.iter().position(|p| {
+                p.space == Space::New
+                    && p.heap == iso.heap
+                    && p.area_start <= top
+                    && top <= p.area_end
+            });
+            let Some(mut i) = current else { continue };
+            // Bounded: each page is visited at most once.
+            let mut seen = vec![false; self.pages.len()];
+            seen[i] = true;
+            while let Some(&next) = by_metadata.get(&self.pages[i].next) {
+                let page = &self.pages[next];
+                if seen[next] || page.space != Space::New || page.heap != iso.heap {
+                    break;
+                }
+                seen[next] = true;
+                self.states[next].past_top = Some(top);
+                i = next;
+            }
+        }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The process memory the heap is read from.
+    pub fn memory(&self) -> &'a AddressSpace {
+        self.space
+    }
+
+    /// Every isolate, by address.
+    pub fn isolates(&self) -> &[Isolate] {
+        &self.isolates
+    }
+
+    /// Every page, by address.
+    pub fn pages(&self) -> &[Page] {
+        &self.pages
+    }
+
+    /// Every allocation area coroner knows of (inactive ones included).
+    pub fn labs(&self) -> &[KnownLab] {
+        &self.labs
+    }
+
+    /// The page whose object area holds `addr` (large pages included).
+    pub fn page_of(&self, addr: u64) -> Option<&Page> {
+        let i = self.pages.partition_point(|p| p.addr <= addr);
+        let page = self.pages.get(i.checked_sub(1)?)?;
+        page.contains(addr).then_some(page)
+    }
+
+    /// A walk over the objects of `page` (one of [`Heap::pages`]).
+    pub fn walk(&self, page: &Page) -> PageWalk<'_> {
+        let state = self
+            .pages
+            .binary_search_by_key(&page.addr, |p| p.addr)
+            .ok()
+            .and_then(|i| self.states.get(i));
+        let (labs, past_top) = match state {
+            Some(s) => (s.labs.as_slice(), s.past_top),
+            None => (&[][..], None),
+        };
+        PageWalk::new(&self.layout, self.space, page, labs, past_top)
+    }
+
+    /// Runs `f` on every page with a walk of it, in parallel, and returns the results in page
+    /// order.
+    pub fn par_map_pages<R, F>(&self, f: F) -> Vec<R>
+    where
+        R: Send,
+        F: Fn(&Page, PageWalk<'_>) -> R + Sync + Send,
+    {
+        self.pages
+            .par_iter()
+            .map(|page| f(page, self.walk(page)))
+            .collect()
+    }
+
+    /// Runs `f` on every page with a walk of it, in parallel.
+    pub fn par_for_each_page<F>(&self, f: F)
+    where
+        F: Fn(&Page, PageWalk<'_>) + Sync + Send,
+    {
+        self.pages
+            .par_iter()
+            .for_each(|page| f(page, self.walk(page)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Heap<'static>>();
+    }
+}

@@ -1,0 +1,171 @@
+//! Isolates: finding every V8 isolate of the process (the main thread's and one per worker
+//! thread) without debug information, by the signature of its roots table.
+//!
+//! The roots table starts with a few read-only roots at fixed indices: `undefined`, `null`,
+//! `true` and `false` are oddballs on the read-only heap's pages, with kinds the metadata names.
+//! Every writable word that could start such a table is checked; the isolate is then the table
+//! address minus the roots offset, and must point to itself where `IsolateData` keeps its own
+//! address. (The read-only heap keeps a copy of the read-only roots too; it fails that check.)
+//! For each isolate its heap address and the main thread's linear allocation areas are read.
+
+use std::collections::HashMap;
+
+use coroner_corefile::{AddressSpace, ReadError};
+
+use crate::labs::Lab;
+use crate::layout::Layout;
+use crate::pages::{Page, PageKind};
+use crate::read::Reader;
+use crate::scan::{par_scan, Run};
+
+/// One isolate of the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Isolate {
+    /// The `Isolate` object's address.
+    pub addr: u64,
+    /// Its roots table.
+    pub roots: u64,
+    /// Its `Heap`, which its pages point to.
+    pub heap: u64,
+    /// The main thread's new-space allocation area.
+    pub new_lab: Lab,
+    /// The main thread's old-space allocation area.
+    pub old_lab: Lab,
+    /// Frame pointer of the topmost exit frame (`ThreadLocalTop::c_entry_fp_`), 0 when the
+    /// thread is not in C++ called from JS.
+    pub c_entry_fp: u64,
+    /// Frame pointer of the outermost JS entry frame (`ThreadLocalTop::js_entry_sp_`), 0 when
+    /// the thread is not running JS.
+    pub js_entry_sp: u64,
+}
+
+impl Isolate {
+    /// The tagged value of root number `index`.
+    pub fn root(
+        &self,
+        space: &AddressSpace,
+        layout: &Layout,
+        index: u64,
+    ) -> Result<u64, ReadError> {
+        space.read_u64(
+            self.roots
+                .wrapping_add(index.wrapping_mul(layout.tagging.pointer_size)),
+        )
+    }
+}
+
+/// Every isolate of the process, by address. `pages` are the heap pages found in the core: the
+/// oddballs of a roots table must be on the read-only ones.
+pub(crate) fn find_isolates(layout: &Layout, space: &AddressSpace, pages: &[Page]) -> Vec<Isolate> {
+    let ro: Vec<(u64, u64)> = pages
+        .iter()
+        .filter(|p| p.kind == PageKind::ReadOnly)
+        .map(|p| (p.area_start, p.area_end))
+        .collect();
+    let checker = Checker {
+        layout,
+        r: Reader::new(space),
+        ro: &ro,
+    };
+    let candidates: Vec<u64> = par_scan(space, pages, |run, from, to| checker.scan(run, from, to));
+    let mut isolates: Vec<Isolate> = candidates
+        .into_iter()
+        .filter_map(|roots_addr| {
+            let addr = roots_addr.checked_sub(layout.isolate.roots)?;
+            let me = space
+                .read_u64(addr.wrapping_add(layout.isolate.self_pointer))
+                .ok()?;
+            (me == addr).then(|| read_isolate(layout, space, addr, roots_addr))
+        })
+        .collect();
+    isolates.sort_by_key(|i| i.addr);
+    isolates.dedup_by_key(|i| i.addr);
+    isolates
+}
+
+fn read_isolate(layout: &Layout, space: &AddressSpace, addr: u64, roots: u64) -> Isolate {
+    let il = &layout.isolate;
+    let q = |off: u64| space.read_u64(addr.wrapping_add(off)).unwrap_or(0);
+    let lab = |at: u64| Lab {
+        top: q(at.wrapping_add(il.lab_top)),
+        limit: q(at.wrapping_add(il.lab_limit)),
+    };
+    Isolate {
+        addr,
+        roots,
+        heap: addr.wrapping_add(il.heap),
+        new_lab: lab(il.new_allocation_info),
+        old_lab: lab(il.old_allocation_info),
+        c_entry_fp: q(il.thread_local_top.wrapping_add(il.c_entry_fp)),
+        js_entry_sp: q(il.thread_local_top.wrapping_add(il.js_entry_sp)),
+    }
+}
+
+/// Checks words against the oddballs of the read-only heap.
+struct Checker<'a> {
+    layout: &'a Layout,
+    r: Reader<'a>,
+    ro: &'a [(u64, u64)],
+}
+
+impl Checker<'_> {
+    /// The addresses of words `from..to` of `run` where a roots table could start: the words
+    /// at the undefined, null, true and false indices point to those oddballs.
+    fn scan(&self, run: Run<'_>, from: usize, to: usize) -> Vec<u64> {
+        let roots = &self.layout.roots;
+        let kinds = &self.layout.oddball;
+        let index = |i: u64| usize::try_from(i).unwrap_or(usize::MAX);
+        let (undefined, null) = (index(roots.undefined), index(roots.null));
+        let (true_value, false_value) = (index(roots.true_value), index(roots.false_value));
+        let mut found = Vec::new();
+        let mut known: HashMap<u64, bool> = HashMap::new();
+        for table in from..to {
+            let w = run.word(table.saturating_add(undefined));
+            if !self.in_ro(w) {
+                continue;
+            }
+            let is_undefined = *known
+                .entry(w)
+                .or_insert_with(|| self.is_oddball(w, kinds.kind_undefined));
+            if is_undefined
+                && self.is_oddball(run.word(table.saturating_add(null)), kinds.kind_null)
+                && self.is_oddball(run.word(table.saturating_add(true_value)), kinds.kind_true)
+                && self.is_oddball(
+                    run.word(table.saturating_add(false_value)),
+                    kinds.kind_false,
+                )
+            {
+                found.push(run.addr(table));
+            }
+        }
+        found
+    }
+
+    /// Whether `word` is a strong pointer into a read-only page.
+    #[inline]
+    fn in_ro(&self, word: u64) -> bool {
+        match self.layout.tagging.strong(word) {
+            Some(a) => self.ro.iter().any(|&(s, e)| s <= a && a < e),
+            None => false,
+        }
+    }
+
+    /// Whether `word` points to an oddball of kind `kind`.
+    fn is_oddball(&self, word: u64, kind: i64) -> bool {
+        if !self.in_ro(word) {
+            return false;
+        }
+        let Some(addr) = self.layout.tagging.strong(word) else {
+            return false;
+        };
+        let t = crate::map::instance_type_of(self.layout, self.r.space(), addr);
+        if t != Some(self.layout.types.oddball) {
+            return false;
+        }
+        self.r
+            .u64(addr.wrapping_add(self.layout.oddball.kind))
+            .ok()
+            .and_then(|w| self.layout.tagging.smi(w))
+            == Some(kind)
+    }
+}

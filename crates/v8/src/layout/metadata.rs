@@ -1,0 +1,69 @@
+//! The executable's V8 postmortem metadata: every `v8dbg_*` symbol (a 4-byte `int` that V8's
+//! `gen-postmortem-metadata.py` compiles into `debug-support.cc`) read once into a name -> value
+//! map, names kept without the `v8dbg_` prefix.
+//!
+//! Class fields are named `class_<Class>__<field>__<type>`, and the type suffix changed between
+//! versions (`__Object` in Node 20, `__Tagged_Object_` in 22, ...), so fields are looked up by
+//! the prefix `class_<Class>__<field>__`. Instance types are `type_<Class>__<NAME>`.
+
+use std::collections::BTreeMap;
+
+use coroner_image::ProcessImage;
+
+/// The symbol prefix of V8's postmortem metadata.
+const PREFIX: &str = "v8dbg_";
+/// The prefix of instance type constants, after [`PREFIX`].
+const TYPE_PREFIX: &str = "type_";
+
+/// Every `v8dbg_*` constant of one executable.
+#[derive(Debug, Default)]
+pub(crate) struct Metadata {
+    values: BTreeMap<String, i64>,
+}
+
+impl Metadata {
+    /// Reads every `v8dbg_*` symbol of the image's executable (runtime value from the core when
+    /// it has the page, else the file's initial value, which is what these constants are).
+    /// `None` when there is no executable file.
+    pub(crate) fn read(image: &ProcessImage) -> Option<Metadata> {
+        let file = image.exe_file()?;
+        let mut values = BTreeMap::new();
+        for sym in file.symbols().with_prefix(PREFIX) {
+            if let Some(v) = image.exe_data_i32(&sym.name) {
+                values.insert(sym.name[PREFIX.len()..].to_string(), i64::from(v));
+            }
+        }
+        Some(Metadata { values })
+    }
+
+    /// Number of constants.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The constant `v8dbg_<name>`.
+    pub(crate) fn get(&self, name: &str) -> Option<i64> {
+        self.values.get(name).copied()
+    }
+
+    /// Every constant whose name starts with `prefix`, in name order.
+    pub(crate) fn with_prefix(&self, prefix: &str) -> Vec<(String, i64)> {
+        self.values
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// The instance types the metadata exports: `type_<Class>__<NAME>` -> (NAME, number).
+    pub(crate) fn instance_types(&self) -> Vec<(String, i64)> {
+        self.with_prefix(TYPE_PREFIX)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let rest = &k[TYPE_PREFIX.len()..];
+                let (_, name) = rest.split_once("__")?;
+                Some((name.to_string(), v))
+            })
+            .collect()
+    }
+}

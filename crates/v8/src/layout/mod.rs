@@ -1,0 +1,786 @@
+//! V8's layout for one process: every offset, instance type number, bit field and frame type
+//! coroner decodes with, as plain data.
+//!
+//! The values come from the executable's `v8dbg_*` postmortem metadata where it has them, and
+//! from the supplement of the process's Node major (`crates/v8/layouts/nodeNN.toml`) for the rest
+//! (see [`load`](Layout::load)). Decoding code never writes an offset or a type number as a
+//! literal: it reads it from here. Offsets are byte offsets from the start of an object (its
+//! untagged address), unless a field's doc says otherwise.
+
+mod facts;
+mod load;
+mod metadata;
+mod supplement;
+
+use crate::size::SizeRules;
+use crate::types::InstanceTypes;
+
+/// Everything coroner knows about the V8 that made a core.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Which process and data this layout describes.
+    pub source: LayoutSource,
+    /// Tags of Smis, heap pointers and weak references.
+    pub tagging: Tagging,
+    /// Instance type numbers, by name, with the families coroner classifies by.
+    pub types: InstanceTypes,
+    /// How big each kind of object is.
+    pub sizes: SizeRules,
+    /// `HeapObject`.
+    pub heap_object: HeapObjectLayout,
+    /// `Map`.
+    pub map: MapLayout,
+    /// `JSReceiver` / `JSObject`.
+    pub js_object: JsObjectLayout,
+    /// `JSArray`.
+    pub js_array: JsArrayLayout,
+    /// `FixedArrayBase` / `FixedArray` (also contexts, hash tables and other FixedArray-shaped
+    /// objects).
+    pub fixed_array: FixedArrayLayout,
+    /// Strings.
+    pub string: StringLayout,
+    /// `Oddball` (undefined, null, true, false; in Node 18/20 also the hole).
+    pub oddball: OddballLayout,
+    /// `HeapNumber`.
+    pub heap_number: HeapNumberLayout,
+    /// `DescriptorArray` (fast-mode property descriptors of a map).
+    pub descriptor_array: DescriptorArrayLayout,
+    /// `PropertyDetails` bit fields (in descriptors and dictionaries).
+    pub property_details: PropertyDetailsLayout,
+    /// `PropertyArray` (out-of-object fast properties).
+    pub property_array: PropertyArrayLayout,
+    /// `HashTable` and the dictionaries built on it.
+    pub hash_table: HashTableLayout,
+    /// `JSMap` / `JSSet` and their `OrderedHashMap` / `OrderedHashSet` tables.
+    pub collections: CollectionsLayout,
+    /// `JSFunction`.
+    pub js_function: JsFunctionLayout,
+    /// `SharedFunctionInfo`.
+    pub shared_function_info: SharedFunctionInfoLayout,
+    /// `Script`.
+    pub script: ScriptLayout,
+    /// `Context`.
+    pub context: ContextLayout,
+    /// `ScopeInfo`.
+    pub scope_info: ScopeInfoLayout,
+    /// `BytecodeArray`.
+    pub bytecode_array: BytecodeArrayLayout,
+    /// `FeedbackVector`.
+    pub feedback_vector: FeedbackVectorLayout,
+    /// `FreeSpace` (free-list blocks in the heap).
+    pub free_space: FreeSpaceLayout,
+    /// `JSArrayBuffer`, `JSArrayBufferView`, `JSTypedArray`.
+    pub buffers: BuffersLayout,
+    /// `JSDate`, `JSRegExp`, `JSPromise`.
+    pub js_misc: JsMiscLayout,
+    /// Stack frames.
+    pub frames: FrameLayout,
+    /// Heap page (memory chunk) headers.
+    pub page: PageLayout,
+    /// `Isolate` / `IsolateData`.
+    pub isolate: IsolateLayout,
+    /// Indices into the isolate's roots table.
+    pub roots: RootIndices,
+    missing_optional: Vec<String>,
+    disagreements: Vec<Disagreement>,
+    unused_keys: Vec<String>,
+}
+
+impl Layout {
+    /// Facts of this version that neither the metadata nor the supplement gave, and that
+    /// coroner can do without (each reported once, with the names it was looked up by). A
+    /// required fact that is missing makes [`Layout::load`] fail instead.
+    pub fn missing(&self) -> &[String] {
+        &self.missing_optional
+    }
+
+    /// Facts where the metadata and the supplement (or two metadata symbols) disagree; the
+    /// metadata's value was used.
+    pub fn disagreements(&self) -> &[Disagreement] {
+        &self.disagreements
+    }
+
+    /// Supplement keys no fact read (a misspelt key, or a fact this version of coroner no longer
+    /// uses).
+    pub fn unused_supplement_keys(&self) -> &[String] {
+        &self.unused_keys
+    }
+}
+
+/// Where a layout came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutSource {
+    /// Node version as found in the process, e.g. `v20.20.2`.
+    pub node_version: String,
+    /// Its major number, which chose the supplement.
+    pub node_major: u32,
+    /// V8 version, when known.
+    pub v8_version: Option<String>,
+    /// The supplement file used, e.g. `node20.toml`.
+    pub supplement: &'static str,
+    /// Number of `v8dbg_*` constants in the executable.
+    pub metadata_constants: usize,
+}
+
+/// One fact given two different values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    /// The fact (its supplement key).
+    pub fact: String,
+    /// The metadata's value, which was used.
+    pub metadata: i64,
+    /// The other value.
+    pub other: i64,
+    /// Where the other value came from (`supplement`, or another `v8dbg_` symbol).
+    pub other_source: String,
+}
+
+/// Tagging of values (`v8dbg_SmiShiftSize` etc., and the weak tag from the supplement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tagging {
+    /// Bytes per tagged field (8: coroner refuses pointer-compressed builds).
+    pub tagged_size: u64,
+    /// Bytes per machine pointer.
+    pub pointer_size: u64,
+    /// A Smi's value is the word shifted right by this (`SmiShiftSize + SmiTagSize`).
+    pub smi_shift: u32,
+    /// `word & smi_tag_mask == smi_tag` for a Smi.
+    pub smi_tag_mask: u64,
+    /// See `smi_tag_mask`.
+    pub smi_tag: u64,
+    /// `word & heap_object_tag_mask == heap_object_tag` for a strong heap pointer.
+    pub heap_object_tag_mask: u64,
+    /// See `heap_object_tag_mask`.
+    pub heap_object_tag: u64,
+    /// `word & heap_object_tag_mask == weak_tag` for a weak reference (`kWeakHeapObjectTag`).
+    pub weak_tag: u64,
+    /// The low 32 bits of a cleared weak reference (`kClearedWeakHeapObjectLower32`).
+    pub cleared_weak: u64,
+}
+
+/// `HeapObject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapObjectLayout {
+    /// The map word.
+    pub map: u64,
+}
+
+/// `Map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapLayout {
+    /// `u8` instance size in tagged words; 0 = variable size.
+    pub instance_size_in_words: u64,
+    /// `u8` first in-object property word (JS objects) or constructor function index.
+    pub inobject_properties_start: u64,
+    /// `u16` instance type.
+    pub instance_type: u64,
+    /// `u8` bit field.
+    pub bit_field: u64,
+    /// `u8` bit field 2 (elements kind).
+    pub bit_field2: u64,
+    /// `u32` bit field 3 (own descriptors, dictionary map).
+    pub bit_field3: u64,
+    /// Prototype.
+    pub prototype: u64,
+    /// Constructor, or the back pointer to the parent map in a transition tree.
+    pub constructor_or_back_pointer: u64,
+    /// `DescriptorArray`.
+    pub instance_descriptors: u64,
+    /// Dependent code.
+    pub dependent_code: u64,
+    /// Transitions or prototype info (weak).
+    pub transitions_or_prototype_info: u64,
+    /// Elements kind in bit field 2.
+    pub elements_kind: BitRange,
+    /// Number of own descriptors in bit field 3.
+    pub number_of_own_descriptors: BitRange,
+    /// Dictionary-map bit in bit field 3 (mask).
+    pub is_dictionary_map: u64,
+}
+
+/// A bit range of an integer field: `(value & mask) >> shift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BitRange {
+    /// Mask of the bits in place.
+    pub mask: u64,
+    /// Right shift after masking.
+    pub shift: u32,
+}
+
+impl BitRange {
+    /// The range's value in `word`.
+    pub fn get(&self, word: u64) -> u64 {
+        (word & self.mask).checked_shr(self.shift).unwrap_or(0)
+    }
+}
+
+/// `JSReceiver` / `JSObject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsObjectLayout {
+    /// Properties (PropertyArray, dictionary, or a Smi hash).
+    pub properties_or_hash: u64,
+    /// Elements backing store.
+    pub elements: u64,
+    /// Header size: embedder fields and in-object properties follow.
+    pub header_size: u64,
+}
+
+/// `JSArray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsArrayLayout {
+    /// `length` (Smi or HeapNumber).
+    pub length: u64,
+}
+
+/// `FixedArrayBase` / `FixedArray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedArrayLayout {
+    /// Smi length.
+    pub length: u64,
+    /// First element.
+    pub header_size: u64,
+}
+
+/// Strings: fields and instance type bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringLayout {
+    /// `u32` raw hash field.
+    pub raw_hash: u64,
+    /// `i32` length in characters.
+    pub length: u64,
+    /// Characters of a sequential string.
+    pub seq_chars: u64,
+    /// `ConsString` first part.
+    pub cons_first: u64,
+    /// `ConsString` second part.
+    pub cons_second: u64,
+    /// `SlicedString` parent.
+    pub sliced_parent: u64,
+    /// `SlicedString` offset (Smi).
+    pub sliced_offset: u64,
+    /// `ThinString` actual (internalized) string.
+    pub thin_actual: u64,
+    /// `ExternalString` resource pointer.
+    pub external_resource: u64,
+    /// Instance types below this are strings.
+    pub first_nonstring_type: u16,
+    /// Representation bits of a string instance type.
+    pub representation_mask: u16,
+    /// Encoding bit of a string instance type.
+    pub encoding_mask: u16,
+    /// Representation: sequential.
+    pub seq_tag: u16,
+    /// Representation: cons.
+    pub cons_tag: u16,
+    /// Representation: external.
+    pub external_tag: u16,
+    /// Representation: sliced.
+    pub sliced_tag: u16,
+    /// Representation: thin.
+    pub thin_tag: u16,
+    /// Encoding: one byte (Latin-1).
+    pub one_byte_tag: u16,
+    /// Encoding: two byte (UTF-16).
+    pub two_byte_tag: u16,
+    /// Set in non-internalized string types.
+    pub not_internalized_bit: u16,
+}
+
+/// `Oddball`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OddballLayout {
+    /// `f64` numeric value.
+    pub to_number_raw: u64,
+    /// String value.
+    pub to_string: u64,
+    /// Number value.
+    pub to_number: u64,
+    /// `typeof` string.
+    pub type_of: u64,
+    /// Kind (Smi).
+    pub kind: u64,
+    /// Kind of `false`.
+    pub kind_false: i64,
+    /// Kind of `true`.
+    pub kind_true: i64,
+    /// Kind of `null`.
+    pub kind_null: i64,
+    /// Kind of `undefined`.
+    pub kind_undefined: i64,
+    /// Kind of the hole (`None` where the hole is a `Hole` object, Node 22+).
+    pub kind_the_hole: Option<i64>,
+}
+
+/// `HeapNumber`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapNumberLayout {
+    /// `f64` value.
+    pub value: u64,
+}
+
+/// `DescriptorArray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DescriptorArrayLayout {
+    /// `u16` number of descriptors allocated.
+    pub number_of_all_descriptors: u64,
+    /// `u16` number of descriptors in use.
+    pub number_of_descriptors: u64,
+    /// Enum cache.
+    pub enum_cache: u64,
+    /// First descriptor.
+    pub header_size: u64,
+    /// Tagged words per descriptor.
+    pub entry_words: u64,
+    /// Word index of the key within a descriptor.
+    pub entry_key: u64,
+    /// Word index of the details (Smi) within a descriptor.
+    pub entry_details: u64,
+    /// Word index of the value within a descriptor.
+    pub entry_value: u64,
+}
+
+/// `PropertyDetails` (the Smi value of a descriptor's details).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PropertyDetailsLayout {
+    /// Kind: data or accessor.
+    pub kind: BitRange,
+    /// Kind value of accessors.
+    pub kind_accessor: u64,
+    /// Location: field or descriptor.
+    pub location: BitRange,
+    /// Location value of descriptors (the value is in the descriptor).
+    pub location_descriptor: u64,
+    /// Attributes (read-only 1, dont-enum 2, dont-delete 4).
+    pub attributes: BitRange,
+    /// Representation.
+    pub representation: BitRange,
+    /// Representation value of doubles (boxed in a HeapNumber).
+    pub representation_double: u64,
+    /// Field index.
+    pub field_index: BitRange,
+}
+
+/// `PropertyArray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PropertyArrayLayout {
+    /// The length and hash Smi.
+    pub length_and_hash: u64,
+    /// Length within that Smi's value.
+    pub length: BitRange,
+    /// First element.
+    pub header_size: u64,
+}
+
+/// `HashTable` (FixedArray-shaped) and dictionaries, in element indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashTableLayout {
+    /// Element index of the number of elements.
+    pub number_of_elements_index: u64,
+    /// Element index of the number of deleted elements.
+    pub number_of_deleted_index: u64,
+    /// Element index of the capacity.
+    pub capacity_index: u64,
+    /// Element index where the shape's prefix starts.
+    pub prefix_start_index: u64,
+    /// `NameDictionary` prefix size.
+    pub name_dictionary_prefix_size: u64,
+    /// `NameDictionary` words per entry (key, value, details).
+    pub name_dictionary_entry_size: u64,
+    /// `GlobalDictionary` words per entry (a PropertyCell).
+    pub global_dictionary_entry_size: u64,
+    /// `NumberDictionary` prefix size.
+    pub number_dictionary_prefix_size: u64,
+    /// `NumberDictionary` words per entry.
+    pub number_dictionary_entry_size: u64,
+}
+
+/// `JSMap`, `JSSet` and their ordered hash tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionsLayout {
+    /// `JSCollection` table.
+    pub table: u64,
+    /// Element index of the number of elements in an ordered hash table.
+    pub number_of_elements_index: u64,
+    /// Element index of the number of deleted elements.
+    pub number_of_deleted_index: u64,
+    /// Element index of the number of buckets.
+    pub number_of_buckets_index: u64,
+    /// Element index of the first bucket.
+    pub buckets_start_index: u64,
+    /// Words per `OrderedHashMap` entry (key, value, chain).
+    pub map_entry_words: u64,
+    /// Words per `OrderedHashSet` entry (key, chain).
+    pub set_entry_words: u64,
+}
+
+/// `JSFunction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsFunctionLayout {
+    /// `SharedFunctionInfo`.
+    pub shared: u64,
+    /// `Context`.
+    pub context: u64,
+    /// `FeedbackCell`.
+    pub feedback_cell: u64,
+    /// Prototype or initial map.
+    pub prototype_or_initial_map: u64,
+    /// `Code` (`None` with leaptiering, Node 24: a dispatch handle instead).
+    pub code: Option<u64>,
+}
+
+/// `SharedFunctionInfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedFunctionInfoLayout {
+    /// Function data (bytecode, uncompiled data, builtin id, ...); in Node 24 the trusted
+    /// function data.
+    pub function_data: u64,
+    /// Name (String), or a `ScopeInfo` holding it.
+    pub name_or_scope_info: u64,
+    /// `Script` (Node 18/20: or a `DebugInfo`).
+    pub script: u64,
+    /// `u16` length.
+    pub length: u64,
+    /// `u16` formal parameter count.
+    pub formal_parameter_count: u64,
+    /// `u32` flags.
+    pub flags: u64,
+    /// `FeedbackMetadata`.
+    pub feedback_metadata: u64,
+}
+
+/// `Script`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScriptLayout {
+    /// Source string.
+    pub source: u64,
+    /// Name.
+    pub name: u64,
+    /// Line offset (Smi).
+    pub line_offset: u64,
+    /// Column offset (Smi).
+    pub column_offset: u64,
+    /// Line ends (FixedArray of Smi, or undefined).
+    pub line_ends: u64,
+}
+
+/// `Context` (FixedArray-shaped), in slot indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextLayout {
+    /// Slot of the `ScopeInfo`.
+    pub scope_info_index: u64,
+    /// Slot of the previous (outer) context.
+    pub previous_index: u64,
+    /// Slots every context has before its locals.
+    pub min_slots: u64,
+    /// Extra bytes of a `NativeContext` after its slots (the microtask queue pointer).
+    pub native_context_extra: u64,
+}
+
+/// How a `ScopeInfo`'s flags are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagsEncoding {
+    /// A Smi (Node 18-22).
+    Smi,
+    /// A raw `u32` (Node 24).
+    U32,
+}
+
+/// One part of a `ScopeInfo`'s variable-length tail, in the order V8 lays them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopePart {
+    /// One word, in module scopes: the number of module variables.
+    ModuleVariableCount,
+    /// `n` names when `n` (context locals) is below the inline limit, else one hash table.
+    ContextLocalNames,
+    /// `n` infos.
+    ContextLocalInfos,
+    /// One word when `has_saved_class_variable`.
+    SavedClassVariableInfo,
+    /// Two words when `function_variable != 0`.
+    FunctionVariableInfo,
+    /// One word when `has_inferred_function_name`.
+    InferredFunctionName,
+    /// Two words for the position-info scope types (and non-empty class scopes).
+    PositionInfo,
+    /// One word when `has_outer_scope_info`.
+    OuterScopeInfo,
+    /// One word when `has_locals_block_list`.
+    LocalsBlockList,
+    /// One word in module scopes.
+    ModuleInfo,
+    /// Three words per module variable, in module scopes.
+    ModuleVariables,
+    /// One word when `sloppy_eval_can_extend_vars`.
+    DependentCode,
+}
+
+/// `ScopeInfo`: enough to size it and to find function names and context locals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeInfoLayout {
+    /// Flags.
+    pub flags: u64,
+    /// How the flags are stored.
+    pub flags_encoding: FlagsEncoding,
+    /// Parameter count (Smi).
+    pub parameter_count: u64,
+    /// Context local count (Smi).
+    pub context_local_count: u64,
+    /// Start of the variable-length tail.
+    pub variable_part: u64,
+    /// Context local names are inlined below this count, else kept in one hash table.
+    pub max_inlined_local_names: u64,
+    /// The tail's parts, in order.
+    pub parts: Vec<ScopePart>,
+    /// Scope type in the flags.
+    pub scope_type: BitRange,
+    /// Scope type value of module scopes.
+    pub module_scope: u64,
+    /// Scope type value of class scopes.
+    pub class_scope: u64,
+    /// Scope types whose scope infos have position info in the tail.
+    pub position_info_scopes: Vec<u64>,
+    /// `has_saved_class_variable` (mask).
+    pub has_saved_class_variable: u64,
+    /// `function_variable` allocation (non-zero = present).
+    pub function_variable: BitRange,
+    /// `has_inferred_function_name` (mask).
+    pub has_inferred_function_name: u64,
+    /// `has_outer_scope_info` (mask).
+    pub has_outer_scope_info: u64,
+    /// `has_locals_block_list` (mask; 0 where V8 has no such part).
+    pub has_locals_block_list: u64,
+    /// `is_empty` (mask).
+    pub is_empty: u64,
+    /// `sloppy_eval_can_extend_vars` (mask).
+    pub sloppy_eval_can_extend_vars: u64,
+    /// Words of one module variable entry.
+    pub module_variable_words: u64,
+    /// Words of position info.
+    pub position_info_words: u64,
+    /// Words of function variable info.
+    pub function_variable_words: u64,
+}
+
+/// `BytecodeArray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BytecodeArrayLayout {
+    /// Length in bytes (Smi).
+    pub length: u64,
+    /// First bytecode (`kHeaderSize`).
+    pub header_size: u64,
+    /// Source position table.
+    pub source_position_table: u64,
+}
+
+/// `FeedbackVector`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackVectorLayout {
+    /// `i32` number of slots.
+    pub length: u64,
+    /// First slot.
+    pub header_size: u64,
+}
+
+/// `FreeSpace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeSpaceLayout {
+    /// Size (Smi).
+    pub size: u64,
+    /// Bytes per unit of that size: 1 (bytes) or the tagged size (Node 24 counts words).
+    pub size_unit: u64,
+}
+
+/// `JSArrayBuffer`, `JSArrayBufferView`, `JSTypedArray`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuffersLayout {
+    /// `JSArrayBuffer` backing store pointer.
+    pub backing_store: u64,
+    /// `JSArrayBuffer` byte length.
+    pub buffer_byte_length: u64,
+    /// `JSArrayBufferView` buffer.
+    pub view_buffer: u64,
+    /// `JSArrayBufferView` byte offset.
+    pub view_byte_offset: u64,
+    /// `JSArrayBufferView` byte length.
+    pub view_byte_length: u64,
+    /// `JSTypedArray` length.
+    pub typed_array_length: u64,
+    /// `JSTypedArray` external pointer.
+    pub typed_array_external_pointer: u64,
+    /// `JSTypedArray` base pointer.
+    pub typed_array_base_pointer: u64,
+}
+
+/// How a number field is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberEncoding {
+    /// A tagged Number: a Smi or a pointer to a HeapNumber.
+    Tagged,
+    /// A raw `f64`.
+    Float64,
+}
+
+/// `JSDate`, `JSRegExp`, `JSPromise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsMiscLayout {
+    /// `JSDate` value (milliseconds since the epoch).
+    pub date_value: u64,
+    /// How the `JSDate` value is stored (a raw `f64` in Node 24).
+    pub date_value_encoding: NumberEncoding,
+    /// `JSRegExp` data.
+    pub regexp_data: u64,
+    /// `JSRegExp` source.
+    pub regexp_source: u64,
+    /// `JSRegExp` flags (Smi).
+    pub regexp_flags: u64,
+    /// `JSPromise` reactions or result.
+    pub promise_reactions_or_result: u64,
+    /// `JSPromise` flags (Smi).
+    pub promise_flags: u64,
+}
+
+/// Stack frames: frame-pointer-relative slots and frame type numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameLayout {
+    /// Context, or the frame type marker of typed frames.
+    pub fp_context_or_frame_type: i64,
+    /// JSFunction.
+    pub fp_function: i64,
+    /// First argument (receiver).
+    pub fp_args: i64,
+    /// BytecodeArray of interpreted frames.
+    pub fp_bytecode_array: i64,
+    /// Bytecode offset of interpreted frames.
+    pub fp_bytecode_offset: i64,
+    /// Every `StackFrame::Type` of this version: name (`EntryFrame`) -> number.
+    pub types: Vec<(String, i64)>,
+}
+
+impl FrameLayout {
+    /// The number of a frame type, by its metadata name (`InterpretedFrame`).
+    pub fn frame_type(&self, name: &str) -> Option<i64> {
+        self.types.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+    }
+
+    /// The name of frame type number `n`.
+    pub fn frame_type_name(&self, n: i64) -> Option<&str> {
+        self.types
+            .iter()
+            .find(|&&(_, v)| v == n)
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+/// Where a heap page's header fields live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageHeader {
+    /// The chunk header and its metadata are on the page (V8 10-11, Node 18/20).
+    OnPage,
+    /// The chunk holds a pointer to its metadata, which is placed on the page itself (V8 12.4,
+    /// Node 22): the pointer equals the page address.
+    MetadataOnPage,
+    /// The chunk holds a pointer to metadata allocated elsewhere (V8 13.6, Node 24).
+    MetadataOffPage,
+}
+
+/// Heap page (memory chunk) headers. Field offsets are from the metadata, which is the page
+/// itself for [`PageHeader::OnPage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLayout {
+    /// Where the header fields are.
+    pub header: PageHeader,
+    /// Page size and alignment (256 KiB); large-object pages are multiples of it.
+    pub page_size: u64,
+    /// Flags word, from the page.
+    pub flags: u64,
+    /// Metadata pointer, from the page (`None` for [`PageHeader::OnPage`]).
+    pub metadata_pointer: Option<u64>,
+    /// Chunk size.
+    pub size: u64,
+    /// Owning `Heap*`.
+    pub heap: u64,
+    /// First object address.
+    pub area_start: u64,
+    /// End of the object area.
+    pub area_end: u64,
+    /// High water mark: the highest allocation top seen, as an offset from the page.
+    pub high_water_mark: u64,
+    /// The next page's metadata in the owner's list of pages (`heap::ListNode::next_`).
+    pub list_next: u64,
+    /// Owning space (`BaseSpace*`).
+    pub owner: u64,
+    /// The reservation's start address, which is the page itself for pages with a reservation
+    /// (used to recognise off-page metadata).
+    pub reservation_address: Option<u64>,
+    /// `area_start - page` is at most this for every real page.
+    pub max_header_size: u64,
+    /// Chunks are at least this big (read-only pages are shrunk to fit their objects).
+    pub min_size: u64,
+    /// Chunk sizes are multiples of this (the OS page size).
+    pub size_granularity: u64,
+    /// `BaseSpace::heap_`, from the owner.
+    pub space_heap: u64,
+    /// `BaseSpace::id_` (`u32` AllocationSpace), from the owner.
+    pub space_id: u64,
+    /// Flag: page of the read-only heap.
+    pub flag_read_only: u64,
+    /// Flag: large-object page.
+    pub flag_large: u64,
+    /// Flag: executable (code) page.
+    pub flag_executable: u64,
+    /// Flag: new-space page that is the from-space of the last scavenge (holds stale objects).
+    pub flag_from_page: u64,
+    /// Flag: new-space to-space page.
+    pub flag_to_page: u64,
+    /// AllocationSpace numbers of this version.
+    pub spaces: Vec<(u32, crate::pages::Space)>,
+}
+
+impl PageLayout {
+    /// The space with AllocationSpace number `id`.
+    pub fn space(&self, id: u32) -> Option<crate::pages::Space> {
+        self.spaces.iter().find(|(n, _)| *n == id).map(|&(_, s)| s)
+    }
+}
+
+/// `Isolate` / `IsolateData` offsets, from the isolate's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IsolateLayout {
+    /// The roots table (`kIsolateRootsOffset`).
+    pub roots: u64,
+    /// `Heap` (what page headers point to).
+    pub heap: u64,
+    /// A pointer to the isolate itself (`stack_guard.isolate_`), the self-check.
+    pub self_pointer: u64,
+    /// The main thread's new-space `LinearAllocationArea`.
+    pub new_allocation_info: u64,
+    /// The main thread's old-space `LinearAllocationArea`.
+    pub old_allocation_info: u64,
+    /// `top` within a `LinearAllocationArea`.
+    pub lab_top: u64,
+    /// `limit` within a `LinearAllocationArea`.
+    pub lab_limit: u64,
+    /// `ThreadLocalTop`.
+    pub thread_local_top: u64,
+    /// `c_entry_fp` within `ThreadLocalTop`: frame pointer of the topmost exit frame.
+    pub c_entry_fp: u64,
+    /// `js_entry_sp` within `ThreadLocalTop`: frame pointer of the outermost entry frame.
+    pub js_entry_sp: u64,
+    /// `isolate_` within `ThreadLocalTop`.
+    pub thread_local_top_isolate: u64,
+}
+
+/// Indices of well-known entries of the roots table (each a tagged word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootIndices {
+    /// `undefined`.
+    pub undefined: u64,
+    /// The hole.
+    pub the_hole: u64,
+    /// `null`.
+    pub null: u64,
+    /// `true`.
+    pub true_value: u64,
+    /// `false`.
+    pub false_value: u64,
+}

@@ -1,0 +1,260 @@
+//! Heap pages (V8's memory chunks): finding every one in the core, and what each header says —
+//! its size, object area, flags, owning heap and space.
+//!
+//! Every chunk is aligned to the page size (256 KiB), so each aligned address of every region
+//! the core has bytes for is a candidate, checked against the header signature of the layout's
+//! [`PageHeader`] variant: sizes and area bounds that fit the page, and either an owner space
+//! that points back to the page's heap, or the read-only heap's detached header (no heap, no
+//! owner, read-only flag). Large-object pages are skipped over as a whole. Which isolate a page
+//! belongs to is decided later, by its heap pointer (see [`Heap`](crate::Heap)).
+
+use coroner_corefile::{AddressSpace, Source};
+
+use crate::layout::{Layout, PageHeader};
+use crate::read::Reader;
+
+/// V8's allocation spaces (`AllocationSpace`), named as in V8; their numbers differ between
+/// versions and come from the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Space {
+    /// `RO_SPACE`: immutable objects shared by all isolates of the process.
+    ReadOnly,
+    /// `NEW_SPACE`: the young generation.
+    New,
+    /// `OLD_SPACE`.
+    Old,
+    /// `CODE_SPACE`.
+    Code,
+    /// `MAP_SPACE` (V8 10 only).
+    Map,
+    /// `SHARED_SPACE`.
+    Shared,
+    /// `TRUSTED_SPACE` (V8 12+).
+    Trusted,
+    /// `SHARED_TRUSTED_SPACE` (V8 13+).
+    SharedTrusted,
+    /// `NEW_LO_SPACE`.
+    NewLargeObject,
+    /// `LO_SPACE`.
+    LargeObject,
+    /// `CODE_LO_SPACE`.
+    CodeLargeObject,
+    /// `SHARED_LO_SPACE`.
+    SharedLargeObject,
+    /// `SHARED_TRUSTED_LO_SPACE`.
+    SharedTrustedLargeObject,
+    /// `TRUSTED_LO_SPACE`.
+    TrustedLargeObject,
+}
+
+impl Space {
+    const NAMES: [(Space, &'static str); 14] = [
+        (Space::ReadOnly, "RO_SPACE"),
+        (Space::New, "NEW_SPACE"),
+        (Space::Old, "OLD_SPACE"),
+        (Space::Code, "CODE_SPACE"),
+        (Space::Map, "MAP_SPACE"),
+        (Space::Shared, "SHARED_SPACE"),
+        (Space::Trusted, "TRUSTED_SPACE"),
+        (Space::SharedTrusted, "SHARED_TRUSTED_SPACE"),
+        (Space::NewLargeObject, "NEW_LO_SPACE"),
+        (Space::LargeObject, "LO_SPACE"),
+        (Space::CodeLargeObject, "CODE_LO_SPACE"),
+        (Space::SharedLargeObject, "SHARED_LO_SPACE"),
+        (Space::SharedTrustedLargeObject, "SHARED_TRUSTED_LO_SPACE"),
+        (Space::TrustedLargeObject, "TRUSTED_LO_SPACE"),
+    ];
+
+    /// The space V8 calls `name` (`"OLD_SPACE"`).
+    pub fn from_v8_name(name: &str) -> Option<Space> {
+        Space::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|&(s, _)| s)
+    }
+
+    /// V8's name for the space.
+    pub fn v8_name(self) -> &'static str {
+        Space::NAMES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("?", |&(_, n)| n)
+    }
+}
+
+/// What kind of chunk a page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PageKind {
+    /// A regular page of a paged or new space.
+    Regular,
+    /// A large-object page: one object, possibly many page sizes long.
+    Large,
+    /// A page of the read-only heap.
+    ReadOnly,
+}
+
+/// One heap page of the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Start of the chunk (page-size aligned).
+    pub addr: u64,
+    /// Where the header fields were read (the page itself, or its metadata elsewhere).
+    pub metadata: u64,
+    /// Chunk size in bytes.
+    pub size: u64,
+    /// First object.
+    pub area_start: u64,
+    /// End of the object area.
+    pub area_end: u64,
+    /// The highest allocation top seen on the page (read-only pages are filled up to it).
+    pub high_water_mark: u64,
+    /// Metadata address of the next page in the owner's list of pages (0 at the end).
+    pub next: u64,
+    /// Chunk flags.
+    pub flags: u64,
+    /// The owning `Heap*` (0 for the read-only heap).
+    pub heap: u64,
+    /// The owning space object (0 for the read-only heap).
+    pub owner: u64,
+    /// The owning space (`ReadOnly` for read-only pages).
+    pub space: Space,
+    /// Kind of chunk.
+    pub kind: PageKind,
+    /// Index of the owning isolate in [`Heap::isolates`](crate::Heap::isolates) (`None` for the
+    /// read-only heap, shared by all isolates, or a heap no isolate was found for).
+    pub isolate: Option<usize>,
+}
+
+impl Page {
+    /// Whether `addr` is in this page's object area.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.area_start <= addr && addr < self.area_end
+    }
+
+    /// Whether this is a from-space page of the young generation (stale copies of objects that
+    /// the last scavenge moved).
+    pub fn is_from_space(&self, layout: &Layout) -> bool {
+        self.flags & layout.page.flag_from_page != 0
+    }
+}
+
+/// Every page whose header the core holds, by address; `isolate` is not yet set.
+pub(crate) fn find_pages(layout: &Layout, space: &AddressSpace) -> Vec<Page> {
+    let r = Reader::new(space);
+    let page_size = layout.page.page_size;
+    let mut pages = Vec::new();
+    // Candidates before this address are inside a large page already found.
+    let mut skip_to = 0u64;
+    for region in space.regions() {
+        if region.source == Source::Absent {
+            continue;
+        }
+        let Some(mut p) = align_up(region.start.max(skip_to), page_size) else {
+            continue;
+        };
+        while p < region.end {
+            if let Some(page) = page_at(layout, &r, p) {
+                let end = p.saturating_add(page.size);
+                pages.push(page);
+                skip_to = skip_to.max(end);
+                match align_up(end, page_size) {
+                    Some(next) if next > p => p = next,
+                    _ => break,
+                }
+            } else {
+                match p.checked_add(page_size) {
+                    Some(next) => p = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    pages
+}
+
+fn align_up(a: u64, alignment: u64) -> Option<u64> {
+    let mask = alignment.checked_sub(1)?;
+    Some(a.checked_add(mask)? & !mask)
+}
+
+/// The page at `p`, if `p` holds a page header.
+fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
+    let pl = &layout.page;
+    let flags = r.u64(p.wrapping_add(pl.flags)).ok()?;
+    let meta = match (pl.header, pl.metadata_pointer) {
+        (PageHeader::OnPage, _) => p,
+        (PageHeader::MetadataOnPage, Some(at)) => {
+            let m = r.u64(p.wrapping_add(at)).ok()?;
+            if m != p {
+                return None;
+            }
+            m
+        }
+        (PageHeader::MetadataOffPage, Some(at)) => {
+            let m = r.u64(p.wrapping_add(at)).ok()?;
+            if m == 0 || m % layout.tagging.pointer_size != 0 {
+                return None;
+            }
+            m
+        }
+        _ => return None,
+    };
+    let field = |off: u64| r.u64(meta.wrapping_add(off)).ok();
+    let size = field(pl.size)?;
+    let area_start = field(pl.area_start)?;
+    let area_end = field(pl.area_end)?;
+    let heap = field(pl.heap)?;
+    let owner = field(pl.owner)?;
+    let high_water_mark = p.wrapping_add(field(pl.high_water_mark)?);
+    let next = field(pl.list_next)?;
+    let end = p.checked_add(size)?;
+    let plausible = size >= pl.min_size
+        && size % pl.size_granularity == 0
+        && area_start > p
+        && area_start - p <= pl.max_header_size
+        && area_start % layout.tagging.tagged_size == 0
+        && area_start < area_end
+        && area_end <= end;
+    if !plausible {
+        return None;
+    }
+    let read_only = flags & pl.flag_read_only != 0;
+    let kind = if read_only {
+        PageKind::ReadOnly
+    } else if flags & pl.flag_large != 0 {
+        PageKind::Large
+    } else {
+        PageKind::Regular
+    };
+    let space = if read_only && heap == 0 && owner == 0 {
+        Space::ReadOnly
+    } else {
+        // A live page's owner is a space of the same heap.
+        if heap == 0 || owner == 0 || r.u64(owner.wrapping_add(pl.space_heap)).ok()? != heap {
+            return None;
+        }
+        if let Some(at) = pl.reservation_address {
+            // Off-page metadata: the reservation starts at the page.
+            if field(at)? != p {
+                return None;
+            }
+        }
+        let id = r.u32(owner.wrapping_add(pl.space_id)).ok()?;
+        pl.space(id)?
+    };
+    Some(Page {
+        addr: p,
+        metadata: meta,
+        size,
+        area_start,
+        area_end,
+        high_water_mark,
+        next,
+        flags,
+        heap,
+        owner,
+        space,
+        kind,
+        isolate: None,
+    })
+}

@@ -1,0 +1,333 @@
+//! coroner-v8 on every fixture core (all pinned Node versions, both dump kinds): the layout
+//! loads whole, every isolate is found, and every page walks exactly.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use coroner_fixtures::Kind;
+use coroner_image::{OpenOptions, ProcessImage};
+use coroner_v8::{Layout, PageKind, Space, WalkEnd};
+use support::{objects, opened, word};
+
+/// The fixtures cover every supported Node major and both kinds of core.
+#[test]
+fn fixtures_cover_every_version_and_kind() {
+    let mut seen: BTreeSet<(u32, Kind)> = BTreeSet::new();
+    for o in opened() {
+        seen.insert((o.fixture.expect.node_major(), o.fixture.kind));
+    }
+    for major in [18, 20, 22, 24] {
+        for kind in Kind::ALL {
+            assert!(
+                seen.contains(&(major, kind)),
+                "no Node {major} {kind} fixture"
+            );
+        }
+    }
+}
+
+/// Every fact is found (none missing, none disagreeing between metadata and supplement, no
+/// supplement key unread), for the right version.
+#[test]
+fn layout_loads_whole_on_every_fixture() {
+    let mut problems = Vec::new();
+    for o in opened() {
+        let image = ProcessImage::open(
+            &o.fixture.core,
+            &OpenOptions {
+                exe: Some(o.fixture.exe.clone()),
+            },
+        )
+        .expect("the core opens");
+        let layout = match Layout::load(&image) {
+            Ok(l) => l,
+            Err(e) => {
+                problems.push(format!("{}: {e}", o.label()));
+                continue;
+            }
+        };
+        let label = o.label();
+        for m in layout.missing() {
+            problems.push(format!("{label}: missing {m}"));
+        }
+        for d in layout.disagreements() {
+            problems.push(format!(
+                "{label}: {} is {} in the metadata but {} in the {}",
+                d.fact, d.metadata, d.other, d.other_source
+            ));
+        }
+        for k in layout.unused_supplement_keys() {
+            problems.push(format!("{label}: supplement key {k} is never read"));
+        }
+        let expect = &o.fixture.expect;
+        assert_eq!(layout.source.node_version, expect.node_version, "{label}");
+        assert_eq!(layout.source.node_major, expect.node_major(), "{label}");
+        assert_eq!(
+            layout.source.v8_version.as_deref(),
+            Some(expect.v8_version.as_str()),
+            "{label}"
+        );
+        assert_eq!(layout.tagging.tagged_size, 8, "{label}");
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// One isolate per JS thread (the main thread and each worker), each checked against itself
+/// (its self pointer and ThreadLocalTop::isolate_), its roots, and its pages.
+#[test]
+fn finds_every_isolate() {
+    for o in opened() {
+        let label = o.label();
+        let heap = o.heap();
+        let layout = heap.layout();
+        let expected = o
+            .fixture
+            .expect
+            .extra
+            .get("isolates")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1);
+        if let Some(workers) = o
+            .fixture
+            .expect
+            .extra
+            .get("workers")
+            .and_then(|w| w.as_array())
+        {
+            assert_eq!(expected, 1 + workers.len() as u64, "{label}");
+        }
+        assert_eq!(heap.isolates().len() as u64, expected, "{label}: isolates");
+        for (i, iso) in heap.isolates().iter().enumerate() {
+            let il = &layout.isolate;
+            assert_eq!(word(heap, iso.addr + il.self_pointer), iso.addr, "{label}");
+            let tlt_isolate = iso.addr + il.thread_local_top + il.thread_local_top_isolate;
+            assert_eq!(word(heap, tlt_isolate), iso.addr, "{label}: ThreadLocalTop");
+            let root = |index| iso.root(heap.memory(), layout, index).expect("root");
+            let oddball_kind = |value: u64| {
+                let addr = layout.tagging.strong(value).expect("a heap object");
+                assert_eq!(support::type_of(heap, value), Some(layout.types.oddball));
+                layout.tagging.smi(word(heap, addr + layout.oddball.kind))
+            };
+            let roots = &layout.roots;
+            assert_eq!(
+                oddball_kind(root(roots.undefined)),
+                Some(layout.oddball.kind_undefined)
+            );
+            assert_eq!(
+                oddball_kind(root(roots.null)),
+                Some(layout.oddball.kind_null)
+            );
+            assert_eq!(
+                oddball_kind(root(roots.true_value)),
+                Some(layout.oddball.kind_true)
+            );
+            assert_eq!(
+                oddball_kind(root(roots.false_value)),
+                Some(layout.oddball.kind_false)
+            );
+            let hole = root(roots.the_hole);
+            match (layout.types.hole, layout.oddball.kind_the_hole) {
+                (Some(t), _) => assert_eq!(support::type_of(heap, hole), Some(t), "{label}"),
+                (None, Some(kind)) => assert_eq!(oddball_kind(hole), Some(kind), "{label}"),
+                (None, None) => panic!("{label}: the layout has no way to tell the hole"),
+            }
+            let spaces: BTreeSet<Space> = heap
+                .pages()
+                .iter()
+                .filter(|p| p.isolate == Some(i))
+                .map(|p| p.space)
+                .collect();
+            for space in [Space::New, Space::Old, Space::Code] {
+                assert!(
+                    spaces.contains(&space),
+                    "{label}: isolate {i} has no {space:?} page"
+                );
+            }
+            assert!(
+                iso.new_lab.is_active() && iso.old_lab.is_active(),
+                "{label}"
+            );
+        }
+        for page in heap.pages() {
+            match page.kind {
+                PageKind::ReadOnly => {
+                    assert_eq!(page.isolate, None, "{label}: {:#x}", page.addr);
+                    assert_eq!(page.space, Space::ReadOnly);
+                }
+                _ => assert!(
+                    page.isolate.is_some(),
+                    "{label}: page {:#x} (heap {:#x}) belongs to no isolate found",
+                    page.addr,
+                    page.heap
+                ),
+            }
+        }
+    }
+}
+
+/// Every page of every fixture walks from area_start exactly to area_end, or to the top of an
+/// allocation area coroner knows, or is a new-space page past the allocation top; every object
+/// lies inside its page, follows the previous one, and has an instance type the table names.
+#[test]
+fn every_page_walks_exactly() {
+    let mut failures = Vec::new();
+    for o in opened() {
+        let label = o.label();
+        let heap = o.heap();
+        let layout = heap.layout();
+        let lab_tops: BTreeMap<u64, u64> = heap
+            .labs()
+            .iter()
+            .map(|k| (k.lab.top, k.lab.limit))
+            .collect();
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut kinds: BTreeSet<(Space, PageKind)> = BTreeSet::new();
+        for page in heap.pages() {
+            kinds.insert((page.space, page.kind));
+            let mut walk = heap.walk(page);
+            let mut expected_next = page.area_start;
+            for obj in walk.by_ref() {
+                if obj.addr != expected_next {
+                    // Only a LAB may be skipped: from its top to its limit.
+                    if lab_tops.get(&expected_next) != Some(&obj.addr) {
+                        failures.push(format!(
+                            "{label}: page {:#x}: object at {:#x}, expected {expected_next:#x}",
+                            page.addr, obj.addr
+                        ));
+                        break;
+                    }
+                }
+                let end = obj.addr + u64::from(obj.size);
+                if end > page.area_end {
+                    failures.push(format!(
+                        "{label}: object {:#x} crosses its page end",
+                        obj.addr
+                    ));
+                }
+                if layout.types.name(obj.instance_type).is_none() {
+                    failures.push(format!(
+                        "{label}: object {:#x} has unknown instance type {}",
+                        obj.addr, obj.instance_type
+                    ));
+                }
+                expected_next = end;
+                let t = obj.instance_type;
+                if t == layout.types.map {
+                    *counts.entry("maps").or_default() += 1;
+                }
+                if layout.types.is_string(t) {
+                    *counts.entry("strings").or_default() += 1;
+                }
+                if layout.types.is_js_function(t) {
+                    *counts.entry("functions").or_default() += 1;
+                }
+                *counts.entry("objects").or_default() += 1;
+            }
+            match walk.end() {
+                Some(WalkEnd::AreaEnd) => assert_eq!(expected_next, page.area_end),
+                Some(WalkEnd::LabTop(top)) => {
+                    assert_eq!(top, expected_next, "{label}");
+                    assert!(
+                        lab_tops.contains_key(&top),
+                        "{label}: unknown LAB top {top:#x}"
+                    );
+                }
+                Some(WalkEnd::PastTop { .. }) => {
+                    assert_eq!(page.space, Space::New, "{label}: {:#x}", page.addr);
+                    assert_eq!(expected_next, page.area_start, "{label}");
+                }
+                Some(WalkEnd::Stuck { addr, reason }) => failures.push(format!(
+                    "{label}: page {:#x} ({:?}, {:?}) stuck at {addr:#x}: {reason}",
+                    page.addr, page.space, page.kind
+                )),
+                None => failures.push(format!("{label}: walk of {:#x} did not end", page.addr)),
+            }
+        }
+        for what in ["maps", "strings", "functions"] {
+            assert!(
+                counts.get(what).copied().unwrap_or(0) > 0,
+                "{label}: no {what}"
+            );
+        }
+        for needed in [
+            (Space::ReadOnly, PageKind::ReadOnly),
+            (Space::New, PageKind::Regular),
+            (Space::Old, PageKind::Regular),
+            (Space::Code, PageKind::Regular),
+        ] {
+            assert!(kinds.contains(&needed), "{label}: no {needed:?} page");
+        }
+        // Objects the scenario keeps alive are all on the pages walked.
+        let alive: u64 = o.fixture.expect.classes.values().sum();
+        let receivers = objects(heap)
+            .iter()
+            .filter(|obj| layout.types.is_js_receiver(obj.instance_type))
+            .count() as u64;
+        assert!(
+            receivers >= alive,
+            "{label}: {receivers} JS objects, {alive} expected alive"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Large-object pages hold exactly one object, from area_start to area_end.
+#[test]
+fn large_object_pages_hold_one_object() {
+    let mut large = 0;
+    for o in opened() {
+        let heap = o.heap();
+        for page in heap.pages().iter().filter(|p| p.kind == PageKind::Large) {
+            large += 1;
+            let objs: Vec<_> = heap.walk(page).collect();
+            assert_eq!(objs.len(), 1, "{}: large page {:#x}", o.label(), page.addr);
+            assert_eq!(objs[0].addr, page.area_start);
+            assert!(
+                page.size > heap.layout().page.page_size
+                    || page.area_end - page.area_start >= u64::from(objs[0].size)
+            );
+        }
+    }
+    assert!(large > 0, "no fixture has a large-object page");
+}
+
+/// The chunk flag bits of the supplement agree with the spaces the owners name: code pages are
+/// executable, new-space pages are to-space pages, only large-object spaces have large pages,
+/// and read-only pages are exactly those with the read-only flag.
+#[test]
+fn page_flags_match_their_spaces() {
+    for o in opened() {
+        let label = o.label();
+        let heap = o.heap();
+        let pl = &heap.layout().page;
+        for page in heap.pages() {
+            let has = |flag: u64| page.flags & flag != 0;
+            let at = format!(
+                "{label}: page {:#x} of {:?}, flags {:#x}",
+                page.addr, page.space, page.flags
+            );
+            let large_space = matches!(
+                page.space,
+                Space::LargeObject
+                    | Space::NewLargeObject
+                    | Space::CodeLargeObject
+                    | Space::SharedLargeObject
+                    | Space::SharedTrustedLargeObject
+                    | Space::TrustedLargeObject
+            );
+            assert_eq!(has(pl.flag_large), large_space, "{at}");
+            assert_eq!(
+                has(pl.flag_read_only),
+                page.space == Space::ReadOnly,
+                "{at}"
+            );
+            if matches!(page.space, Space::Code | Space::CodeLargeObject) {
+                assert!(has(pl.flag_executable), "{at}");
+            }
+            if page.space == Space::New {
+                assert!(has(pl.flag_to_page) && !has(pl.flag_from_page), "{at}");
+            }
+        }
+    }
+}
