@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 /// A postmortem debugger for Node.js core dumps.
 ///
-/// Opens CORE (a kernel core or one written by gdb's gcore) and runs the commands given with -c,
-/// in order; without -c it reads commands from standard input, one per line.
+/// Opens CORE (a kernel core, or one written by gdb's gcore) and runs the commands given with -c
+/// and --script, in order. Without them it reads commands from standard input: at a terminal,
+/// with an interactive prompt (history, tab completion, `help`); otherwise one per line.
 #[derive(Debug, Parser)]
 #[command(name = "coroner", version, after_help = AFTER_HELP)]
 pub struct Args {
@@ -24,14 +25,39 @@ pub struct Args {
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,
 
-    /// Print every command's result as one JSON document per line.
+    /// Run the commands in FILE, one per line (`#` starts a comment), after any -c commands.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+
+    /// Print every command's result as one JSON document per line (JSON Lines).
     #[arg(long)]
     pub json: bool,
+
+    /// Stop at the first command that fails, instead of running the rest.
+    #[arg(long)]
+    pub stop_on_error: bool,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When standard output is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 const AFTER_HELP: &str = "\
 Examples:
   coroner core -c info
-  coroner --exe ./node core -c info --json
+  coroner --exe ./node core --json -c info | jq .node_version
+  coroner core --script queries.txt --stop-on-error
+  echo info | coroner core
 
 Exit status: 0 all commands succeeded, 1 a command failed, 2 the core could not be opened.";

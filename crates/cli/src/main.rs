@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod repl;
 mod report;
 mod session;
 mod words;

@@ -3,19 +3,51 @@
 
 use std::io::{self, Write};
 
+/// How text output may be decorated.
+#[derive(Clone, Copy, Debug)]
+pub struct TextStyle {
+    /// Whether ANSI colours may be used.
+    pub color: bool,
+}
+
+impl TextStyle {
+    /// `text` in bold when colour is on (headings, names).
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    /// `text` dimmed when colour is on (addresses, secondary facts).
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
 /// A command's result.
 pub trait Report: serde::Serialize {
     /// Writes the result for a person to read.
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()>;
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()>;
 }
 
 /// Writes `report` as text, or as a single line of JSON.
-pub fn emit(report: &dyn ErasedReport, json: bool, out: &mut dyn Write) -> io::Result<()> {
+pub fn emit(
+    report: &dyn ErasedReport,
+    json: bool,
+    style: &TextStyle,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if json {
         report.write_json(out)?;
         writeln!(out)
     } else {
-        report.write_text(out)
+        report.write_text(out, style)
     }
 }
 
@@ -24,14 +56,14 @@ pub trait ErasedReport {
     /// The result as JSON, in the result type's own field order.
     fn write_json(&self, out: &mut dyn Write) -> io::Result<()>;
     /// The result as text.
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()>;
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()>;
 }
 
 impl<T: Report> ErasedReport for T {
     fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer(out, self).map_err(io::Error::other)
     }
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        Report::write_text(self, out)
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        Report::write_text(self, out, style)
     }
 }

@@ -1,16 +1,37 @@
-//! A debugging session: one opened core, and the loop that runs commands on it.
+//! A debugging session: one opened core, the settings commands run with, and the loop that feeds
+//! them commands from `-c`, `--script`, standard input or the interactive prompt.
 
+use std::cell::RefCell;
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use coroner_image::{ImageError, OpenOptions, ProcessImage};
 
-use crate::args::Args;
-use crate::commands::{self, Outcome};
-use crate::report;
+use crate::args::{Args, ColorChoice};
+use crate::commands::{self, Output};
+use crate::report::{self, TextStyle};
 
 /// An open core and the settings commands run with.
 pub struct Session {
     image: ProcessImage,
+    json: bool,
+    stop_on_error: bool,
+    style: TextStyle,
+    /// The command that continues the last paged listing (run by an empty line at the prompt).
+    continuation: RefCell<Option<String>>,
+    /// Set by Ctrl-C while a command runs at the prompt; long commands poll it and stop early.
+    interrupted: Arc<AtomicBool>,
+}
+
+/// What running one line amounted to.
+pub enum Outcome {
+    /// The command ran.
+    Done,
+    /// The command failed; its message is already on stderr.
+    Failed,
+    /// The user asked to leave.
+    Quit,
 }
 
 impl Session {
@@ -23,7 +44,21 @@ impl Session {
         for w in image.warnings() {
             eprintln!("coroner: warning: {w}");
         }
-        Ok(Session { image })
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Ok(Session {
+            image,
+            json: args.json,
+            stop_on_error: args.stop_on_error,
+            style: TextStyle { color },
+            continuation: RefCell::new(None),
+            interrupted: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// The process image the commands look at.
@@ -31,52 +66,60 @@ impl Session {
         &self.image
     }
 
-    /// Runs the `-c` commands, or the lines of standard input when there are none.
-    /// Returns whether every command succeeded; `Err` only when output itself failed.
-    pub fn run(&self, args: &Args) -> io::Result<bool> {
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        let mut all_ok = true;
-        if !args.commands.is_empty() {
-            for line in &args.commands {
-                match self.run_line(line, args.json, &mut out) {
-                    Ok(Outcome::Done) => {}
-                    Ok(Outcome::Failed) => all_ok = false,
-                    Ok(Outcome::Quit) => break,
-                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(all_ok),
-                    Err(e) => return Err(e),
-                }
-            }
-            return Ok(all_ok);
-        }
-        let stdin = io::stdin();
-        let interactive = stdin.is_terminal();
-        let mut lines = stdin.lock().lines();
-        loop {
-            if interactive {
-                write!(out, "(coroner) ")?;
-                out.flush()?;
-            }
-            let Some(line) = lines.next() else { break };
-            let line = line?;
-            let trimmed = line.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            match self.run_line(trimmed, args.json, &mut out) {
-                Ok(Outcome::Done) => {}
-                Ok(Outcome::Failed) => all_ok = false,
-                Ok(Outcome::Quit) => break,
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(all_ok),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(all_ok)
+    /// True once the user pressed Ctrl-C during the running command.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
     }
 
-    /// Parses and runs one command line. Command failures are reported on stderr here and turn
-    /// into `Outcome::Failed`; only output errors are returned.
-    fn run_line(&self, line: &str, json: bool, out: &mut dyn Write) -> io::Result<Outcome> {
+    /// The flag Ctrl-C sets, for the prompt's signal handler.
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.interrupted)
+    }
+
+    /// Runs the commands of `-c` and `--script`; without them, those of standard input, or the
+    /// interactive prompt when standard input is a terminal. Returns whether every command
+    /// succeeded; `Err` only when the script cannot be read or output fails.
+    pub fn run(&self, args: &Args) -> Result<bool, String> {
+        let mut batch = Batch { all_ok: true };
+        let mut out = io::stdout().lock();
+        if args.commands.is_empty() && args.script.is_none() {
+            let stdin = io::stdin();
+            if stdin.is_terminal() {
+                drop(out);
+                return crate::repl::run(self).map_err(|e| e.to_string());
+            }
+            for line in stdin.lock().lines() {
+                let line = line.map_err(|e| format!("reading standard input: {e}"))?;
+                if !batch.feed(self, &line, &mut out)? {
+                    break;
+                }
+            }
+            return Ok(batch.all_ok);
+        }
+        // The script is read before any command runs, so a wrong path fails fast.
+        let script = match &args.script {
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => String::new(),
+        };
+        let lines = args
+            .commands
+            .iter()
+            .map(String::as_str)
+            .chain(script.lines());
+        for line in lines {
+            if !batch.feed(self, line, &mut out)? {
+                break;
+            }
+        }
+        Ok(batch.all_ok)
+    }
+
+    /// Parses and runs one command line. Command failures are reported on stderr here and become
+    /// `Outcome::Failed`; only output errors are returned.
+    pub fn run_line(&self, line: &str, out: &mut dyn Write) -> io::Result<Outcome> {
+        self.interrupted.store(false, Ordering::Relaxed);
         let parsed = match commands::parse(line) {
             Ok(p) => p,
             Err(commands::ParseOutcome::Help(text)) => {
@@ -88,17 +131,58 @@ impl Session {
                 return Ok(Outcome::Failed);
             }
         };
-        let json = json || parsed.json();
+        let json = self.json || parsed.json();
         match commands::execute(self, &parsed) {
-            Ok(commands::Output::Report(r)) => {
-                report::emit(r.as_ref(), json, out)?;
+            Ok(Output::Report {
+                report,
+                continuation,
+            }) => {
+                report::emit(report.as_ref(), json, &self.style, out)?;
+                if let Some(next) = &continuation {
+                    if !json {
+                        writeln!(out, "{}", self.style.dim(&format!("(more: `{next}`)")))?;
+                    }
+                }
+                *self.continuation.borrow_mut() = continuation;
                 Ok(Outcome::Done)
             }
-            Ok(commands::Output::Quit) => Ok(Outcome::Quit),
+            Ok(Output::Quit) => Ok(Outcome::Quit),
             Err(e) => {
                 eprintln!("coroner: {}: {e}", parsed.name());
                 Ok(Outcome::Failed)
             }
+        }
+    }
+
+    /// The command that continues the last paged listing, if any.
+    pub fn continuation(&self) -> Option<String> {
+        self.continuation.borrow().clone()
+    }
+}
+
+/// Running a sequence of non-interactive commands: blank lines and `#` comments are skipped,
+/// failures are counted, and `--stop-on-error` ends the run.
+struct Batch {
+    all_ok: bool,
+}
+
+impl Batch {
+    /// Runs `line`; returns whether to go on.
+    fn feed(&mut self, session: &Session, line: &str, out: &mut dyn Write) -> Result<bool, String> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(true);
+        }
+        match session.run_line(line, out) {
+            Ok(Outcome::Done) => Ok(true),
+            Ok(Outcome::Failed) => {
+                self.all_ok = false;
+                Ok(!session.stop_on_error)
+            }
+            Ok(Outcome::Quit) => Ok(false),
+            // A closed pipe (`| head`) is the reader saying it has seen enough.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(format!("writing output: {e}")),
         }
     }
 }

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
-use coroner_image::{hex, ModuleStatus, ProcessImage};
+use coroner_image::{hex, ProcessImage};
 use serde::Serialize;
 
 use super::{CommandError, Common};
-use crate::report::Report;
+use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
 /// Options of `info`.
@@ -60,6 +60,8 @@ struct ModuleInfo {
     path: String,
     base: String,
     status: &'static str,
+    #[serde(skip)]
+    usable: bool,
 }
 
 /// Gathers `info` for the session's core.
@@ -104,55 +106,47 @@ fn gather(image: &ProcessImage) -> Info {
                 path: m.path.clone(),
                 base: format!("{:#x}", m.base),
                 status: m.status.as_str(),
+                usable: m.status.is_usable(),
             })
             .collect(),
         warnings: image.warnings().to_vec(),
     }
 }
 
-impl Report for Info {
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+impl Info {
+    /// The text form as (label, value) rows.
+    fn rows(&self) -> Vec<(&'static str, String)> {
         let unknown = || "unknown".to_string();
-        writeln!(
-            out,
-            "core:        {} ({})",
-            self.core,
-            size(self.core_bytes)
-        )?;
-        writeln!(
-            out,
-            "process:     pid {}",
-            self.pid.map_or_else(unknown, |p| p.to_string())
-        )?;
-        writeln!(
-            out,
-            "command:     {}",
-            self.command_line.clone().unwrap_or_else(unknown)
-        )?;
-        match &self.signal {
+        let mut rows = vec![
+            ("core", format!("{} ({})", self.core, size(self.core_bytes))),
+            (
+                "process",
+                format!("pid {}", self.pid.map_or_else(unknown, |p| p.to_string())),
+            ),
+            ("command", self.command_line.clone().unwrap_or_else(unknown)),
+        ];
+        let signal = match &self.signal {
             Some(s) => {
-                write!(out, "signal:      {} ({})", s.name, s.number)?;
+                let mut v = format!("{} ({})", s.name, s.number);
                 if let Some(a) = &s.fault_address {
-                    write!(out, " at {a}")?;
+                    v.push_str(&format!(" at {a}"));
                 }
                 if let Some(p) = s.sender_pid {
-                    write!(out, " sent by pid {p}")?;
+                    v.push_str(&format!(" sent by pid {p}"));
                 }
                 if s.name == "SIGSTOP" {
-                    write!(out, ": stopped, as gdb's gcore does; not a crash")?;
+                    v.push_str(": stopped, as gdb's gcore does; not a crash");
                 }
-                writeln!(out)?;
+                v
             }
-            None => writeln!(
-                out,
-                "signal:      none recorded (a gcore dump of a live process?)"
-            )?,
-        }
-        write!(out, "threads:     {}", self.threads)?;
+            None => "none recorded".to_string(),
+        };
+        rows.push(("signal", signal));
+        let mut threads = self.threads.to_string();
         if let Some(t) = self.crashed_tid {
-            write!(out, " (first: tid {t})")?;
+            threads.push_str(&format!(" (first: tid {t})"));
         }
-        writeln!(out)?;
+        rows.push(("threads", threads));
         match &self.executable {
             Some(e) => {
                 let how = match e.status {
@@ -160,54 +154,53 @@ impl Report for Info {
                     "unverified" => "no build id to check".to_string(),
                     other => format!("{other}: not used"),
                 };
-                writeln!(
-                    out,
-                    "executable:  {} ({how})",
-                    e.file.as_deref().unwrap_or(&e.path)
-                )?;
+                let path = e.file.as_deref().unwrap_or(&e.path);
+                rows.push(("executable", format!("{path} ({how})")));
                 if let Some(id) = &e.build_id {
-                    writeln!(out, "build id:    {id}")?;
+                    rows.push(("build id", id.clone()));
                 }
             }
-            None => writeln!(out, "executable:  not identified")?,
+            None => rows.push(("executable", "not identified".to_string())),
         }
-        writeln!(
-            out,
-            "node:        {}",
-            self.node_version.clone().unwrap_or_else(unknown)
-        )?;
-        writeln!(
-            out,
-            "v8:         {}",
-            self.v8_version
-                .as_deref()
-                .map_or_else(|| " unknown".to_string(), |v| format!(" {v}"))
-        )?;
-        writeln!(
-            out,
-            "memory:      {} mappings, {} mapped, {} in the core, {} readable with the files",
-            self.mappings,
-            size(self.bytes_mapped),
-            size(self.bytes_in_core),
-            size(self.bytes_readable)
-        )?;
-        let usable = self
-            .modules
-            .iter()
-            .filter(|m| m.status == "matched" || m.status == "unverified")
-            .count();
-        writeln!(
-            out,
-            "modules:     {} ELF files mapped, {} found and matching",
-            self.modules.len(),
-            usable
-        )?;
-        for m in self
-            .modules
-            .iter()
-            .filter(|m| m.status != ModuleStatus::Matched.as_str() && m.status != "unverified")
-        {
-            writeln!(out, "             {} {}", m.status, m.path)?;
+        rows.push(("node", self.node_version.clone().unwrap_or_else(unknown)));
+        rows.push(("v8", self.v8_version.clone().unwrap_or_else(unknown)));
+        rows.push((
+            "memory",
+            format!(
+                "{} mappings, {} mapped, {} in the core, {} readable with the files",
+                self.mappings,
+                size(self.bytes_mapped),
+                size(self.bytes_in_core),
+                size(self.bytes_readable)
+            ),
+        ));
+        let usable: Vec<&ModuleInfo> = self.modules.iter().filter(|m| m.usable).collect();
+        rows.push((
+            "modules",
+            format!(
+                "{} ELF files mapped, {} found and matching",
+                self.modules.len(),
+                usable.len()
+            ),
+        ));
+        for m in self.modules.iter().filter(|m| !m.usable) {
+            rows.push(("", format!("{} {}", m.status, m.path)));
+        }
+        rows
+    }
+}
+
+impl Report for Info {
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        const WIDTH: usize = "executable: ".len();
+        for (label, value) in self.rows() {
+            let label = if label.is_empty() {
+                String::new()
+            } else {
+                format!("{label}:")
+            };
+            let pad = " ".repeat(WIDTH.saturating_sub(label.len()));
+            writeln!(out, "{}{pad}{value}", style.bold(&label))?;
         }
         Ok(())
     }

@@ -68,9 +68,13 @@ pub enum ParseOutcome {
     Error(String),
 }
 
-/// Parses one line into a command.
+/// Parses one line into a command. A leading `v8` is dropped, so llnode habits
+/// (`v8 findjsobjects`) work.
 pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
-    let words = words::split(line).map_err(ParseOutcome::Error)?;
+    let mut words = words::split(line).map_err(ParseOutcome::Error)?;
+    if words.len() > 1 && words[0] == "v8" {
+        words.remove(0);
+    }
     Line::try_parse_from(words).map_err(|e| {
         use clap::error::ErrorKind;
         match e.kind() {
@@ -82,32 +86,60 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
     })
 }
 
+/// Every command name (with its aliases) and the options it takes, for tab completion.
+pub fn vocabulary() -> Vec<(Vec<String>, Vec<String>)> {
+    use clap::CommandFactory;
+    let line = Line::command();
+    line.get_subcommands()
+        .map(|sub| {
+            let names = std::iter::once(sub.get_name().to_string())
+                .chain(sub.get_all_aliases().map(str::to_string))
+                .collect();
+            let options = sub
+                .get_arguments()
+                .flat_map(|a| {
+                    let long = a.get_long().map(|l| format!("--{l}"));
+                    let short = a.get_short().map(|c| format!("-{c}"));
+                    long.into_iter().chain(short)
+                })
+                .collect();
+            (names, options)
+        })
+        .collect()
+}
+
 /// clap's errors run to several lines (usage, tips); a session prints one, and points to help.
 fn first_line(rendered: &str) -> String {
     let line = rendered
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("invalid command")
-        .trim_start_matches("error: ");
+        .trim_start_matches("error: ")
+        .replace("unrecognized subcommand", "unknown command");
     format!("{line} (try `help`)")
 }
 
 /// What a command produced.
 pub enum Output {
-    /// A result to print.
-    Report(Box<dyn ErasedReport>),
+    /// A result to print, and for a paged listing the command that shows the next page.
+    Report {
+        /// The result.
+        report: Box<dyn ErasedReport>,
+        /// The command line that continues this listing, when there is more.
+        continuation: Option<String>,
+    },
     /// The user asked to leave.
     Quit,
 }
 
-/// What running a line amounted to, for the session loop.
-pub enum Outcome {
-    /// The command ran.
-    Done,
-    /// The command failed; its message is already on stderr.
-    Failed,
-    /// The user asked to leave.
-    Quit,
+impl Output {
+    /// A complete result.
+    fn report(report: impl ErasedReport + 'static) -> Output {
+        Output::Report {
+            report: Box::new(report),
+            continuation: None,
+        }
+    }
 }
 
 /// A command's failure, as one line.
@@ -116,7 +148,7 @@ pub type CommandError = String;
 /// Runs a parsed command.
 pub fn execute(session: &Session, line: &Line) -> Result<Output, CommandError> {
     match &line.command {
-        Command::Info(args) => Ok(Output::Report(Box::new(info::run(session, args)?))),
+        Command::Info(args) => Ok(Output::report(info::run(session, args)?)),
         Command::Quit => Ok(Output::Quit),
     }
 }
