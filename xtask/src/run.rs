@@ -32,8 +32,12 @@ pub const SNAPSHOT: &str = "snapshot.heapsnapshot";
 pub const HASH: &str = "hash";
 const STDOUT: &str = "stdout.txt";
 const STDERR: &str = "stderr.txt";
+/// gdb's backtraces of every thread of the core (an oracle for native frames).
+pub const GDB_BT: &str = coroner_fixtures::GDB_BT;
+/// How long gdb may take to print the backtraces of one core (it takes about half a second).
+const GDB_BT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Files in a fixture directory that are not the kernel's core.
-const OUTPUTS: [&str; 7] = [
+const OUTPUTS: [&str; 9] = [
     EXPECT,
     "expect.json.tmp",
     STDOUT,
@@ -41,6 +45,8 @@ const OUTPUTS: [&str; 7] = [
     "gcore.log",
     HASH,
     CORE,
+    GDB_BT,
+    "gdb-bt.txt.tmp",
 ];
 
 /// One fixture to build.
@@ -113,8 +119,15 @@ impl Failure {
     }
 }
 
-/// Whether `dir` holds a complete fixture (possibly stale).
+/// Whether `dir` holds a complete fixture (possibly stale): the core and its oracles,
+/// gdb's backtraces included.
 pub fn is_complete(dir: &Path) -> bool {
+    has_core(dir) && dir.join(GDB_BT).is_file()
+}
+
+/// Whether `dir` holds a fixture's core and the files made with it (gdb's backtraces are made
+/// from the core afterwards, and cached separately).
+fn has_core(dir: &Path) -> bool {
     [HASH, CORE, EXPECT, SNAPSHOT]
         .iter()
         .all(|f| dir.join(f).is_file())
@@ -136,9 +149,16 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
         .cache_key(&env.harness, &job.version, job.kind)
         .map_err(|e| Failure::new(e.to_string()))?;
     if !env.force
-        && is_complete(&dir)
+        && has_core(&dir)
         && std::fs::read_to_string(dir.join(HASH)).is_ok_and(|h| h.trim() == key)
     {
+        if !dir.join(GDB_BT).is_file() {
+            let exe = env
+                .exes
+                .get(&job.version)
+                .ok_or_else(|| Failure::new(format!("no node {} was fetched", job.version)))?;
+            write_gdb_bt(exe, &dir).map_err(Failure::new)?;
+        }
         let (core_bytes, core_disk) = sizes(&dir.join(CORE));
         return Ok(Outcome {
             built: false,
@@ -175,6 +195,7 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
             .stderr(Stdio::null())
             .status();
     }
+    write_gdb_bt(exe, &tmp).map_err(|message| Failure::with_log(message, &log))?;
     std::fs::write(tmp.join(HASH), format!("{key}\n"))
         .map_err(|e| Failure::new(format!("cannot write {}: {e}", tmp.join(HASH).display())))?;
     put_in_place(&tmp, &dir).map_err(Failure::new)?;
@@ -382,6 +403,59 @@ fn check(job: &Job, exe: &Path, out: &Path, dumper: Dumper) -> Result<(), String
         return Err("no thread of the abort core stopped on SIGABRT".to_string());
     }
     Ok(())
+}
+
+/// Writes `gdb-bt.txt` in `dir`: what gdb prints for `thread apply all bt` on the fixture's
+/// core (debuginfod off, no init files), checked to hold one thread per thread of the core.
+fn write_gdb_bt(exe: &Path, dir: &Path) -> Result<(), String> {
+    let tmp = dir.join("gdb-bt.txt.tmp");
+    let out = File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let mut command = Command::new("gdb");
+    command
+        .args([
+            "-nx",
+            "-batch",
+            "-ex",
+            "set debuginfod enabled off",
+            "-ex",
+            "thread apply all bt",
+        ])
+        .arg(exe)
+        .arg(dir.join(CORE))
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run gdb for the backtraces: {e}"))?;
+    match wait(&mut child, GDB_BT_TIMEOUT) {
+        Ok(Some(status)) if status.success() => {}
+        Ok(Some(status)) => {
+            return Err(format!("gdb {} printing the backtraces", describe(status)))
+        }
+        Ok(None) => {
+            return Err(format!(
+                "gdb did not print the backtraces within {} s",
+                GDB_BT_TIMEOUT.as_secs()
+            ))
+        }
+        Err(e) => return Err(format!("waiting for gdb: {e}")),
+    }
+    let text =
+        std::fs::read_to_string(&tmp).map_err(|e| format!("cannot read {}: {e}", tmp.display()))?;
+    let threads = coroner_fixtures::parse_gdb_backtraces(&text).len();
+    let expect = Expect::load(&dir.join(EXPECT)).map_err(|e| e.to_string())?;
+    if threads != expect.threads as usize {
+        return Err(format!(
+            "gdb printed the backtraces of {threads} threads, expect.json says {} (see {})",
+            expect.threads,
+            tmp.display()
+        ));
+    }
+    std::fs::rename(&tmp, dir.join(GDB_BT))
+        .map_err(|e| format!("cannot write {}: {e}", dir.join(GDB_BT).display()))
 }
 
 /// Renames `tmp` to `dir`, replacing any previous fixture.

@@ -39,6 +39,7 @@ impl Session {
     pub fn open(args: &Args) -> Result<Session, ImageError> {
         let options = OpenOptions {
             exe: args.exe.clone(),
+            ..OpenOptions::default()
         };
         let image = ProcessImage::open(&args.core, &options)?;
         for w in image.warnings() {

@@ -33,6 +33,15 @@ pub struct FileSegment {
     pub flags: u32,
 }
 
+/// One section of an ELF file: its link-time address and its bytes in the file.
+#[derive(Clone, Copy, Debug)]
+pub struct ElfSection<'a> {
+    /// Link-time address (0 for sections that are not loaded).
+    pub address: u64,
+    /// The section's bytes.
+    pub data: &'a [u8],
+}
+
 /// A mapped ELF file, parsed just enough to identify it and read from it.
 pub struct ElfFile {
     path: PathBuf,
@@ -156,6 +165,29 @@ impl ElfFile {
     /// The symbol tables (`.symtab` and `.dynsym` merged), parsed on first use.
     pub fn symbols(&self) -> &SymbolTable {
         self.symbols.get_or_init(|| SymbolTable::parse(&self.data))
+    }
+
+    /// The bytes and link-time address of the section called `name` (`.eh_frame`), when the
+    /// file has it with contents stored uncompressed (not `SHT_NOBITS`, as a separate debug
+    /// file's copies of loadable sections are).
+    pub fn section(&self, name: &str) -> Option<ElfSection<'_>> {
+        use object::ObjectSection;
+        let parsed = object::File::parse(&self.data[..]).ok()?;
+        let section = parsed.section_by_name(name)?;
+        let range = section.compressed_file_range().ok()?;
+        if range.format != object::CompressionFormat::None {
+            return None;
+        }
+        let start = usize::try_from(range.offset).ok()?;
+        let len = usize::try_from(range.compressed_size).ok()?;
+        let data = self.data.get(start..start.checked_add(len)?)?;
+        if data.is_empty() {
+            return None;
+        }
+        Some(ElfSection {
+            address: section.address(),
+            data,
+        })
     }
 
     /// Reads `len` bytes at link-time address `vaddr` from the file's loadable segments.

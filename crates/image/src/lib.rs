@@ -2,9 +2,11 @@
 //!
 //! A kernel core omits read-only file-backed pages (node's `.text` and `.rodata`, where V8 keeps
 //! builtins and Node keeps its internal module sources). This crate finds the executable and
-//! shared libraries the core names (NT_FILE), checks each against the build id the core kept,
-//! and fills those pages from the files on disk. It also exposes the executable's symbols and the
-//! Node and V8 versions, which the V8 layer needs to choose its layout.
+//! shared libraries the core names (NT_FILE) — at their paths, else under a sysroot or in
+//! library directories — checks each against the build id the core kept, and fills those pages
+//! from the files on disk. It also exposes the modules' symbols (with their separate debug files'
+//! full symbol tables) and the Node and V8 versions, which the V8 layer needs to choose its
+//! layout.
 //!
 //! Architecture invariant: this crate knows the ELF and process world, not V8's heap. It never
 //! interprets a heap object.
@@ -19,6 +21,7 @@
 mod elf_file;
 mod error;
 mod modules;
+mod search;
 mod symbols;
 mod version;
 
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use coroner_corefile::{AddressSpace, Backing, CoreFile};
 
-pub use elf_file::{hex, ElfFile, FileSegment};
+pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
 pub use modules::{build_id_in_memory, Module, ModuleStatus};
 pub use symbols::{demangle, Symbol, SymbolTable};
@@ -42,6 +45,24 @@ const AT_PHDR: u64 = 3;
 pub struct OpenOptions {
     /// The node executable, when it is not at the path the core names (or to override it).
     pub exe: Option<PathBuf>,
+    /// A directory holding a copy of the dumped machine's files: a file the core names at
+    /// `/usr/lib/x.so` is looked for at `SYSROOT/usr/lib/x.so` when it is not at its own path
+    /// (or is a different build there), and separate debug files under
+    /// `SYSROOT/usr/lib/debug/.build-id/`.
+    pub sysroot: Option<PathBuf>,
+    /// Directories searched, by file name, for a library (or the executable) the core names
+    /// but that is not at its path nor under the sysroot.
+    pub lib_paths: Vec<PathBuf>,
+}
+
+impl OpenOptions {
+    /// Options naming the executable, everything else default.
+    pub fn with_exe(exe: impl Into<PathBuf>) -> OpenOptions {
+        OpenOptions {
+            exe: Some(exe.into()),
+            ..OpenOptions::default()
+        }
+    }
 }
 
 /// A core file plus the executable and libraries it mapped.
@@ -80,13 +101,19 @@ impl ProcessImage {
                 _ => {
                     let path = PathBuf::from(&module.path);
                     modules::attach(module, &path);
+                    if !module.status.is_usable() {
+                        search::elsewhere(module, options);
+                    }
                     if is_exe {
                         if let Some(w) = exe_warning(module) {
                             warnings.push(w);
                         }
+                    } else if let Some(w) = search::library_warning(module, options) {
+                        warnings.push(w);
                     }
                 }
             }
+            search::attach_debug_file(module, options);
         }
         if exe.is_none() {
             if let Some(given) = &options.exe {
@@ -102,6 +129,7 @@ impl ProcessImage {
                     base: file.first_vaddr().unwrap_or(0),
                     core_build_id: None,
                     file: Some(file),
+                    debug_file: None,
                     status: ModuleStatus::Unverified,
                 });
             } else {

@@ -10,6 +10,7 @@ use std::path::Path;
 use coroner_corefile::{AddressSpace, MappedFile};
 
 use crate::elf_file::{hex, ElfFile};
+use crate::symbols::Symbol;
 
 /// How far a module's file on disk can be trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,10 @@ pub struct Module {
     pub core_build_id: Option<Vec<u8>>,
     /// The file on disk, when it is usable.
     pub file: Option<ElfFile>,
+    /// A separate debug file with the same build id (`/usr/lib/debug/.build-id/xx/yyyy.debug`),
+    /// when one is installed: its full symbol table names the static functions a stripped
+    /// library's `.dynsym` lacks. Never used to fill memory (its loadable sections are empty).
+    pub debug_file: Option<ElfFile>,
     /// How far the file can be trusted.
     pub status: ModuleStatus,
 }
@@ -88,6 +93,62 @@ impl Module {
     pub fn short_name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)
     }
+
+    /// The mapping holding `addr`.
+    pub fn mapping_at(&self, addr: u64) -> Option<&MappedFile> {
+        self.mappings
+            .iter()
+            .find(|m| addr >= m.start && addr < m.end)
+    }
+
+    /// The offset in the module's file of the byte mapped at `addr`.
+    pub fn file_offset_of(&self, addr: u64) -> Option<u64> {
+        let m = self.mapping_at(addr)?;
+        m.file_offset.checked_add(addr - m.start)
+    }
+
+    /// The link-time address of the byte mapped at runtime address `addr`: through the mapping
+    /// that holds it, its file offset, and the file's loadable segment holding that offset.
+    ///
+    /// This works for every mapping of the file, including a second mapping of the same bytes
+    /// at a far address (Node 22+ maps the embedded builtins of the executable again into V8's
+    /// code range). `None` when `addr` is not mapped from this module or its file is unusable.
+    pub fn link_address(&self, addr: u64) -> Option<u64> {
+        let offset = self.file_offset_of(addr)?;
+        let file = self.file.as_ref()?;
+        let seg = file.segments().iter().find(|s| {
+            s.filesz > 0 && offset >= s.offset && offset < s.offset.saturating_add(s.filesz)
+        })?;
+        seg.vaddr.checked_add(offset - seg.offset)
+    }
+
+    /// The function symbol holding link-time address `vaddr`, with `vaddr`'s offset in it: from
+    /// the separate debug file when there is one (its full `.symtab`), else from the file's own
+    /// tables.
+    pub fn function_at(&self, vaddr: u64) -> Option<(&Symbol, u64)> {
+        let in_debug = self
+            .debug_file
+            .as_ref()
+            .and_then(|f| f.symbols().function_at(vaddr));
+        in_debug.or_else(|| self.file.as_ref()?.symbols().function_at(vaddr))
+    }
+
+    /// Every name given to the function starting at link-time address `vaddr` (aliases such as
+    /// `raise` and `__GI_raise`), from the debug file and the file.
+    pub fn names_at(&self, vaddr: u64) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for file in [self.debug_file.as_ref(), self.file.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            for s in file.symbols().at(vaddr) {
+                if !names.contains(&s.name.as_str()) {
+                    names.push(&s.name);
+                }
+            }
+        }
+        names
+    }
 }
 
 /// Groups the NT_FILE entries by path and keeps those that are ELF files (by the magic in core
@@ -105,6 +166,7 @@ pub fn discover(files: &[MappedFile], memory: &AddressSpace) -> Vec<Module> {
             base: 0,
             core_build_id: None,
             file: None,
+            debug_file: None,
             status: ModuleStatus::Missing,
         });
     }

@@ -19,6 +19,21 @@ pub struct Symbol {
     pub size: u64,
     /// True for code.
     pub is_function: bool,
+    /// True for a global or weak symbol, false for a local one.
+    pub is_global: bool,
+}
+
+impl Symbol {
+    /// How good a name this is for display among aliases of one address (higher is better):
+    /// global before local, then the fewest leading underscores, then unversioned.
+    fn display_rank(&self) -> (bool, std::cmp::Reverse<usize>, bool) {
+        let underscores = self.name.bytes().take_while(|&b| b == b'_').count();
+        (
+            self.is_global,
+            std::cmp::Reverse(underscores),
+            !self.name.contains('@'),
+        )
+    }
 }
 
 /// Symbols sorted by address, with a name index.
@@ -49,6 +64,7 @@ impl SymbolTable {
                     address: s.address(),
                     size: s.size(),
                     is_function: s.kind() == SymbolKind::Text,
+                    is_global: s.is_global(),
                 })
             })
             .collect();
@@ -97,6 +113,49 @@ impl SymbolTable {
             return None;
         }
         Some((sym, off))
+    }
+
+    /// Every symbol at exactly link-time address `addr` (aliases), in name order.
+    pub fn at(&self, addr: u64) -> &[Symbol] {
+        let from = self.by_address.partition_point(|s| s.address < addr);
+        let to = self.by_address.partition_point(|s| s.address <= addr);
+        &self.by_address[from..to]
+    }
+
+    /// The function containing link-time address `addr`, with the offset of `addr` in it.
+    ///
+    /// The innermost sized function symbol that contains `addr` wins; without one, the nearest
+    /// function symbol of unknown size below `addr`. Among aliases of one address the best name
+    /// for display is chosen (global before local, fewest leading underscores, unversioned).
+    pub fn function_at(&self, addr: u64) -> Option<(&Symbol, u64)> {
+        /// How many symbols below `addr` are looked at: enough to step over labels and the
+        /// aliases of one function, small enough to stay cheap.
+        const LOOK_BACK: usize = 256;
+        let end = self.by_address.partition_point(|s| s.address <= addr);
+        let mut nearest_unsized: Option<&Symbol> = None;
+        let mut found: Option<&Symbol> = None;
+        for s in self.by_address[..end].iter().rev().take(LOOK_BACK) {
+            if let Some(f) = found {
+                if s.address != f.address {
+                    break;
+                }
+            }
+            if !s.is_function {
+                continue;
+            }
+            let off = addr - s.address;
+            if s.size == 0 {
+                if nearest_unsized.is_none() && found.is_none() {
+                    nearest_unsized = Some(s);
+                }
+                continue;
+            }
+            if off < s.size && found.is_none_or(|f| s.display_rank() > f.display_rank()) {
+                found = Some(s);
+            }
+        }
+        let sym = found.or(nearest_unsized)?;
+        Some((sym, addr - sym.address))
     }
 }
 

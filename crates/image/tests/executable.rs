@@ -84,6 +84,7 @@ fn matched_missing_and_mismatched_executables() {
     let core = core_naming(dir.path(), "/nonexistent/bin/node", &exe);
     let options = OpenOptions {
         exe: Some(exe.clone()),
+        ..OpenOptions::default()
     };
     let image = ProcessImage::open(&core, &options).expect("opens");
     assert_eq!(

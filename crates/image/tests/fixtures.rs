@@ -7,6 +7,7 @@ use coroner_image::{ModuleStatus, OpenOptions, ProcessImage};
 fn open(f: &coroner_fixtures::Fixture) -> ProcessImage {
     let options = OpenOptions {
         exe: Some(f.exe.clone()),
+        ..OpenOptions::default()
     };
     ProcessImage::open(&f.core, &options).unwrap_or_else(|e| panic!("{}: {e}", f.core.display()))
 }

@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: heap_summary CORE [EXE] [--pages]")?;
     let options = OpenOptions {
         exe: paths.next().map(Into::into),
+        ..OpenOptions::default()
     };
     let image = ProcessImage::open(core.as_ref(), &options)?;
     let t = Instant::now();

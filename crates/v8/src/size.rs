@@ -573,6 +573,82 @@ impl Sizer<'_, '_> {
 
 /// The size of a `ScopeInfo`: its fixed part, then each part of the tail its flags call for.
 fn scope_info_size(s: &Sizer<'_, '_>) -> Result<u64, SizeError> {
+    scope_info_walk(s, |_, _, _| {}).map(|(_, size)| size)
+}
+
+/// Where each part of a `ScopeInfo`'s tail is, as [`scope_info_parts`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeInfoParts {
+    /// The flags word.
+    pub flags: u64,
+    /// The scope type (from the flags).
+    pub scope_type: u64,
+    /// Number of context-allocated locals.
+    pub context_local_count: u64,
+    /// Every part present (with at least one word), in order: the part, its byte offset in
+    /// the object, and its length in tagged words.
+    pub parts: Vec<(ScopePart, u64, u64)>,
+    /// Byte offset of the position info (start and end positions, two Smis), when the scope
+    /// info has one: a fixed header field in some versions, a tail part in others.
+    pub position_info: Option<u64>,
+    /// The object's size in bytes.
+    pub size: u64,
+}
+
+impl ScopeInfoParts {
+    /// The byte offset and length in words of `part`, when present.
+    pub fn part(&self, part: ScopePart) -> Option<(u64, u64)> {
+        self.parts
+            .iter()
+            .find(|(p, _, _)| *p == part)
+            .map(|&(_, at, words)| (at, words))
+    }
+}
+
+/// Decodes the shape of the `ScopeInfo` at untagged address `addr`: its flags, scope type,
+/// number of context locals, and where each part of its tail lies (the same arithmetic that
+/// sizes it for the walk).
+pub fn scope_info_parts(
+    layout: &Layout,
+    space: &AddressSpace,
+    addr: u64,
+) -> Result<ScopeInfoParts, SizeError> {
+    let r = Reader::new(space);
+    let s = Sizer {
+        layout,
+        r: &r,
+        addr,
+    };
+    let mut parts = Vec::new();
+    let (header, size) = scope_info_walk(&s, |part, at, words| {
+        if words > 0 {
+            parts.push((part, at, words));
+        }
+    })?;
+    let position_info = match layout.scope_info.position_info {
+        Some(at) => Some(at),
+        None => parts
+            .iter()
+            .find(|(p, _, _)| *p == ScopePart::PositionInfo)
+            .map(|&(_, at, _)| at),
+    };
+    Ok(ScopeInfoParts {
+        flags: header.0,
+        scope_type: header.1,
+        context_local_count: header.2,
+        parts,
+        position_info,
+        size,
+    })
+}
+
+/// Walks the parts of a `ScopeInfo`'s tail, calling `visit(part, offset, words)` for each (also
+/// for absent parts, with 0 words); returns (flags, scope type, context local count) and the
+/// size.
+fn scope_info_walk(
+    s: &Sizer<'_, '_>,
+    mut visit: impl FnMut(ScopePart, u64, u64),
+) -> Result<((u64, u64, u64), u64), SizeError> {
     let si = &s.layout.scope_info;
     let word = s.layout.tagging.tagged_size;
     let flags = match si.flags_encoding {
@@ -634,7 +710,8 @@ fn scope_info_size(s: &Sizer<'_, '_>) -> Result<u64, SizeError> {
             }
             ScopePart::DependentCode => u64::from(has(si.sloppy_eval_can_extend_vars)),
         };
+        visit(*part, offset, words);
         offset = s.mul_add(offset, words, word)?;
     }
-    Ok(offset)
+    Ok(((flags, scope_type, locals), offset))
 }

@@ -37,6 +37,7 @@ fn layout_loads_whole_on_every_fixture() {
             &o.fixture.core,
             &OpenOptions {
                 exe: Some(o.fixture.exe.clone()),
+                ..OpenOptions::default()
             },
         )
         .expect("the core opens");

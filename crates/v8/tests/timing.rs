@@ -18,6 +18,7 @@ fn walk_of_the_largest_fixture() {
         .expect("fixtures");
     let options = OpenOptions {
         exe: Some(largest.exe.clone()),
+        ..OpenOptions::default()
     };
     let image = ProcessImage::open(&largest.core, &options).expect("the core opens");
     let t = Instant::now();

@@ -129,6 +129,8 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
         fixed_array: FixedArrayLayout {
             length: f.off("fixed_array.length", &["class_FixedArrayBase__length__"]),
             header_size: f.off("fixed_array.header_size", &["class_FixedArray__data__"]),
+            double_hole: (f.off("fixed_array.double_hole_upper", &["HoleNanUpper32"]) << 32)
+                | f.off("fixed_array.double_hole_lower", &["HoleNanLower32"]),
         },
         oddball: OddballLayout {
             to_number_raw: f.off("oddball.to_number_raw", &["class_Oddball__to_number_raw__"]),
@@ -196,6 +198,7 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "prop_index_mask",
                 Some("prop_index_shift"),
             ),
+            dictionary_index: supplement_range(&mut f, "property_details.dictionary_index"),
         },
         property_array: PropertyArrayLayout {
             length_and_hash: f.off("property_array.length_and_hash", &[]),
@@ -233,6 +236,12 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "hash_table.number_dictionary_entry_size",
                 &["numberdictionaryshape_entry_size"],
             ),
+            global_dictionary_prefix_size: f.off(
+                "hash_table.global_dictionary_prefix_size",
+                &["globaldictionaryshape_prefix_size"],
+            ),
+            object_hash_table_prefix_size: f.off("hash_table.object_hash_table_prefix_size", &[]),
+            object_hash_table_entry_size: f.off("hash_table.object_hash_table_entry_size", &[]),
         },
         collections: CollectionsLayout {
             table: f.off("collections.table", &[]),
@@ -287,6 +296,10 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
             feedback_metadata: f.off(
                 "shared_function_info.feedback_metadata",
                 &["class_SharedFunctionInfo__feedback_metadata__"],
+            ),
+            function_token_offset: f.off(
+                "shared_function_info.function_token_offset",
+                &["class_SharedFunctionInfo__raw_function_token_offset__"],
             ),
         },
         script: ScriptLayout {
@@ -385,6 +398,11 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 &["class_JSPromise__reactions_or_result__"],
             ),
             promise_flags: f.off("js_misc.promise_flags", &["class_JSPromise__flags__"]),
+            promise_status: supplement_range(&mut f, "js_misc.promise_status"),
+            promise_pending: f.off("js_misc.promise_pending", &[]),
+            promise_fulfilled: f.off("js_misc.promise_fulfilled", &[]),
+            promise_rejected: f.off("js_misc.promise_rejected", &[]),
+            promise_has_handler: f.bit("js_misc.promise_has_handler_bit"),
         },
         frames: frames(&mut f, meta),
         page: page(&mut f),
@@ -409,6 +427,94 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
             false_value: f.off("roots.false_value", &[]),
         },
         scope_info: scope_info(&mut f),
+        property_cell: PropertyCellLayout {
+            name: f.off("property_cell.name", &["class_PropertyCell__name__"]),
+            details: f.off(
+                "property_cell.details",
+                &["class_PropertyCell__property_details_raw__"],
+            ),
+            value: f.off("property_cell.value", &["class_PropertyCell__value__"]),
+        },
+        symbol: SymbolLayout {
+            flags: f.off("symbol.flags", &["class_Symbol__flags__"]),
+            description: f.off(
+                "symbol.description",
+                &["class_Symbol__description__", "class_Symbol__name__"],
+            ),
+            is_private: f.bit("symbol.flag_bits.is_private"),
+            is_well_known: f.bit("symbol.flag_bits.is_well_known_symbol"),
+            is_private_name: f.bit("symbol.flag_bits.is_private_name"),
+        },
+        big_int: BigIntLayout {
+            bitfield: f.off("big_int.bitfield", &["class_BigIntBase__bitfield__"]),
+            sign: f.bit("big_int.sign_bit"),
+            length: supplement_range(&mut f, "big_int.length"),
+            digits: f.off("big_int.digits", &["class_BigIntBase__digits__"]),
+        },
+        js_bound_function: JsBoundFunctionLayout {
+            target: f.off(
+                "js_bound_function.target",
+                &["class_JSBoundFunction__bound_target_function__"],
+            ),
+            this: f.off(
+                "js_bound_function.this",
+                &["class_JSBoundFunction__bound_this__"],
+            ),
+            arguments: f.off(
+                "js_bound_function.arguments",
+                &["class_JSBoundFunction__bound_arguments__"],
+            ),
+        },
+        js_proxy: JsProxyLayout {
+            target: f.off("js_proxy.target", &["class_JSProxy__target__"]),
+            handler: f.off("js_proxy.handler", &["class_JSProxy__handler__"]),
+        },
+        js_primitive_wrapper: JsPrimitiveWrapperLayout {
+            value: f.off(
+                "js_primitive_wrapper.value",
+                &["class_JSPrimitiveWrapper__value__"],
+            ),
+        },
+        js_generator: JsGeneratorLayout {
+            function: f.off(
+                "js_generator.function",
+                &["class_JSGeneratorObject__function__"],
+            ),
+            context: f.off(
+                "js_generator.context",
+                &["class_JSGeneratorObject__context__"],
+            ),
+            receiver: f.off(
+                "js_generator.receiver",
+                &["class_JSGeneratorObject__receiver__"],
+            ),
+            continuation: f.off(
+                "js_generator.continuation",
+                &["class_JSGeneratorObject__continuation__"],
+            ),
+            closed: f.int("js_generator.closed", &[]),
+            executing: f.int("js_generator.executing", &[]),
+        },
+        uncompiled_data: UncompiledDataLayout {
+            inferred_name: f.off(
+                "uncompiled_data.inferred_name",
+                &["class_UncompiledData__inferred_name__"],
+            ),
+            start_position: f.off(
+                "uncompiled_data.start_position",
+                &["class_UncompiledData__start_position__"],
+            ),
+            end_position: f.off(
+                "uncompiled_data.end_position",
+                &["class_UncompiledData__end_position__"],
+            ),
+        },
+        accessor_pair: AccessorPairLayout {
+            getter: f.off("accessor_pair.getter", &["class_AccessorPair__getter__"]),
+            setter: f.off("accessor_pair.setter", &["class_AccessorPair__setter__"]),
+        },
+        elements_kinds: elements_kinds(&mut f),
+        regexp_flags: regexp_flags(&mut f),
     };
     let known = known_types(&mut f);
 
@@ -487,6 +593,17 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
         page: p.page,
         isolate: p.isolate,
         roots: p.roots,
+        property_cell: p.property_cell,
+        symbol: p.symbol,
+        big_int: p.big_int,
+        js_bound_function: p.js_bound_function,
+        js_proxy: p.js_proxy,
+        js_primitive_wrapper: p.js_primitive_wrapper,
+        js_generator: p.js_generator,
+        uncompiled_data: p.uncompiled_data,
+        accessor_pair: p.accessor_pair,
+        elements_kinds: p.elements_kinds,
+        regexp_flags: p.regexp_flags,
         missing_optional: outcome.missing_optional,
         disagreements,
         unused_keys: outcome.unused_keys,
@@ -520,6 +637,17 @@ struct Parts {
     isolate: IsolateLayout,
     roots: RootIndices,
     scope_info: ScopeInfoLayout,
+    property_cell: PropertyCellLayout,
+    symbol: SymbolLayout,
+    big_int: BigIntLayout,
+    js_bound_function: JsBoundFunctionLayout,
+    js_proxy: JsProxyLayout,
+    js_primitive_wrapper: JsPrimitiveWrapperLayout,
+    js_generator: JsGeneratorLayout,
+    uncompiled_data: UncompiledDataLayout,
+    accessor_pair: AccessorPairLayout,
+    elements_kinds: ElementsKinds,
+    regexp_flags: RegExpFlags,
 }
 
 /// A bit range whose mask (and shift) the metadata gives; the supplement key gets `_mask` and
@@ -534,6 +662,70 @@ fn range(f: &mut Facts<'_>, key: &str, mask: &str, shift: Option<&str>) -> BitRa
         mask: m,
         shift: u32::try_from(s).unwrap_or(u32::MAX),
     }
+}
+
+/// A bit range the supplement alone gives, as `KEY_mask` and `KEY_shift`.
+fn supplement_range(f: &mut Facts<'_>, key: &str) -> BitRange {
+    let mask = f.off(&format!("{key}_mask"), &[]);
+    let shift = f.off(&format!("{key}_shift"), &[]);
+    BitRange {
+        mask,
+        shift: u32::try_from(shift).unwrap_or(u32::MAX),
+    }
+}
+
+/// The elements kinds V8's enum defines, by name. The metadata names three of them
+/// (`v8dbg_elements_*`), which win; the supplement lists them all (`[elements_kinds]`).
+fn elements_kinds(f: &mut Facts<'_>) -> ElementsKinds {
+    let mut kinds: Vec<(String, u64)> = Vec::new();
+    for (name, meta) in [
+        ("PACKED_SMI_ELEMENTS", None),
+        ("HOLEY_SMI_ELEMENTS", None),
+        ("PACKED_ELEMENTS", Some("elements_fast_elements")),
+        ("HOLEY_ELEMENTS", Some("elements_fast_holey_elements")),
+        ("PACKED_DOUBLE_ELEMENTS", None),
+        ("HOLEY_DOUBLE_ELEMENTS", None),
+        ("DICTIONARY_ELEMENTS", Some("elements_dictionary_elements")),
+    ] {
+        let key = format!("elements_kinds.{name}");
+        let v = match meta {
+            Some(m) => f.off(&key, &[m]),
+            None => f.off(&key, &[]),
+        };
+        kinds.push((name.to_string(), v));
+    }
+    for (name, v) in f.table("elements_kinds") {
+        if kinds.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        match u64::try_from(v) {
+            Ok(v) => kinds.push((name, v)),
+            Err(_) => f.invalid(&format!("elements_kinds.{name}"), "negative elements kind"),
+        }
+    }
+    ElementsKinds::new(kinds)
+}
+
+/// The `JSRegExp` flag bits (`[regexp_flags]`: letter = bit number), in the order JS prints
+/// them (alphabetical: `dgilmsuvy`).
+fn regexp_flags(f: &mut Facts<'_>) -> RegExpFlags {
+    let mut flags = Vec::new();
+    for (letter, bit) in f.table("regexp_flags") {
+        let mut chars = letter.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            f.invalid(&format!("regexp_flags.{letter}"), "not a single letter");
+            continue;
+        };
+        match u32::try_from(bit).ok().and_then(|b| 1u64.checked_shl(b)) {
+            Some(mask) => flags.push((c, mask)),
+            None => f.invalid(&format!("regexp_flags.{letter}"), "bit number out of range"),
+        }
+    }
+    if flags.is_empty() {
+        f.invalid("regexp_flags", "no flag letters");
+    }
+    flags.sort_unstable();
+    RegExpFlags { flags }
 }
 
 fn tagging(f: &mut Facts<'_>) -> Tagging {
@@ -572,6 +764,10 @@ fn string(f: &mut Facts<'_>) -> StringLayout {
         external_resource: f.off(
             "string.external_resource",
             &["class_ExternalString__resource__"],
+        ),
+        external_resource_data: f.off(
+            "string.external_resource_data",
+            &["class_ExternalString__resource_data__"],
         ),
         first_nonstring_type: t(f, "string.first_nonstring_type", "FirstNonstringType"),
         representation_mask: t(f, "string.representation_mask", "StringRepresentationMask"),
@@ -641,6 +837,8 @@ fn map(f: &mut Facts<'_>) -> MapLayout {
                 .and_then(|s| 1u64.checked_shl(s))
                 .unwrap_or(0)
         },
+        new_target_is_base: f.bit("map.bit_field2_bits.new_target_is_base"),
+        is_prototype_map: f.bit("map.bit_field3_bits.is_prototype_map"),
     }
 }
 
@@ -660,6 +858,9 @@ fn frames(f: &mut Facts<'_>, meta: &Metadata) -> FrameLayout {
         fp_args: f.int("frames.fp_args", &["off_fp_args"]),
         fp_bytecode_array: f.int("frames.fp_bytecode_array", &["off_fp_bytecode_array"]),
         fp_bytecode_offset: f.int("frames.fp_bytecode_offset", &["off_fp_bytecode_offset"]),
+        fp_argc: f.opt("frames.fp_argc", &[]),
+        entry_next_exit_fp: f.opt("frames.entry_next_exit_fp", &[]),
+        exit_sp: f.opt("frames.exit_sp", &[]),
         types,
     }
 }
@@ -799,6 +1000,7 @@ fn scope_info(f: &mut Facts<'_>) -> ScopeInfoLayout {
         module_variable_words: f.off("scope_info.module_variable_words", &[]),
         position_info_words: f.off("scope_info.position_info_words", &[]),
         function_variable_words: f.off("scope_info.function_variable_words", &[]),
+        position_info: f.opt_off("scope_info.position_info", &[]),
     }
 }
 

@@ -81,6 +81,28 @@ pub struct Layout {
     pub isolate: IsolateLayout,
     /// Indices into the isolate's roots table.
     pub roots: RootIndices,
+    /// `PropertyCell` (the entries of a `GlobalDictionary`).
+    pub property_cell: PropertyCellLayout,
+    /// `Symbol`.
+    pub symbol: SymbolLayout,
+    /// `BigInt`.
+    pub big_int: BigIntLayout,
+    /// `JSBoundFunction`.
+    pub js_bound_function: JsBoundFunctionLayout,
+    /// `JSProxy`.
+    pub js_proxy: JsProxyLayout,
+    /// `JSPrimitiveWrapper` (boxed primitives).
+    pub js_primitive_wrapper: JsPrimitiveWrapperLayout,
+    /// `JSGeneratorObject` (also async functions and async generators).
+    pub js_generator: JsGeneratorLayout,
+    /// `UncompiledData` (the function data of functions not compiled yet).
+    pub uncompiled_data: UncompiledDataLayout,
+    /// `AccessorPair`.
+    pub accessor_pair: AccessorPairLayout,
+    /// Elements kinds (the `ElementsKind` enum), by name.
+    pub elements_kinds: ElementsKinds,
+    /// `JSRegExp` flag bits, by flag letter.
+    pub regexp_flags: RegExpFlags,
     missing_optional: Vec<String>,
     disagreements: Vec<Disagreement>,
     unused_keys: Vec<String>,
@@ -196,6 +218,11 @@ pub struct MapLayout {
     pub number_of_own_descriptors: BitRange,
     /// Dictionary-map bit in bit field 3 (mask).
     pub is_dictionary_map: u64,
+    /// `new_target_is_base` bit in bit field 2 (mask): the map was made for its constructor
+    /// itself, not for a subclass constructor calling it through `super()`.
+    pub new_target_is_base: u64,
+    /// `is_prototype_map` bit in bit field 3 (mask): the map of an object used as a prototype.
+    pub is_prototype_map: u64,
 }
 
 /// A bit range of an integer field: `(value & mask) >> shift`.
@@ -239,6 +266,8 @@ pub struct FixedArrayLayout {
     pub length: u64,
     /// First element.
     pub header_size: u64,
+    /// The bit pattern of the hole in a `FixedDoubleArray` (a NaN no arithmetic produces).
+    pub double_hole: u64,
 }
 
 /// Strings: fields and instance type bits.
@@ -262,6 +291,9 @@ pub struct StringLayout {
     pub thin_actual: u64,
     /// `ExternalString` resource pointer.
     pub external_resource: u64,
+    /// `ExternalString` cached data pointer (only in the cached external string types, whose
+    /// maps are a word longer).
+    pub external_resource_data: u64,
     /// Instance types below this are strings.
     pub first_nonstring_type: u16,
     /// Representation bits of a string instance type.
@@ -358,6 +390,8 @@ pub struct PropertyDetailsLayout {
     pub representation_double: u64,
     /// Field index.
     pub field_index: BitRange,
+    /// Enumeration index of a dictionary-mode property (its place in property order).
+    pub dictionary_index: BitRange,
 }
 
 /// `PropertyArray`.
@@ -392,6 +426,13 @@ pub struct HashTableLayout {
     pub number_dictionary_prefix_size: u64,
     /// `NumberDictionary` words per entry.
     pub number_dictionary_entry_size: u64,
+    /// `GlobalDictionary` prefix size.
+    pub global_dictionary_prefix_size: u64,
+    /// Prefix size of the object hash tables (`EphemeronHashTable` of weak collections,
+    /// `NameToIndexHashTable` of scope infos).
+    pub object_hash_table_prefix_size: u64,
+    /// Words per entry of those tables (key, value).
+    pub object_hash_table_entry_size: u64,
 }
 
 /// `JSMap`, `JSSet` and their ordered hash tables.
@@ -446,6 +487,9 @@ pub struct SharedFunctionInfoLayout {
     pub flags: u64,
     /// `FeedbackMetadata`.
     pub feedback_metadata: u64,
+    /// `i16` distance from the `function` token (or the method name) back from the start
+    /// position; -1 when it does not fit.
+    pub function_token_offset: u64,
 }
 
 /// `Script`.
@@ -559,6 +603,162 @@ pub struct ScopeInfoLayout {
     pub position_info_words: u64,
     /// Words of function variable info.
     pub function_variable_words: u64,
+    /// Byte offset of the position info when it is a fixed header field (Node 24) rather than
+    /// a part of the tail.
+    pub position_info: Option<u64>,
+}
+
+/// `PropertyCell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PropertyCellLayout {
+    /// Property name.
+    pub name: u64,
+    /// `PropertyDetails` (Smi).
+    pub details: u64,
+    /// Value.
+    pub value: u64,
+}
+
+/// `Symbol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolLayout {
+    /// `u32` flags.
+    pub flags: u64,
+    /// Description (a String, or undefined).
+    pub description: u64,
+    /// Flag: private symbol (V8-internal, invisible to JS) (mask).
+    pub is_private: u64,
+    /// Flag: well-known symbol (`Symbol.iterator`, `Symbol.toStringTag`, ...) (mask).
+    pub is_well_known: u64,
+    /// Flag: private name (the key of a `#field`) (mask).
+    pub is_private_name: u64,
+}
+
+/// `BigInt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BigIntLayout {
+    /// `u32` bit field: sign and length.
+    pub bitfield: u64,
+    /// Sign bit (mask): set for negative numbers.
+    pub sign: u64,
+    /// Number of 64-bit digits.
+    pub length: BitRange,
+    /// First digit (least significant first).
+    pub digits: u64,
+}
+
+/// `JSBoundFunction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsBoundFunctionLayout {
+    /// The target function.
+    pub target: u64,
+    /// The bound `this`.
+    pub this: u64,
+    /// The bound arguments (FixedArray).
+    pub arguments: u64,
+}
+
+/// `JSProxy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsProxyLayout {
+    /// Target.
+    pub target: u64,
+    /// Handler.
+    pub handler: u64,
+}
+
+/// `JSPrimitiveWrapper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsPrimitiveWrapperLayout {
+    /// The wrapped primitive.
+    pub value: u64,
+}
+
+/// `JSGeneratorObject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsGeneratorLayout {
+    /// The generator function.
+    pub function: u64,
+    /// Its context.
+    pub context: u64,
+    /// Receiver.
+    pub receiver: u64,
+    /// Continuation (Smi): where it is suspended, or one of the states below.
+    pub continuation: u64,
+    /// Continuation of a closed generator.
+    pub closed: i64,
+    /// Continuation of a running generator.
+    pub executing: i64,
+}
+
+/// `UncompiledData`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UncompiledDataLayout {
+    /// Inferred name (String).
+    pub inferred_name: u64,
+    /// `i32` start position in the script.
+    pub start_position: u64,
+    /// `i32` end position.
+    pub end_position: u64,
+}
+
+/// `AccessorPair`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessorPairLayout {
+    /// Getter.
+    pub getter: u64,
+    /// Setter.
+    pub setter: u64,
+}
+
+/// The `ElementsKind` numbers of one version, by V8's name (`PACKED_SMI_ELEMENTS`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ElementsKinds {
+    by_name: Vec<(String, u64)>,
+}
+
+impl ElementsKinds {
+    /// A table from (name, number) pairs.
+    pub fn new(mut by_name: Vec<(String, u64)>) -> ElementsKinds {
+        by_name.sort_by_key(|&(_, n)| n);
+        ElementsKinds { by_name }
+    }
+
+    /// The number of the kind named `name`.
+    pub fn number(&self, name: &str) -> Option<u64> {
+        self.by_name.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+    }
+
+    /// The name of kind number `kind`.
+    pub fn name(&self, kind: u64) -> Option<&str> {
+        self.by_name
+            .iter()
+            .find(|&&(_, v)| v == kind)
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Every (name, number), by number.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.by_name.iter().map(|(n, v)| (n.as_str(), *v))
+    }
+}
+
+/// `JSRegExp` flags: the bit of each flag letter, in the order JS prints them (`dgimsuvy`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegExpFlags {
+    /// (letter, mask), in print order.
+    pub flags: Vec<(char, u64)>,
+}
+
+impl RegExpFlags {
+    /// The flags string of a flags value, as `RegExp.prototype.flags` prints it.
+    pub fn text(&self, value: u64) -> String {
+        self.flags
+            .iter()
+            .filter(|&&(_, mask)| value & mask != 0)
+            .map(|&(c, _)| c)
+            .collect()
+    }
 }
 
 /// `BytecodeArray`.
@@ -637,6 +837,16 @@ pub struct JsMiscLayout {
     pub promise_reactions_or_result: u64,
     /// `JSPromise` flags (Smi).
     pub promise_flags: u64,
+    /// Promise state in the flags.
+    pub promise_status: BitRange,
+    /// State value of pending promises.
+    pub promise_pending: u64,
+    /// State value of fulfilled promises.
+    pub promise_fulfilled: u64,
+    /// State value of rejected promises.
+    pub promise_rejected: u64,
+    /// `has_handler` bit in the flags (mask).
+    pub promise_has_handler: u64,
 }
 
 /// Stack frames: frame-pointer-relative slots and frame type numbers.
@@ -652,6 +862,14 @@ pub struct FrameLayout {
     pub fp_bytecode_array: i64,
     /// Bytecode offset of interpreted frames.
     pub fp_bytecode_offset: i64,
+    /// Argument count of JS frames, receiver included (supplement: the metadata lacks it).
+    pub fp_argc: Option<i64>,
+    /// An entry frame's saved `c_entry_fp` of the JS stack segment outside it (0 at the
+    /// outermost entry frame; supplement).
+    pub entry_next_exit_fp: Option<i64>,
+    /// An exit frame's saved stack pointer: the return address into the exit frame's code is
+    /// the word below it (supplement).
+    pub exit_sp: Option<i64>,
     /// Every `StackFrame::Type` of this version: name (`EntryFrame`) -> number.
     pub types: Vec<(String, i64)>,
 }

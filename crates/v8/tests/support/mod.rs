@@ -40,6 +40,7 @@ pub fn opened() -> &'static [Opened] {
             .map(|fixture| {
                 let options = OpenOptions {
                     exe: Some(fixture.exe.clone()),
+                    ..OpenOptions::default()
                 };
                 let image = ProcessImage::open(&fixture.core, &options)
                     .unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
