@@ -21,6 +21,16 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub exe: Option<PathBuf>,
 
+    /// A directory holding a copy of the dumped machine's files (`SYSROOT/usr/lib/...`), for
+    /// libraries the core names that are not at their paths here.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+
+    /// A directory to search, by file name and build id, for libraries the core names; may be
+    /// repeated.
+    #[arg(long = "lib-path", value_name = "DIR")]
+    pub lib_paths: Vec<PathBuf>,
+
     /// Run this command; may be repeated, and the commands run in order.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,

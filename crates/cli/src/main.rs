@@ -5,6 +5,8 @@
 
 mod args;
 mod commands;
+mod progress;
+mod render;
 mod repl;
 mod report;
 mod session;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::args::Args;
-use crate::session::Session;
+use crate::session::{open_image, Session};
 
 /// The core could not be opened, or the command line was wrong.
 const EXIT_UNUSABLE: u8 = 2;
@@ -32,13 +34,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let session = match Session::open(&args) {
-        Ok(s) => s,
+    let image = match open_image(&args) {
+        Ok(image) => image,
         Err(e) => {
             eprintln!("coroner: {e}");
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
+    let session = Session::new(&image, &args);
     match session.run(&args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_COMMAND_FAILED),

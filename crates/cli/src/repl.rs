@@ -70,6 +70,16 @@ pub fn run(session: &Session) -> rustyline::Result<bool> {
             }
         }
         let _ = out.flush();
+        if let Some(helper) = editor.helper_mut() {
+            if helper.names.is_empty() {
+                if let Some(heap) = session.heap_if_ready() {
+                    helper.names = coroner_analysis::known_names(heap.model(), heap.index())
+                        .iter()
+                        .map(|n| n.to_string())
+                        .collect();
+                }
+            }
+        }
         if session.interrupted() {
             eprintln!("coroner: interrupted");
         }
@@ -93,16 +103,24 @@ fn history_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("coroner").join("history"))
 }
 
-/// Tab completion: command names first, then the options of the command being typed.
+/// Commands whose argument is a name from findjsobjects.
+const NAME_COMMANDS: [&str; 1] = ["findjsinstances"];
+
+/// Tab completion: command names first, then the options of the command being typed, and the
+/// names this core's heap knows (once a command has read the heap).
 struct Completion {
     commands: Vec<(Vec<String>, Vec<String>)>,
+    names: Vec<String>,
 }
 
 impl Completion {
     fn new() -> Completion {
         let mut commands = commands::vocabulary();
         commands.push((vec!["help".into()], Vec::new()));
-        Completion { commands }
+        Completion {
+            commands,
+            names: Vec::new(),
+        }
     }
 
     fn candidates(&self, words: &[&str], current: &str) -> Vec<String> {
@@ -123,7 +141,10 @@ impl Completion {
                 .iter()
                 .map(|(names, _)| names[0].clone())
                 .collect(),
-            // Later words: the command's options.
+            // Later words: the command's options, or a name from the census.
+            Some(cmd) if NAME_COMMANDS.contains(cmd) && !current.starts_with('-') => {
+                self.names.clone()
+            }
             Some(cmd) => self
                 .commands
                 .iter()
@@ -193,5 +214,9 @@ mod tests {
         assert_eq!(c.candidates(&["v8", "info"], "--j"), ["--json"]);
         assert!(c.candidates(&["help"], "").contains(&"info".to_string()));
         assert!(c.candidates(&["nosuch"], "-").is_empty());
+        let mut c = Completion::new();
+        c.names = vec!["Walrus".into(), "Penguin".into()];
+        assert_eq!(c.candidates(&["findjsinstances"], "Wa"), ["Walrus"]);
+        assert_eq!(c.candidates(&["findjsinstances"], "-d"), ["-d"]);
     }
 }

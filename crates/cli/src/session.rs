@@ -1,23 +1,49 @@
 //! A debugging session: one opened core, the settings commands run with, and the loop that feeds
 //! them commands from `-c`, `--script`, standard input or the interactive prompt.
 
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use coroner_analysis::{HeapAnalysis, ThreadStack};
+use coroner_heap::HeapModel;
 use coroner_image::{ImageError, OpenOptions, ProcessImage};
 
 use crate::args::{Args, ColorChoice};
 use crate::commands::{self, Output};
+use crate::progress::Progress;
 use crate::report::{self, TextStyle};
 
+/// Opens the core named on the command line and reports, once, what was not found.
+pub fn open_image(args: &Args) -> Result<ProcessImage, ImageError> {
+    let options = OpenOptions {
+        exe: args.exe.clone(),
+        sysroot: args.sysroot.clone(),
+        lib_paths: args.lib_paths.clone(),
+    };
+    let image = ProcessImage::open(&args.core, &options)?;
+    for w in image.warnings() {
+        eprintln!("coroner: warning: {w}");
+    }
+    Ok(image)
+}
+
 /// An open core and the settings commands run with.
-pub struct Session {
-    image: ProcessImage,
+pub struct Session<'a> {
+    image: &'a ProcessImage,
+    /// The heap model and its object index, built by the first command that needs them.
+    heap: OnceCell<Result<HeapAnalysis<'a>, String>>,
+    /// Every thread's named stack, unwound by the first command that needs them.
+    stacks: OnceCell<Result<Vec<ThreadStack>, String>>,
+    /// The thread and frame `thread N` and `frame N` selected.
+    selected_thread: Cell<usize>,
+    selected_frame: Cell<usize>,
     json: bool,
     stop_on_error: bool,
     style: TextStyle,
+    /// Whether progress may be drawn on stderr (a terminal, and no JSON).
+    progress: bool,
     /// The command that continues the last paged listing (run by an empty line at the prompt).
     continuation: RefCell<Option<String>>,
     /// Set by Ctrl-C while a command runs at the prompt; long commands poll it and stop early.
@@ -34,17 +60,9 @@ pub enum Outcome {
     Quit,
 }
 
-impl Session {
-    /// Opens the core named on the command line and reports, once, what was not found.
-    pub fn open(args: &Args) -> Result<Session, ImageError> {
-        let options = OpenOptions {
-            exe: args.exe.clone(),
-            ..OpenOptions::default()
-        };
-        let image = ProcessImage::open(&args.core, &options)?;
-        for w in image.warnings() {
-            eprintln!("coroner: warning: {w}");
-        }
+impl<'a> Session<'a> {
+    /// A session on `image` with the command line's settings.
+    pub fn new(image: &'a ProcessImage, args: &Args) -> Session<'a> {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -52,19 +70,78 @@ impl Session {
                 io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
             }
         };
-        Ok(Session {
+        Session {
             image,
+            heap: OnceCell::new(),
+            stacks: OnceCell::new(),
+            selected_thread: Cell::new(0),
+            selected_frame: Cell::new(0),
             json: args.json,
             stop_on_error: args.stop_on_error,
             style: TextStyle { color },
+            progress: !args.json && io::stderr().is_terminal(),
             continuation: RefCell::new(None),
             interrupted: Arc::new(AtomicBool::new(false)),
-        })
+        }
     }
 
     /// The process image the commands look at.
-    pub fn image(&self) -> &ProcessImage {
-        &self.image
+    pub fn image(&self) -> &'a ProcessImage {
+        self.image
+    }
+
+    /// The heap analyses, built on first use (finding isolates and pages, then indexing every
+    /// object); the error says why the heap cannot be read.
+    pub fn heap(&self) -> Result<&HeapAnalysis<'a>, String> {
+        let built = self.heap.get_or_init(|| {
+            let progress = Progress::spinner(self.progress, "reading the V8 heap");
+            let model = HeapModel::open(self.image).map_err(|e| e.to_string())?;
+            progress.set_message("indexing heap objects");
+            let analysis = HeapAnalysis::new(model);
+            analysis.index();
+            progress.finish();
+            Ok(analysis)
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+
+    /// Every thread's stack, native and JavaScript frames named.
+    pub fn stacks(&self) -> Result<&[ThreadStack], String> {
+        let built = self.stacks.get_or_init(|| {
+            let heap = self.heap()?;
+            let progress = Progress::spinner(self.progress, "unwinding threads");
+            let unwinder = coroner_unwind::Unwinder::from_heap(self.image, heap.model().heap());
+            let stacks = coroner_analysis::stacks(heap.model(), &unwinder);
+            progress.finish();
+            Ok(stacks)
+        });
+        built.as_ref().map(Vec::as_slice).map_err(Clone::clone)
+    }
+
+    /// The selected thread (an index into [`Session::stacks`]).
+    pub fn selected_thread(&self) -> usize {
+        self.selected_thread.get()
+    }
+
+    /// Selects a thread, and its innermost frame.
+    pub fn select_thread(&self, index: usize) {
+        self.selected_thread.set(index);
+        self.selected_frame.set(0);
+    }
+
+    /// The selected frame of the selected thread.
+    pub fn selected_frame(&self) -> usize {
+        self.selected_frame.get()
+    }
+
+    /// Selects a frame of the selected thread.
+    pub fn select_frame(&self, index: usize) {
+        self.selected_frame.set(index);
+    }
+
+    /// The heap, if it has been read already (for completion, which must not start a scan).
+    pub fn heap_if_ready(&self) -> Option<&HeapAnalysis<'a>> {
+        self.heap.get().and_then(|r| r.as_ref().ok())
     }
 
     /// True once the user pressed Ctrl-C during the running command.
@@ -133,7 +210,7 @@ impl Session {
             }
         };
         let json = self.json || parsed.json();
-        match commands::execute(self, &parsed) {
+        match commands::execute(self, &parsed, line) {
             Ok(Output::Report {
                 report,
                 continuation,

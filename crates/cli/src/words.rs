@@ -45,6 +45,22 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Joins words back into a line that [`split`] turns into the same words.
+pub fn join(words: &[String]) -> String {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| {
+            if !w.is_empty() && !w.chars().any(|c| c.is_whitespace() || "\"'\\".contains(c)) {
+                w.clone()
+            } else {
+                let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
+                format!("\"{escaped}\"")
+            }
+        })
+        .collect();
+    quoted.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::split;
@@ -60,5 +76,16 @@ mod tests {
         assert!(split("\"open").is_err());
         assert!(split("x\\").is_err());
         assert!(split("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn join_round_trips() {
+        for line in [
+            r#"findjsinstances "Object {a, b}" -n 5"#,
+            r#"x "q\"d" 'a\b' """#,
+        ] {
+            let words = split(line).unwrap();
+            assert_eq!(split(&super::join(&words)).unwrap(), words);
+        }
     }
 }

@@ -3,7 +3,11 @@
 //! Every command parses its own options with clap, so `help CMD` and errors come out the same way
 //! everywhere, and every command takes `--json`.
 
+mod findjsinstances;
+mod findjsobjects;
 mod info;
+mod inspect;
+mod stack;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
@@ -32,11 +36,104 @@ pub struct Common {
     pub json: bool,
 }
 
+/// Paging options of listings.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Page {
+    /// Show at most N rows (then Enter at the prompt, or the printed command, shows more).
+    #[arg(short = 'n', long = "limit", value_name = "N")]
+    pub limit: Option<usize>,
+    /// Skip the first K rows.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub offset: usize,
+}
+
+impl Page {
+    /// `(offset, limit)`.
+    pub fn bounds(&self) -> (usize, Option<usize>) {
+        (self.offset, self.limit)
+    }
+
+    /// The rows of `0..total` to show, and the command for the next page when rows remain.
+    pub fn window(&self, total: usize, line: &str) -> (std::ops::Range<usize>, Option<String>) {
+        let start = self.offset.min(total);
+        let end = match self.limit {
+            Some(n) => start.saturating_add(n).min(total),
+            None => total,
+        };
+        (start..end, self.next_command(line, end, total))
+    }
+
+    /// `line` with `--offset shown_end`, when a limit cut the listing short.
+    pub fn next_command(&self, line: &str, shown_end: usize, total: usize) -> Option<String> {
+        if self.limit.is_none() || shown_end >= total {
+            return None;
+        }
+        let words = words::split(line).ok()?;
+        let mut kept = Vec::with_capacity(words.len() + 2);
+        let mut skip_next = false;
+        for w in words {
+            if skip_next {
+                skip_next = false;
+            } else if w == "--offset" {
+                skip_next = true;
+            } else if !w.starts_with("--offset=") {
+                kept.push(w);
+            }
+        }
+        kept.push("--offset".into());
+        kept.push(shown_end.to_string());
+        Some(words::join(&kept))
+    }
+}
+
+/// Parses an address as typed: hex with or without `0x`.
+pub fn parse_address(text: &str) -> Result<u64, CommandError> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    u64::from_str_radix(digits, 16)
+        .map_err(|_| format!("{text:?} is not an address (hex, like 0x3a8f1c2e4b51)"))
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The process, its threads, signal, executable and Node/V8 versions.
     #[command(after_help = "Example:\n  info\n  info --json | jq .node_version")]
     Info(info::InfoArgs),
+    /// What fills the heap: objects and bytes per constructor, largest first.
+    #[command(
+        after_help = "Examples:\n  findjsobjects\n  findjsobjects -d -n 20\n  findjsobjects --json | jq '.[0]'"
+    )]
+    Findjsobjects(findjsobjects::FindJsObjectsArgs),
+    /// Every object of one name from findjsobjects, by address.
+    #[command(
+        after_help = "Examples:\n  findjsinstances Walrus\n  findjsinstances -d -n 5 Walrus\n  findjsinstances '(String)' -n 100"
+    )]
+    Findjsinstances(findjsinstances::FindJsInstancesArgs),
+    /// One value at an address, decoded: properties, elements, strings, functions, ...
+    #[command(
+        visible_alias = "i",
+        visible_alias = "print",
+        visible_alias = "p",
+        after_help = "Examples:\n  inspect 0x3a8f1c2e4b51\n  inspect -F --depth 2 0x3a8f1c2e4b51\n  inspect -m -s 0x1f2e3d4c5b61"
+    )]
+    Inspect(inspect::InspectArgs),
+    /// Every thread's stack, or the selected thread's: native and JavaScript frames.
+    #[command(
+        visible_alias = "backtrace",
+        after_help = "Examples:\n  bt\n  bt all\n  bt 10\n  bt all --json | jq '.threads[0].frames[]'"
+    )]
+    Bt(stack::BtArgs),
+    /// List the threads, or select one.
+    #[command(after_help = "Examples:\n  thread list\n  thread 2")]
+    Thread(stack::ThreadArgs),
+    /// Select a frame of the selected thread and show it: function, this, arguments, closure.
+    #[command(visible_alias = "f", after_help = "Examples:\n  frame 12\n  frame")]
+    Frame(stack::FrameArgs),
+    /// The JavaScript source around the selected frame's line.
+    #[command(after_help = "Examples:\n  frame 12\n  source list\n  source list -n 10")]
+    Source(stack::SourceArgs),
     /// Leave coroner.
     #[command(visible_alias = "exit", visible_alias = "q")]
     Quit,
@@ -47,6 +144,13 @@ impl Line {
     pub fn name(&self) -> &'static str {
         match self.command {
             Command::Info(_) => "info",
+            Command::Findjsobjects(_) => "findjsobjects",
+            Command::Findjsinstances(_) => "findjsinstances",
+            Command::Inspect(_) => "inspect",
+            Command::Bt(_) => "bt",
+            Command::Thread(_) => "thread",
+            Command::Frame(_) => "frame",
+            Command::Source(_) => "source",
             Command::Quit => "quit",
         }
     }
@@ -55,6 +159,13 @@ impl Line {
     pub fn json(&self) -> bool {
         match &self.command {
             Command::Info(a) => a.common.json,
+            Command::Findjsobjects(a) => a.common.json,
+            Command::Findjsinstances(a) => a.common.json,
+            Command::Inspect(a) => a.common.json,
+            Command::Bt(a) => a.common.json,
+            Command::Thread(a) => a.common.json,
+            Command::Frame(a) => a.common.json,
+            Command::Source(a) => a.common.json,
             Command::Quit => false,
         }
     }
@@ -145,10 +256,29 @@ impl Output {
 /// A command's failure, as one line.
 pub type CommandError = String;
 
-/// Runs a parsed command.
-pub fn execute(session: &Session, line: &Line) -> Result<Output, CommandError> {
+/// Runs a parsed command; `text` is the line as typed, for the next-page command of listings.
+pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, CommandError> {
     match &line.command {
         Command::Info(args) => Ok(Output::report(info::run(session, args)?)),
+        Command::Findjsobjects(args) => {
+            let (report, continuation) = findjsobjects::run(session, args, text)?;
+            Ok(Output::Report {
+                report: Box::new(report),
+                continuation,
+            })
+        }
+        Command::Findjsinstances(args) => {
+            let (report, continuation) = findjsinstances::run(session, args, text)?;
+            Ok(Output::Report {
+                report: Box::new(report),
+                continuation,
+            })
+        }
+        Command::Inspect(args) => Ok(Output::report(inspect::run(session, args)?)),
+        Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
+        Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
+        Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),
+        Command::Source(args) => Ok(Output::report(stack::source(session, args)?)),
         Command::Quit => Ok(Output::Quit),
     }
 }

@@ -301,6 +301,8 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "shared_function_info.function_token_offset",
                 &["class_SharedFunctionInfo__raw_function_token_offset__"],
             ),
+            function_token_out_of_range: f
+                .off("shared_function_info.function_token_out_of_range", &[]),
         },
         script: ScriptLayout {
             source: f.off("script.source", &["class_Script__source__"]),

@@ -487,9 +487,11 @@ pub struct SharedFunctionInfoLayout {
     pub flags: u64,
     /// `FeedbackMetadata`.
     pub feedback_metadata: u64,
-    /// `i16` distance from the `function` token (or the method name) back from the start
-    /// position; -1 when it does not fit.
+    /// `u16` distance from the `function` token (or the method name) back to the start
+    /// position.
     pub function_token_offset: u64,
+    /// The value of that field when the distance does not fit (`kFunctionTokenOutOfRange`).
+    pub function_token_out_of_range: u64,
 }
 
 /// `Script`.
@@ -726,7 +728,10 @@ impl ElementsKinds {
 
     /// The number of the kind named `name`.
     pub fn number(&self, name: &str) -> Option<u64> {
-        self.by_name.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+        self.by_name
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, v)| v)
     }
 
     /// The name of kind number `kind`.

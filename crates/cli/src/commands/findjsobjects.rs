@@ -1,0 +1,147 @@
+//! `findjsobjects`: what fills the heap. One row per constructor name (or bracketed kind such
+//! as `(String)`), with the number of objects and their total shallow size, largest first.
+
+use std::io::{self, Write};
+
+use clap::Args as ClapArgs;
+use coroner_analysis::{Census, CensusOptions, CensusRow, Generation};
+use serde::Serialize;
+
+use super::{CommandError, Common, Page};
+use crate::report::{Report, TextStyle};
+use crate::session::Session;
+
+/// Options of `findjsobjects`.
+#[derive(Debug, ClapArgs)]
+pub struct FindJsObjectsArgs {
+    /// Group plain objects by constructor and property names too (`Object {name, arr}`), with
+    /// a sample address per group.
+    #[arg(short = 'd', long)]
+    pub detailed: bool,
+    /// List V8's internal objects too (FixedArray, Code, ...).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only the objects of isolate N (0 is the main thread's; `info` and the table's isolate
+    /// column show the others).
+    #[arg(long, value_name = "N")]
+    pub isolate: Option<usize>,
+    /// Only young (new-space) objects, or only old ones.
+    #[arg(long, value_name = "GEN", value_parser = ["young", "old"])]
+    pub generation: Option<String>,
+    #[command(flatten)]
+    pub page: Page,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The census, as printed. JSON: an array of `{"name", "count", "size", ...}` rows.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct ObjectTable {
+    rows: Vec<CensusRow>,
+    #[serde(skip)]
+    census: Census,
+    #[serde(skip)]
+    shown_from: usize,
+    #[serde(skip)]
+    detailed: bool,
+}
+
+/// Takes the census. Returns the table and, when a page was asked for and more rows follow,
+/// the command that shows the next page.
+pub fn run(
+    session: &Session,
+    args: &FindJsObjectsArgs,
+    line: &str,
+) -> Result<(ObjectTable, Option<String>), CommandError> {
+    let heap = session.heap()?;
+    if let Some(i) = args.isolate {
+        let n = heap.model().heap().isolates().len();
+        if i >= n {
+            return Err(format!(
+                "no isolate {i}: this core has {n} (0 to {})",
+                n - 1
+            ));
+        }
+    }
+    let options = CensusOptions {
+        all: args.all,
+        detailed: args.detailed,
+        isolate: args.isolate,
+        generation: args.generation.as_deref().map(|g| match g {
+            "young" => Generation::Young,
+            _ => Generation::Old,
+        }),
+    };
+    let census = heap.census(&options);
+    let (range, next) = args.page.window(census.rows.len(), line);
+    let rows = census.rows[range.clone()].to_vec();
+    Ok((
+        ObjectTable {
+            rows,
+            census,
+            shown_from: range.start,
+            detailed: args.detailed,
+        },
+        next,
+    ))
+}
+
+impl Report for ObjectTable {
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        let many_isolates = self.census.isolates > 1;
+        writeln!(
+            out,
+            "{}",
+            style.bold(&format!(
+                " {:>10} {:>12}  {}",
+                "Instances", "Total Size", "Name"
+            ))
+        )?;
+        writeln!(out, " {:>10} {:>12}  ----", "---------", "----------")?;
+        for row in &self.rows {
+            write!(out, " {:>10} {:>12}  {}", row.count, row.size, row.name)?;
+            if self.detailed {
+                if let Some(sample) = &row.sample {
+                    write!(out, "  {}", style.dim(&format!("e.g. {sample}")))?;
+                }
+            }
+            if many_isolates {
+                let shares: Vec<String> = row
+                    .isolates
+                    .iter()
+                    .map(|s| match s.isolate {
+                        Some(i) => format!("#{i}: {}", s.count),
+                        None => format!("shared: {}", s.count),
+                    })
+                    .collect();
+                write!(out, "  {}", style.dim(&format!("[{}]", shares.join(", "))))?;
+            }
+            writeln!(out)?;
+        }
+        let c = &self.census;
+        write!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "rows {}-{} of {}; {} objects, {} bytes in all",
+                (self.shown_from + 1).min(c.rows.len()),
+                self.shown_from + self.rows.len(),
+                c.rows.len(),
+                c.total.count,
+                c.total.size
+            ))
+        )?;
+        if c.hidden.count > 0 {
+            write!(
+                out,
+                "{}",
+                style.dim(&format!(
+                    "; V8 internals not listed: {} objects, {} bytes (--all lists them)",
+                    c.hidden.count, c.hidden.size
+                ))
+            )?;
+        }
+        writeln!(out)
+    }
+}

@@ -1,0 +1,93 @@
+//! `bt` on every fixture core: the JavaScript frames of the main thread must equal the stack the
+//! scenario recorded itself (`new Error().stack` with `Error.stackTraceLimit = Infinity`) just
+//! before it dumped: same functions, same order, same line and column.
+
+mod support;
+
+use support::on_core;
+
+#[test]
+fn js_frames_equal_the_scenarios_own_stack() {
+    for f in coroner_fixtures::all() {
+        let what = format!("{} {} {:?}", f.version, f.scenario, f.kind);
+        let run = on_core(&f.core, &f.exe, &["bt all"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let doc = &run.json_lines()[0];
+        let threads = doc["threads"].as_array().expect("threads");
+        assert_eq!(
+            threads.len() as u64,
+            f.expect.raw["threads"].as_u64().unwrap_or(0),
+            "{what}: one stack per thread"
+        );
+        let main = threads
+            .iter()
+            .find(|t| t["tid"] == f.expect.raw["pid"])
+            .expect("the main thread");
+        let js: Vec<&serde_json::Value> = main["frames"]
+            .as_array()
+            .expect("frames")
+            .iter()
+            .filter(|fr| fr["kind"] == "js")
+            .collect();
+        let want = f.expect.raw["frames"].as_array().expect("expect.frames");
+        assert!(
+            js.len() >= want.len(),
+            "{what}: {} JS frames, the scenario recorded {}",
+            js.len(),
+            want.len()
+        );
+        // Above the scenario's own frames sit the dump machinery's (harness `dump`, and for
+        // gcore `execFileSync` and `spawnSync`); the scenario's are the outermost ones.
+        let ours = &js[js.len() - want.len()..];
+        for (i, (got, want)) in ours.iter().zip(want).enumerate() {
+            if let Some(name) = want["function"].as_str() {
+                assert_eq!(
+                    got["function"].as_str(),
+                    Some(name),
+                    "{what}: frame {i} name"
+                );
+            }
+            if want["file"].is_string() {
+                assert_eq!(got["file"], want["file"], "{what}: frame {i} file");
+                assert_eq!(got["line"], want["line"], "{what}: frame {i} line");
+                assert_eq!(got["column"], want["column"], "{what}: frame {i} column");
+            }
+        }
+        // Every thread unwinds to its outermost frame.
+        for t in threads {
+            assert_eq!(
+                t["end"], "reached the outermost frame",
+                "{what}: tid {}",
+                t["tid"]
+            );
+        }
+    }
+}
+
+#[test]
+fn frame_and_source_show_the_selected_js_frame() {
+    let f = coroner_fixtures::find("stack", coroner_fixtures::Kind::Abort)
+        .into_iter()
+        .next()
+        .expect("a stack fixture");
+    let run = on_core(&f.core, &f.exe, &["bt"], true);
+    let frames = run.json_lines()[0]["threads"][0]["frames"]
+        .as_array()
+        .expect("frames")
+        .clone();
+    let inner = frames
+        .iter()
+        .position(|fr| fr["function"] == "inner")
+        .expect("inner is on the stack");
+    let line = frames[inner]["line"].as_u64().expect("line");
+    let select = format!("frame {inner}");
+    let run = on_core(&f.core, &f.exe, &[&select, "source list -n 2"], false);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("inner ("), "{}", run.stdout);
+    assert!(run.stdout.contains("arg 1: \"crash\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("-> {line:>5}")),
+        "source list marks line {line}: {}",
+        run.stdout
+    );
+}

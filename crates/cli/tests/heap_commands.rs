@@ -1,0 +1,108 @@
+//! findjsobjects, findjsinstances and inspect through the binary: the JSON scripts rely on, and
+//! agreement with what each scenario recorded. (The analyses' own exactness is tested in
+//! coroner-heap and coroner-analysis.)
+
+mod support;
+
+use coroner_fixtures::Kind;
+use support::on_core;
+
+#[test]
+fn census_instances_and_inspect_agree_with_the_scenario() {
+    for f in coroner_fixtures::find("objects", Kind::Abort) {
+        let what = format!("{} objects", f.version);
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &["findjsobjects", "findjsinstances Walrus -n 2"],
+            true,
+        );
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let docs = run.json_lines();
+        let rows = docs[0].as_array().expect("findjsobjects prints an array");
+        for (class, count) in &f.expect.classes {
+            let row = rows
+                .iter()
+                .find(|r| r["name"] == class.as_str())
+                .unwrap_or_else(|| panic!("{what}: no row {class}"));
+            assert_eq!(row["count"].as_u64(), Some(*count), "{what}: {class}");
+            assert!(
+                row["size"].as_u64().unwrap_or(0) >= *count * 24,
+                "{what}: {class} size"
+            );
+        }
+        let listed = docs[1].as_array().expect("findjsinstances prints an array");
+        assert_eq!(listed.len(), 2, "-n 2");
+        let addr = listed[0]["address"].as_str().expect("address");
+        assert!(addr.starts_with("0x"));
+
+        let run = on_core(&f.core, &f.exe, &[&format!("inspect {addr}")], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let v = &run.json_lines()[0];
+        assert_eq!(v["type"], "object");
+        assert_eq!(v["constructor"], "Walrus");
+        assert_eq!(v["address"].as_str(), Some(addr));
+        let props = v["properties"].as_array().expect("properties");
+        assert!(props
+            .iter()
+            .all(|p| p["name"].is_string() && p["value"]["type"].is_string()));
+    }
+}
+
+#[test]
+fn paging_continues_where_it_stopped() {
+    let f = coroner_fixtures::find("objects", Kind::Abort)
+        .into_iter()
+        .next()
+        .expect("objects fixture");
+    let run = on_core(
+        &f.core,
+        &f.exe,
+        &[
+            "findjsinstances Walrus -n 600",
+            "findjsinstances Walrus -n 600 --offset 600",
+        ],
+        true,
+    );
+    let docs = run.json_lines();
+    let a: Vec<&str> = docs[0]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|x| x["address"].as_str())
+        .collect();
+    let b: Vec<&str> = docs[1]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|x| x["address"].as_str())
+        .collect();
+    assert_eq!(a.len() + b.len(), 1000);
+    assert!(a.iter().all(|x| !b.contains(x)), "pages do not overlap");
+    let run = on_core(&f.core, &f.exe, &["findjsinstances Walrus -n 600"], false);
+    assert!(
+        run.stdout
+            .contains("(more: `findjsinstances Walrus -n 600 --offset 600`)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bad_addresses_and_names_fail_cleanly() {
+    let f = coroner_fixtures::find("objects", Kind::Abort)
+        .into_iter()
+        .next()
+        .expect("objects fixture");
+    for cmd in [
+        "inspect 0x10",
+        "inspect nothex",
+        "findjsinstances NoSuchClass",
+        "inspect 0x7fffffffffff",
+    ] {
+        let run = on_core(&f.core, &f.exe, &[cmd], false);
+        assert_eq!(run.code, 1, "{cmd}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{cmd}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"));
+    }
+}

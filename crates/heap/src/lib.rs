@@ -1,0 +1,49 @@
+//! The heap model of coroner: what the V8 objects of a core mean.
+//!
+//! Built on the V8 layout layer ([`coroner_v8`], re-exported as [`v8`]), which finds the heap
+//! and walks it; this crate decodes objects: constructor names and the census name of every map
+//! ([`MapFacts`], decided once per map and cached), own properties in property order (fast and
+//! dictionary mode), elements of every kind, strings of every representation, numbers, BigInts,
+//! symbols, functions with their scripts and positions, closure contexts, collections, dates,
+//! regexps, errors, promises, buffers, proxies, bound functions and generators. `inspect` turns
+//! any of them into a [`Value`] tree (the JSON schema of `docs/values.md`), and
+//! [`Value::short`] gives the one-line form tables use.
+//!
+//! Layer: heap model. It reads memory through the V8 layer and the process image, and must not
+//! depend on the analyses or the CLI. Every offset and type number comes from the
+//! [`Layout`](coroner_v8::Layout); every walk over core data is bounded; errors are values
+//! ([`DecodeError`]) that carry the address.
+//!
+//! ```no_run
+//! use coroner_heap::{HeapModel, InspectOptions};
+//! use coroner_image::{OpenOptions, ProcessImage};
+//! let image = ProcessImage::open("core".as_ref(), &OpenOptions::default())?;
+//! let model = HeapModel::open(&image)?;
+//! let value = model.inspect(0x1a4494d4fbc8, &InspectOptions::default())?;
+//! println!("{}", value.short());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod elements;
+mod error;
+mod functions;
+mod inspect;
+mod maps;
+mod model;
+mod properties;
+mod strings;
+mod value;
+
+pub use coroner_v8 as v8;
+pub use elements::{ElementValue, Elements};
+pub use error::DecodeError;
+pub use functions::{LineColumn, SharedInfo};
+pub use inspect::{iso_date, InspectOptions};
+pub use maps::MapFacts;
+pub use model::{Class, Header, HeapModel};
+pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
+pub use strings::JsString;
+pub use value::{
+    number_text, Address, Element, Entry, MapDescription, Primitive, Property, Value, ValueType,
+    ValueTypeField,
+};

@@ -1,0 +1,431 @@
+//! [`HeapModel`]: the V8 heap of a core with the knowledge to decode it — object headers, the
+//! class of every instance type, reads of fields, and the per-map caches (descriptors and
+//! [`MapFacts`](crate::MapFacts)) that the decoders and the census share.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use coroner_image::ProcessImage;
+use coroner_v8::layout::Layout;
+use coroner_v8::map::{is_map, read_map};
+use coroner_v8::{Heap, HeapError, MapInfo};
+
+use crate::error::DecodeError;
+use crate::maps::MapFacts;
+use crate::properties::Descriptor;
+
+/// What an object is, by instance type: the families the decoders and the census tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    /// Any string representation.
+    String,
+    /// A boxed double.
+    HeapNumber,
+    /// `undefined`, `null`, `true`, `false` (and, before V8 12, the hole and other sentinels).
+    Oddball,
+    /// The hole (V8 12+: `Hole` objects).
+    Hole,
+    /// A symbol.
+    Symbol,
+    /// A BigInt.
+    BigInt,
+    /// An ordinary JS object: plain objects, class instances, API (embedder) objects, the
+    /// global object, arguments, iterators, and every JS receiver without a class of its own.
+    Object,
+    /// `JSArray`.
+    Array,
+    /// `JSFunction` (every type of the JS function range, class constructors included).
+    Function,
+    /// `JSBoundFunction`.
+    BoundFunction,
+    /// `JSProxy`.
+    Proxy,
+    /// `JSPrimitiveWrapper` (`new Number(5)`, `Object(1n)`, ...).
+    PrimitiveWrapper,
+    /// `JSMap`.
+    Map,
+    /// `JSSet`.
+    Set,
+    /// `JSWeakMap`.
+    WeakMap,
+    /// `JSWeakSet`.
+    WeakSet,
+    /// `JSDate`.
+    Date,
+    /// `JSRegExp`.
+    RegExp,
+    /// `JSError`.
+    Error,
+    /// `JSPromise`.
+    Promise,
+    /// `JSArrayBuffer`.
+    ArrayBuffer,
+    /// `JSTypedArray` (Node's `Buffer` is one).
+    TypedArray,
+    /// `JSDataView`.
+    DataView,
+    /// Generator objects, async function objects and async generators.
+    Generator,
+    /// Contexts (closure scopes, the native context, ...).
+    Context,
+    /// `SharedFunctionInfo`.
+    SharedFunctionInfo,
+    /// `Script`.
+    Script,
+    /// Free space and fillers.
+    Free,
+    /// Every other V8-internal object (maps, fixed arrays, code, feedback, ...).
+    Internal,
+}
+
+impl Class {
+    /// Whether objects of this class are JS receivers (objects JS code can hold).
+    pub fn is_receiver(self) -> bool {
+        !matches!(
+            self,
+            Class::String
+                | Class::HeapNumber
+                | Class::Oddball
+                | Class::Hole
+                | Class::Symbol
+                | Class::BigInt
+                | Class::Context
+                | Class::SharedFunctionInfo
+                | Class::Script
+                | Class::Free
+                | Class::Internal
+        )
+    }
+}
+
+/// The header of a heap object: where it is, its map, and its instance type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// The object's untagged address.
+    pub addr: u64,
+    /// Its map's untagged address.
+    pub map: u64,
+    /// Its instance type.
+    pub instance_type: u16,
+}
+
+/// A concurrent cache keyed by map address.
+pub(crate) struct Cache<T> {
+    entries: RwLock<HashMap<u64, Arc<T>>>,
+}
+
+impl<T> Cache<T> {
+    fn new() -> Cache<T> {
+        Cache {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The cached entry for `key`, or the one `make` builds (outside the lock: `make` may use
+    /// other caches). When two threads build the same entry, the first stored wins.
+    pub(crate) fn get_or(&self, key: u64, make: impl FnOnce() -> T) -> Arc<T> {
+        if let Ok(map) = self.entries.read() {
+            if let Some(v) = map.get(&key) {
+                return Arc::clone(v);
+            }
+        }
+        let value = Arc::new(make());
+        match self.entries.write() {
+            Ok(mut map) => Arc::clone(map.entry(key).or_insert(value)),
+            Err(_) => value,
+        }
+    }
+}
+
+/// The V8 heap of a core, with what it takes to decode its objects.
+///
+/// Decoding is read-only and thread-safe: a `HeapModel` is `Send + Sync` and its caches fill as
+/// objects are decoded, from any thread.
+pub struct HeapModel<'a> {
+    heap: Heap<'a>,
+    classes: Vec<Class>,
+    pub(crate) descriptors: Cache<Result<Vec<Descriptor>, DecodeError>>,
+    pub(crate) facts: Cache<MapFacts>,
+    pub(crate) to_string_tag: OnceLock<Option<u64>>,
+}
+
+impl<'a> HeapModel<'a> {
+    /// Opens the heap of `image` (its layout, isolates and pages; see [`Heap::open`]).
+    pub fn open(image: &'a ProcessImage) -> Result<HeapModel<'a>, HeapError> {
+        Ok(HeapModel::new(Heap::open(image)?))
+    }
+
+    /// The model of a heap already opened.
+    pub fn new(heap: Heap<'a>) -> HeapModel<'a> {
+        let classes = classify(heap.layout());
+        HeapModel {
+            heap,
+            classes,
+            descriptors: Cache::new(),
+            facts: Cache::new(),
+            to_string_tag: OnceLock::new(),
+        }
+    }
+
+    /// The heap: layout, isolates, pages and walks.
+    pub fn heap(&self) -> &Heap<'a> {
+        &self.heap
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        self.heap.layout()
+    }
+
+    /// The isolate the object at `addr` belongs to (index into the heap's isolates; `None` for
+    /// the read-only heap, which all isolates share, or an address on no page).
+    pub fn isolate_of(&self, addr: u64) -> Option<usize> {
+        self.heap.page_of(addr)?.isolate
+    }
+
+    /// The class of instance type `t`.
+    pub fn class_of(&self, t: u16) -> Class {
+        self.classes
+            .get(usize::from(t))
+            .copied()
+            .unwrap_or(Class::Internal)
+    }
+
+    /// V8's name of instance type `t` (`"JS_OBJECT_TYPE"`), or its number.
+    pub fn type_name(&self, t: u16) -> String {
+        match self.layout().types.name(t) {
+            Some(n) => n.to_string(),
+            None => format!("instance type {t}"),
+        }
+    }
+
+    /// The word at `addr`.
+    pub(crate) fn word(&self, addr: u64) -> Result<u64, DecodeError> {
+        Ok(self.heap.memory().read_u64(addr)?)
+    }
+
+    /// The tagged field at byte offset `off` of the object at `addr`.
+    pub(crate) fn field(&self, addr: u64, off: u64) -> Result<u64, DecodeError> {
+        self.word(addr.wrapping_add(off))
+    }
+
+    /// The Smi field at `off` (an error naming `what` when it is not a Smi).
+    pub(crate) fn smi(&self, addr: u64, off: u64, what: &'static str) -> Result<i64, DecodeError> {
+        let w = self.field(addr, off)?;
+        self.layout().tagging.smi(w).ok_or(DecodeError::Invalid {
+            addr,
+            what,
+            value: w,
+        })
+    }
+
+    /// The strong pointer field at `off` (an error naming `what` when it is something else).
+    pub(crate) fn pointer(
+        &self,
+        addr: u64,
+        off: u64,
+        what: &'static str,
+    ) -> Result<u64, DecodeError> {
+        let w = self.field(addr, off)?;
+        self.layout().tagging.strong(w).ok_or(DecodeError::Invalid {
+            addr,
+            what,
+            value: w,
+        })
+    }
+
+    /// `u32` at `addr + off`.
+    pub(crate) fn u32_at(&self, addr: u64, off: u64) -> Result<u32, DecodeError> {
+        Ok(self.heap.memory().read_u32(addr.wrapping_add(off))?)
+    }
+
+    /// `f64` at `addr + off`.
+    pub(crate) fn f64_at(&self, addr: u64, off: u64) -> Result<f64, DecodeError> {
+        Ok(self.heap.memory().read_f64(addr.wrapping_add(off))?)
+    }
+
+    /// The header of the heap object at untagged `addr`: its map must be a map.
+    pub fn header(&self, addr: u64) -> Result<Header, DecodeError> {
+        let layout = self.layout();
+        let word = self.field(addr, layout.heap_object.map)?;
+        let map = match layout.tagging.strong(word) {
+            Some(m) if is_map(layout, self.heap.memory(), word) => m,
+            _ => return Err(DecodeError::NotAnObject { addr, word }),
+        };
+        let instance_type = self
+            .heap
+            .memory()
+            .read_u16(map.wrapping_add(layout.map.instance_type))?;
+        Ok(Header {
+            addr,
+            map,
+            instance_type,
+        })
+    }
+
+    /// The decoded fixed header of the map at `map`.
+    pub fn map_info(&self, map: u64) -> Result<MapInfo, DecodeError> {
+        Ok(read_map(self.layout(), self.heap.memory(), map)?)
+    }
+
+    /// The length of a FixedArray-shaped object (a Smi at `fixed_array.length`), bounded by
+    /// what its page can hold.
+    pub(crate) fn array_length(&self, addr: u64) -> Result<u64, DecodeError> {
+        let layout = self.layout();
+        let n = self.smi(addr, layout.fixed_array.length, "array length")?;
+        let n = u64::try_from(n).map_err(|_| DecodeError::Invalid {
+            addr,
+            what: "array length",
+            value: n as u64,
+        })?;
+        // No array is longer than the address space it would cover.
+        if n > (1 << 32) {
+            return Err(DecodeError::Invalid {
+                addr,
+                what: "array length",
+                value: n,
+            });
+        }
+        Ok(n)
+    }
+
+    /// Element `i` of a FixedArray-shaped object (raw tagged word).
+    pub(crate) fn array_element(&self, addr: u64, i: u64) -> Result<u64, DecodeError> {
+        let layout = self.layout();
+        let off = i
+            .checked_mul(layout.tagging.tagged_size)
+            .and_then(|o| o.checked_add(layout.fixed_array.header_size))
+            .ok_or(DecodeError::Invalid {
+                addr,
+                what: "array index",
+                value: i,
+            })?;
+        self.field(addr, off)
+    }
+
+    /// The class of the object a tagged word points to (`None` for Smis and non-objects).
+    pub(crate) fn class_of_word(&self, word: u64) -> Option<(Header, Class)> {
+        let addr = self.layout().tagging.strong(word)?;
+        let h = self.header(addr).ok()?;
+        Some((h, self.class_of(h.instance_type)))
+    }
+
+    /// Whether a tagged word is the hole (a hole oddball or a `Hole` object).
+    pub(crate) fn is_hole(&self, word: u64) -> bool {
+        match self.class_of_word(word) {
+            Some((_, Class::Hole)) => true,
+            Some((h, Class::Oddball)) => {
+                let l = self.layout();
+                l.oddball.kind_the_hole.is_some()
+                    && self.smi(h.addr, l.oddball.kind, "oddball kind").ok()
+                        == l.oddball.kind_the_hole
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a tagged word is `undefined`.
+    pub(crate) fn is_undefined(&self, word: u64) -> bool {
+        self.oddball_kind(word) == Some(self.layout().oddball.kind_undefined)
+    }
+
+    /// The kind of the oddball a tagged word points to.
+    pub(crate) fn oddball_kind(&self, word: u64) -> Option<i64> {
+        match self.class_of_word(word) {
+            Some((h, Class::Oddball)) => self
+                .smi(h.addr, self.layout().oddball.kind, "oddball kind")
+                .ok(),
+            _ => None,
+        }
+    }
+}
+
+/// The class of every instance type number of the layout.
+fn classify(layout: &Layout) -> Vec<Class> {
+    let types = &layout.types;
+    let max = types.iter().map(|(t, _)| t).max().unwrap_or(0);
+    let max = max.max(types.js_api_object.last);
+    let mut classes = vec![Class::Internal; usize::from(max) + 1];
+    let named = |name: &str| types.number(name);
+    for (t, slot) in classes.iter_mut().enumerate() {
+        let Ok(t) = u16::try_from(t) else { break };
+        *slot = if types.is_string(t) {
+            Class::String
+        } else if t == types.heap_number {
+            Class::HeapNumber
+        } else if t == types.oddball {
+            Class::Oddball
+        } else if Some(t) == types.hole {
+            Class::Hole
+        } else if t == types.symbol {
+            Class::Symbol
+        } else if t == types.big_int {
+            Class::BigInt
+        } else if types.is_free(t) {
+            Class::Free
+        } else if types.is_context(t) {
+            Class::Context
+        } else if t == types.shared_function_info {
+            Class::SharedFunctionInfo
+        } else if t == types.script {
+            Class::Script
+        } else if t == types.js_array {
+            Class::Array
+        } else if types.is_js_function(t) {
+            Class::Function
+        } else if t == types.js_bound_function {
+            Class::BoundFunction
+        } else if Some(t) == named("JS_PROXY_TYPE") {
+            Class::Proxy
+        } else if t == types.js_primitive_wrapper {
+            Class::PrimitiveWrapper
+        } else if t == types.js_map {
+            Class::Map
+        } else if t == types.js_set {
+            Class::Set
+        } else if t == types.js_weak_map {
+            Class::WeakMap
+        } else if t == types.js_weak_set {
+            Class::WeakSet
+        } else if t == types.js_date {
+            Class::Date
+        } else if t == types.js_reg_exp {
+            Class::RegExp
+        } else if t == types.js_error {
+            Class::Error
+        } else if t == types.js_promise {
+            Class::Promise
+        } else if t == types.js_array_buffer {
+            Class::ArrayBuffer
+        } else if t == types.js_typed_array {
+            Class::TypedArray
+        } else if t == types.js_data_view || Some(t) == named("JS_RAB_GSAB_DATA_VIEW_TYPE") {
+            Class::DataView
+        } else if [
+            "JS_GENERATOR_OBJECT_TYPE",
+            "JS_ASYNC_FUNCTION_OBJECT_TYPE",
+            "JS_ASYNC_GENERATOR_OBJECT_TYPE",
+        ]
+        .iter()
+        .any(|n| named(n) == Some(t))
+        {
+            Class::Generator
+        } else if types.is_js_receiver(t) || types.is_js_api_object(t) {
+            Class::Object
+        } else {
+            Class::Internal
+        };
+    }
+    classes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<HeapModel<'static>>();
+    }
+}

@@ -1,0 +1,241 @@
+//! Strings of every representation, decoded to UTF-16 code units: sequential one- and two-byte,
+//! cons (iteratively, with an explicit stack and a node budget, so a cycle or a deep chain can
+//! neither hang nor overflow the stack), sliced, thin, and external (the characters are read
+//! through the resource's data pointer, wherever it points: malloc'd memory in the core, or the
+//! executable's `.rodata` that the process image fills in).
+
+use coroner_v8::types::StringRepresentation;
+
+use crate::error::DecodeError;
+use crate::model::{Class, HeapModel};
+
+/// Most string nodes (cons halves, slices, thin forwarding) one decode visits.
+const NODE_BUDGET: u64 = 1_000_000;
+
+/// Characters decoded from a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsString {
+    /// The string's length in UTF-16 code units.
+    pub length: u64,
+    /// Its first code units (all of them unless `truncated`).
+    pub units: Vec<u16>,
+    /// Whether `units` stops before the end (a limit was asked for).
+    pub truncated: bool,
+}
+
+impl JsString {
+    /// The characters as Rust text (lone surrogates become U+FFFD).
+    pub fn to_string_lossy(&self) -> String {
+        String::from_utf16_lossy(&self.units)
+    }
+
+    /// Whether the units are valid UTF-16 (no lone surrogates), so that the text is exact.
+    pub fn is_well_formed(&self) -> bool {
+        char::decode_utf16(self.units.iter().copied()).all(|c| c.is_ok())
+    }
+}
+
+impl HeapModel<'_> {
+    /// The string at untagged `addr`, at most `limit` code units of it (`None`: all).
+    pub fn string(&self, addr: u64, limit: Option<u64>) -> Result<JsString, DecodeError> {
+        let h = self.header(addr)?;
+        if self.class_of(h.instance_type) != Class::String {
+            return Err(DecodeError::WrongType {
+                addr,
+                expected: "string",
+                found: self.type_name(h.instance_type),
+            });
+        }
+        let length = self.string_length(addr)?;
+        let want = limit.map_or(length, |l| l.min(length));
+        let mut units = Vec::with_capacity(usize::try_from(want.min(1 << 20)).unwrap_or(0));
+        self.string_units(addr, 0, want, &mut units)?;
+        Ok(JsString {
+            length,
+            truncated: want < length,
+            units,
+        })
+    }
+
+    /// The string a tagged word points to, in full, as Rust text (`None` when it is not a
+    /// readable string). For names and keys.
+    pub(crate) fn string_text(&self, word: u64, limit: u64) -> Option<String> {
+        let addr = self.layout().tagging.strong(word)?;
+        let s = self.string(addr, Some(limit)).ok()?;
+        Some(s.to_string_lossy())
+    }
+
+    /// The length field of the string at `addr`.
+    pub(crate) fn string_length(&self, addr: u64) -> Result<u64, DecodeError> {
+        let raw = self.u32_at(addr, self.layout().string.length)?;
+        let len = i32::from_le_bytes(raw.to_le_bytes());
+        u64::try_from(len).map_err(|_| DecodeError::Invalid {
+            addr,
+            what: "string length",
+            value: u64::from(raw),
+        })
+    }
+
+    /// Appends code units `[from, from + count)` of the string at `addr` to `out`.
+    fn string_units(
+        &self,
+        addr: u64,
+        from: u64,
+        count: u64,
+        out: &mut Vec<u16>,
+    ) -> Result<(), DecodeError> {
+        let layout = self.layout();
+        let st = &layout.string;
+        let mut stack: Vec<(u64, u64, u64)> = vec![(addr, from, count)];
+        let mut nodes = 0u64;
+        while let Some((s, from, count)) = stack.pop() {
+            if count == 0 {
+                continue;
+            }
+            nodes += 1;
+            if nodes > NODE_BUDGET {
+                return Err(DecodeError::Unbounded {
+                    addr,
+                    what: "string parts",
+                    steps: nodes,
+                });
+            }
+            let h = self.header(s)?;
+            let shape = layout.types.string_shape(h.instance_type).ok_or_else(|| {
+                DecodeError::WrongType {
+                    addr: s,
+                    expected: "string",
+                    found: self.type_name(h.instance_type),
+                }
+            })?;
+            let length = self.string_length(s)?;
+            let end =
+                from.checked_add(count)
+                    .filter(|&e| e <= length)
+                    .ok_or(DecodeError::Invalid {
+                        addr: s,
+                        what: "string part bounds",
+                        value: from.saturating_add(count),
+                    })?;
+            match shape.representation {
+                StringRepresentation::Seq => {
+                    let chars = s.wrapping_add(st.seq_chars);
+                    self.copy_chars(chars, shape.one_byte, from, end, out)?;
+                }
+                StringRepresentation::External => {
+                    let data = self.external_data(s, length)?;
+                    self.copy_chars(data, shape.one_byte, from, end, out)?;
+                }
+                StringRepresentation::Thin => {
+                    let actual = self.pointer(s, st.thin_actual, "thin string target")?;
+                    stack.push((actual, from, count));
+                }
+                StringRepresentation::Sliced => {
+                    let parent = self.pointer(s, st.sliced_parent, "sliced string parent")?;
+                    let offset = self.smi(s, st.sliced_offset, "sliced string offset")?;
+                    let offset = u64::try_from(offset).map_err(|_| DecodeError::Invalid {
+                        addr: s,
+                        what: "sliced string offset",
+                        value: offset as u64,
+                    })?;
+                    let start = offset.checked_add(from).ok_or(DecodeError::Invalid {
+                        addr: s,
+                        what: "sliced string offset",
+                        value: offset,
+                    })?;
+                    stack.push((parent, start, count));
+                }
+                StringRepresentation::Cons => {
+                    let first = self.pointer(s, st.cons_first, "cons string first part")?;
+                    let second = self.pointer(s, st.cons_second, "cons string second part")?;
+                    let first_len = self.string_length(first)?;
+                    if from >= first_len {
+                        stack.push((second, from - first_len, count));
+                    } else {
+                        let take = count.min(first_len - from);
+                        // The second part goes first on the stack: the first is taken next.
+                        if count > take {
+                            stack.push((second, 0, count - take));
+                        }
+                        stack.push((first, from, take));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends characters `[from, end)` of a flat character array at `chars`.
+    fn copy_chars(
+        &self,
+        chars: u64,
+        one_byte: bool,
+        from: u64,
+        end: u64,
+        out: &mut Vec<u16>,
+    ) -> Result<(), DecodeError> {
+        let width = if one_byte { 1 } else { 2 };
+        let start = chars.wrapping_add(from * width);
+        let len = usize::try_from((end - from) * width).map_err(|_| DecodeError::Invalid {
+            addr: chars,
+            what: "string length",
+            value: end,
+        })?;
+        let memory = self.heap().memory();
+        let owned;
+        let bytes: &[u8] = match memory.bytes(start, len) {
+            Ok(b) => b,
+            Err(_) => {
+                // Spans two regions (or backings): copy.
+                let mut buf = vec![0u8; len];
+                memory.read(start, &mut buf)?;
+                owned = buf;
+                &owned
+            }
+        };
+        if one_byte {
+            out.extend(bytes.iter().map(|&b| u16::from(b)));
+        } else {
+            out.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]])),
+            );
+        }
+        Ok(())
+    }
+
+    /// The address of an external string's characters. Cached external strings keep the data
+    /// pointer in the string (`string.external_resource_data`; their maps are long enough to
+    /// hold it); for uncached ones, the resource objects Node creates hold the data pointer and
+    /// the length in the two words after their vtable, which is accepted only when that length
+    /// is the string's.
+    fn external_data(&self, s: u64, length: u64) -> Result<u64, DecodeError> {
+        let layout = self.layout();
+        let word = layout.tagging.pointer_size;
+        let st = &layout.string;
+        let h = self.header(s)?;
+        let info = self.map_info(h.map)?;
+        if info
+            .instance_size(layout)
+            .is_some_and(|size| size >= st.external_resource_data + word)
+        {
+            let data = self.field(s, st.external_resource_data)?;
+            if data != 0 {
+                return Ok(data);
+            }
+        }
+        let resource = self.field(s, st.external_resource)?;
+        let data = self.word(resource.wrapping_add(word))?;
+        let len = self.word(resource.wrapping_add(2 * word))?;
+        if len == length && data != 0 {
+            Ok(data)
+        } else {
+            Err(DecodeError::Invalid {
+                addr: s,
+                what: "external string resource (characters not found)",
+                value: resource,
+            })
+        }
+    }
+}
