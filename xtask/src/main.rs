@@ -7,7 +7,9 @@
 //!   runs coroner on its abort core (`-c info` unless commands are given).
 //! * `cargo xtask test` builds every default fixture (cached), then runs `cargo test --workspace`:
 //!   the README's and CI's test command.
+//! * `cargo xtask bench` runs the benchmark of docs/performance.md on the large fixture.
 
+mod bench;
 mod demo;
 mod dumper;
 mod elf;
@@ -37,6 +39,8 @@ commands:
   demo [COMMAND...]    build the `objects` fixtures of the default version and run
                        `coroner CORE -c COMMAND...` on its abort core (default: info)
   test [ARGS...]       build every default fixture (cached), then `cargo test --workspace ARGS`
+  bench                build the large fixture (cached) and run the benchmark of
+                       docs/performance.md on it
   help                 this text
 ";
 
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::command(&args[1..]),
         Some("demo") => demo::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
+        Some("bench") => bench::command(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -35,8 +35,9 @@ pub struct FindJsInstancesArgs {
 #[derive(Debug, Serialize)]
 pub struct Instance {
     address: String,
+    /// Boxed: a `Value` is large, and a listing can hold hundreds of thousands of instances.
     #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<Value>,
+    value: Option<Box<Value>>,
 }
 
 /// The instances listed. JSON: an array of instances.
@@ -81,7 +82,7 @@ pub fn run(
             address: format!("{a:#x}"),
             value: args
                 .detailed
-                .then(|| heap.model().inspect(a, &options).ok())
+                .then(|| heap.model().inspect(a, &options).ok().map(Box::new))
                 .flatten(),
         })
         .collect::<Vec<_>>();
