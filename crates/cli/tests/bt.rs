@@ -91,3 +91,29 @@ fn frame_and_source_show_the_selected_js_frame() {
         run.stdout
     );
 }
+
+#[test]
+fn disasm_marks_the_selected_frame_and_names_builtins() {
+    for f in coroner_fixtures::find("stack", coroner_fixtures::Kind::Abort) {
+        let what = &f.version;
+        // Frame 1 is a return address inside a native function: disassembly starts at that
+        // function and marks the pc.
+        let run = on_core(&f.core, &f.exe, &["frame 1", "disasm -n 200"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let d = &run.json_lines()[1];
+        let insns = d["instructions"].as_array().expect("instructions");
+        assert!(
+            insns.iter().any(|i| i["mark"] == "selected"),
+            "{what}: the selected frame's pc is marked: {d}"
+        );
+        let run = on_core(&f.core, &f.exe, &["disasm Builtins_JSEntry -n 3"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let d = &run.json_lines()[0];
+        assert_eq!(d["symbol"], "Builtins_JSEntry", "{what}");
+        assert_eq!(d["instructions"].as_array().map(Vec::len), Some(3));
+        assert_eq!(d["instructions"][0]["mnemonic"], "push", "{what}: {d}");
+        let run = on_core(&f.core, &f.exe, &["disasm 0x10"], false);
+        assert_eq!(run.code, 1, "{what}: unmapped address");
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+}

@@ -3,6 +3,7 @@
 //! Every command parses its own options with clap, so `help CMD` and errors come out the same way
 //! everywhere, and every command takes `--json`.
 
+mod disasm;
 mod findjsinstances;
 mod findjsobjects;
 mod info;
@@ -134,6 +135,11 @@ enum Command {
     /// The JavaScript source around the selected frame's line.
     #[command(after_help = "Examples:\n  frame 12\n  source list\n  source list -n 10")]
     Source(stack::SourceArgs),
+    /// Machine code as instructions, with the selected thread's frames marked.
+    #[command(
+        after_help = "Examples:\n  frame 7\n  disasm\n  disasm Builtins_InterpreterEntryTrampoline -n 20\n  disasm node::Start\n  disasm 0x18cfd1c"
+    )]
+    Disasm(disasm::DisasmArgs),
     /// Leave coroner.
     #[command(visible_alias = "exit", visible_alias = "q")]
     Quit,
@@ -151,6 +157,7 @@ impl Line {
             Command::Thread(_) => "thread",
             Command::Frame(_) => "frame",
             Command::Source(_) => "source",
+            Command::Disasm(_) => "disasm",
             Command::Quit => "quit",
         }
     }
@@ -166,6 +173,7 @@ impl Line {
             Command::Thread(a) => a.common.json,
             Command::Frame(a) => a.common.json,
             Command::Source(a) => a.common.json,
+            Command::Disasm(a) => a.common.json,
             Command::Quit => false,
         }
     }
@@ -279,6 +287,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),
         Command::Source(args) => Ok(Output::report(stack::source(session, args)?)),
+        Command::Disasm(args) => Ok(Output::report(disasm::run(session, args)?)),
         Command::Quit => Ok(Output::Quit),
     }
 }
