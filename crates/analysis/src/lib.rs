@@ -36,7 +36,10 @@ pub use census::{
 };
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{instances, known_names, Instances, InstancesQuery};
-pub use stacks::{executing_position, name_frame, stacks, NamedFrame, PositionSource, ThreadStack};
+pub use stacks::{
+    executing_position, interpreter_registers, name_frame, stacks, NamedFrame, PositionSource,
+    ThreadStack,
+};
 
 /// The analyses of one open core: the heap model and the object index, built on first use.
 pub struct HeapAnalysis<'a> {

@@ -236,6 +236,36 @@ fn own_name_property(model: &HeapModel<'_>, function: u64) -> Option<String> {
         .filter(|n| !n.is_empty())
 }
 
+/// Most interpreter registers read from one frame (real functions use tens, rarely hundreds).
+const MAX_REGISTERS: u64 = 4096;
+
+/// The interpreter's register file of an interpreted frame (r0, r1, ...): tagged words, read from
+/// below the frame's fixed part; its size is the function's `BytecodeArray` frame size.
+/// `None` for frames that are not interpreted or when the layout lacks the offsets.
+pub fn interpreter_registers(model: &HeapModel<'_>, frame: &Frame) -> Option<Vec<u64>> {
+    let FrameKind::V8 { js: Some(js), .. } = &frame.kind else {
+        return None;
+    };
+    let bytecode = js.bytecode?;
+    let layout = model.layout();
+    let mem = model.heap().memory();
+    let size_at = bytecode
+        .array
+        .checked_add(layout.bytecode_array.frame_size?)?;
+    let frame_size = u64::try_from(mem.read_i32(size_at).ok()?).ok()?;
+    let count = frame_size / layout.tagging.pointer_size;
+    if count > MAX_REGISTERS {
+        return None;
+    }
+    let r0 = frame.fp?.checked_add_signed(layout.frames.register_file?)?;
+    (0..count)
+        .map(|i| {
+            mem.read_u64(r0.checked_sub(i * layout.tagging.pointer_size)?)
+                .ok()
+        })
+        .collect()
+}
+
 /// The SharedFunctionInfo of a JSFunction.
 fn shared_of(model: &HeapModel<'_>, function: u64) -> Option<u64> {
     let layout = model.layout();

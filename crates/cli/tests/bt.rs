@@ -117,3 +117,33 @@ fn disasm_marks_the_selected_frame_and_names_builtins() {
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     }
 }
+
+#[test]
+fn frame_shows_the_interpreter_registers() {
+    // The harness's `dump` keeps `kind`, `dumper` and `threadsBefore` in interpreter registers
+    // (its locals are not captured by a closure, so they live in the frame, not a context).
+    for f in coroner_fixtures::find("stack", coroner_fixtures::Kind::Abort) {
+        let what = &f.version;
+        let run = on_core(&f.core, &f.exe, &["bt"], true);
+        let frames = run.json_lines()[0]["threads"][0]["frames"]
+            .as_array()
+            .expect("frames")
+            .clone();
+        let dump = frames
+            .iter()
+            .position(|fr| fr["function"] == "dump" && fr["frame_type"] == "interpreted")
+            .expect("dump is interpreted");
+        let run = on_core(&f.core, &f.exe, &[&format!("frame {dump}")], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let regs: Vec<String> = run.json_lines()[0]["registers"]
+            .as_array()
+            .expect("registers")
+            .iter()
+            .map(|r| r.as_str().unwrap_or_default().to_string())
+            .collect();
+        let threads = f.expect.raw["threads"].to_string();
+        for want in ["\"abort\"", "\"kernel\"", threads.as_str()] {
+            assert!(regs.iter().any(|r| r == want), "{what}: {want} in {regs:?}");
+        }
+    }
+}

@@ -272,6 +272,9 @@ pub struct FrameDetail {
     frame: NamedFrame,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     variables: Vec<Variable>,
+    /// The interpreter's registers (interpreted frames), in short form.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    registers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_hex")]
     sp: Option<u64>,
 }
@@ -306,9 +309,13 @@ pub fn frame(session: &Session, args: &FrameArgs) -> Result<FrameDetail, Command
     session.select_frame(index);
     let raw = t.raw.frames.get(index);
     let mut variables = Vec::new();
+    let mut registers = Vec::new();
     if let Some(coroner_unwind::FrameKind::V8 { js: Some(js), .. }) = raw.map(|r| &r.kind) {
         let heap = session.heap()?;
         let model = heap.model();
+        if let Some(words) = raw.and_then(|r| coroner_analysis::interpreter_registers(model, r)) {
+            registers = words.into_iter().map(|w| model.short(w)).collect();
+        }
         let layout = model.layout();
         if let Some(ctx) = layout.tagging.strong(js.context) {
             if let Ok(vars) = model.context_variables(ctx) {
@@ -327,6 +334,7 @@ pub fn frame(session: &Session, args: &FrameArgs) -> Result<FrameDetail, Command
         index,
         frame: f.clone(),
         variables,
+        registers,
         sp: raw.map(|r| r.sp),
     })
 }
@@ -357,6 +365,12 @@ impl Report for FrameDetail {
         if let Some(args) = &f.arguments {
             for (i, a) in args.iter().enumerate() {
                 writeln!(out, "  arg {i}: {a}")?;
+            }
+        }
+        if !self.registers.is_empty() {
+            writeln!(out, "  {}", style.bold("registers:"))?;
+            for (i, r) in self.registers.iter().enumerate() {
+                writeln!(out, "    r{i}: {r}")?;
             }
         }
         if !self.variables.is_empty() {

@@ -333,6 +333,10 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "bytecode_array.source_position_table",
                 &["class_BytecodeArray__source_position_table__"],
             ),
+            frame_size: f.opt_off(
+                "bytecode_array.frame_size",
+                &["class_BytecodeArray__frame_size__"],
+            ),
         },
         feedback_vector: FeedbackVectorLayout {
             length: f.off(
@@ -515,6 +519,35 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
             getter: f.off("accessor_pair.getter", &["class_AccessorPair__getter__"]),
             setter: f.off("accessor_pair.setter", &["class_AccessorPair__setter__"]),
         },
+        feedback_cell: FeedbackCellLayout {
+            value: f.off("feedback_cell.value", &["class_FeedbackCell__value__"]),
+        },
+        weak_refs: WeakRefsLayout {
+            js_weak_ref_target: f.off(
+                "weak_refs.js_weak_ref_target",
+                &["class_JSWeakRef__target__"],
+            ),
+            weak_cell_target: f.off("weak_refs.weak_cell_target", &["class_WeakCell__target__"]),
+            weak_cell_unregister_token: f.off(
+                "weak_refs.weak_cell_unregister_token",
+                &["class_WeakCell__unregister_token__"],
+            ),
+        },
+        promise_reaction: PromiseReactionLayout {
+            next: f.off("promise_reaction.next", &["class_PromiseReaction__next__"]),
+            reject_handler: f.off(
+                "promise_reaction.reject_handler",
+                &["class_PromiseReaction__reject_handler__"],
+            ),
+            fulfill_handler: f.off(
+                "promise_reaction.fulfill_handler",
+                &["class_PromiseReaction__fulfill_handler__"],
+            ),
+            promise_or_capability: f.off(
+                "promise_reaction.promise_or_capability",
+                &["class_PromiseReaction__promise_or_capability__"],
+            ),
+        },
         elements_kinds: elements_kinds(&mut f),
         regexp_flags: regexp_flags(&mut f),
     };
@@ -604,6 +637,9 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
         js_generator: p.js_generator,
         uncompiled_data: p.uncompiled_data,
         accessor_pair: p.accessor_pair,
+        feedback_cell: p.feedback_cell,
+        weak_refs: p.weak_refs,
+        promise_reaction: p.promise_reaction,
         elements_kinds: p.elements_kinds,
         regexp_flags: p.regexp_flags,
         missing_optional: outcome.missing_optional,
@@ -648,6 +684,9 @@ struct Parts {
     js_generator: JsGeneratorLayout,
     uncompiled_data: UncompiledDataLayout,
     accessor_pair: AccessorPairLayout,
+    feedback_cell: FeedbackCellLayout,
+    weak_refs: WeakRefsLayout,
+    promise_reaction: PromiseReactionLayout,
     elements_kinds: ElementsKinds,
     regexp_flags: RegExpFlags,
 }
@@ -863,6 +902,7 @@ fn frames(f: &mut Facts<'_>, meta: &Metadata) -> FrameLayout {
         fp_argc: f.opt("frames.fp_argc", &[]),
         entry_next_exit_fp: f.opt("frames.entry_next_exit_fp", &[]),
         exit_sp: f.opt("frames.exit_sp", &[]),
+        register_file: f.opt("frames.register_file", &[]),
         types,
     }
 }

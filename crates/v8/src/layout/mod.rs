@@ -99,6 +99,12 @@ pub struct Layout {
     pub uncompiled_data: UncompiledDataLayout,
     /// `AccessorPair`.
     pub accessor_pair: AccessorPairLayout,
+    /// `FeedbackCell`.
+    pub feedback_cell: FeedbackCellLayout,
+    /// `JSWeakRef` and `WeakCell`: the fields the garbage collector treats as weak.
+    pub weak_refs: WeakRefsLayout,
+    /// `PromiseReaction` (what a pending promise's `reactions_or_result` holds).
+    pub promise_reaction: PromiseReactionLayout,
     /// Elements kinds (the `ElementsKind` enum), by name.
     pub elements_kinds: ElementsKinds,
     /// `JSRegExp` flag bits, by flag letter.
@@ -713,6 +719,38 @@ pub struct AccessorPairLayout {
     pub setter: u64,
 }
 
+/// `FeedbackCell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackCellLayout {
+    /// The cell's value (a feedback vector, a closure feedback cell array, or undefined).
+    pub value: u64,
+}
+
+/// The weak fields of `JSWeakRef` and `WeakCell` (tagged as strong pointers in memory; the
+/// garbage collector's visitors treat them as weak).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeakRefsLayout {
+    /// `JSWeakRef::target`.
+    pub js_weak_ref_target: u64,
+    /// `WeakCell::target`.
+    pub weak_cell_target: u64,
+    /// `WeakCell::unregister_token`.
+    pub weak_cell_unregister_token: u64,
+}
+
+/// `PromiseReaction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromiseReactionLayout {
+    /// The next reaction of the list (or Smi 0).
+    pub next: u64,
+    /// The rejection handler.
+    pub reject_handler: u64,
+    /// The fulfillment handler.
+    pub fulfill_handler: u64,
+    /// The derived promise or capability.
+    pub promise_or_capability: u64,
+}
+
 /// The `ElementsKind` numbers of one version, by V8's name (`PACKED_SMI_ELEMENTS`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ElementsKinds {
@@ -775,6 +813,8 @@ pub struct BytecodeArrayLayout {
     pub header_size: u64,
     /// Source position table.
     pub source_position_table: u64,
+    /// `i32` size in bytes of the interpreter's register file for this function.
+    pub frame_size: Option<u64>,
 }
 
 /// `FeedbackVector`.
@@ -875,6 +915,8 @@ pub struct FrameLayout {
     /// An exit frame's saved stack pointer: the return address into the exit frame's code is
     /// the word below it (supplement).
     pub exit_sp: Option<i64>,
+    /// Offset from an interpreted frame's fp of register r0 (r1 is 8 bytes below, ...).
+    pub register_file: Option<i64>,
     /// Every `StackFrame::Type` of this version: name (`EntryFrame`) -> number.
     pub types: Vec<(String, i64)>,
 }
