@@ -37,8 +37,8 @@ pub use census::{
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{instances, known_names, Instances, InstancesQuery};
 pub use stacks::{
-    executing_position, interpreter_registers, name_frame, stacks, NamedFrame, PositionSource,
-    ThreadStack,
+    executing_position, interpreter_registers, jit_tier, name_frame, stacks, NamedFrame,
+    PositionSource, ThreadStack,
 };
 
 /// The analyses of one open core: the heap model and the object index, built on first use.

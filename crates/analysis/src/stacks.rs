@@ -155,10 +155,12 @@ pub fn name_frame(model: &HeapModel<'_>, f: &Frame) -> NamedFrame {
         FrameKind::V8 {
             frame_type,
             js: Some(js),
-            ..
+            code,
         } => {
             let mut n = name_js(model, f, js);
-            n.frame_type = Some(frame_type.to_string());
+            // JIT code (no builtin symbol): its Code object says which tier compiled it.
+            let tier = code.is_none().then(|| jit_tier(model, f.pc)).flatten();
+            n.frame_type = Some(tier.map_or_else(|| frame_type.to_string(), str::to_string));
             n
         }
         FrameKind::V8 {
@@ -234,6 +236,40 @@ fn own_name_property(model: &HeapModel<'_>, function: u64) -> Option<String> {
         .find(|p| p.name == "name" && !p.accessor)
         .and_then(|p| p.value.as_str().map(str::to_string))
         .filter(|n| !n.is_empty())
+}
+
+/// Which tier compiled the JIT code at `pc`: `baseline`, `maglev` or `turbofan`, from the kind
+/// in the flags of the `Code` object that holds (or, from V8 11, owns the `InstructionStream`
+/// that holds) the pc.
+pub fn jit_tier(model: &HeapModel<'_>, pc: u64) -> Option<&'static str> {
+    let layout = model.layout();
+    let frames = &layout.frames;
+    let mem = model.heap().memory();
+    let page = model.heap().page_of(pc)?;
+    let holder = model
+        .heap()
+        .walk(page)
+        .find(|o| o.addr <= pc && pc < o.addr.saturating_add(u64::from(o.size)))?;
+    let type_name = layout.types.name(holder.instance_type)?;
+    let code = match type_name {
+        "CODE_TYPE" => holder.addr,
+        "INSTRUCTION_STREAM_TYPE" => {
+            let at = holder.addr.checked_add(frames.instruction_stream_code?)?;
+            layout.tagging.strong(mem.read_u64(at).ok()?)?
+        }
+        _ => return None,
+    };
+    let flags = i64::from(mem.read_u32(code.checked_add(frames.code_flags?)?).ok()?);
+    let kind = (flags >> frames.code_kind_shift?) & frames.code_kind_mask?;
+    if Some(kind) == frames.code_kind_baseline {
+        Some("baseline")
+    } else if Some(kind) == frames.code_kind_maglev {
+        Some("maglev")
+    } else if Some(kind) == frames.code_kind_turbofan {
+        Some("turbofan")
+    } else {
+        None
+    }
 }
 
 /// Most interpreter registers read from one frame (real functions use tens, rarely hundreds).

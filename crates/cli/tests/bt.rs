@@ -53,6 +53,22 @@ fn js_frames_equal_the_scenarios_own_stack() {
                 assert_eq!(got["column"], want["column"], "{what}: frame {i} column");
             }
         }
+        // JIT frames are named by the tier that compiled them, never left as plain "optimized".
+        for t in threads {
+            for fr in t["frames"].as_array().into_iter().flatten() {
+                if fr["kind"] == "js" {
+                    let ty = fr["frame_type"].as_str().unwrap_or("");
+                    assert!(
+                        ["interpreted", "baseline", "maglev", "turbofan", "builtin"].contains(&ty),
+                        "{what}: JS frame {} of type {ty:?}",
+                        fr["function"]
+                    );
+                }
+            }
+        }
+        // (Whether a worker's loop was compiled by Sparkplug before the dump depends on timing,
+        // so no tier is required to appear; the Node 20 and 24 workers abort cores have baseline
+        // frames today.)
         // Every thread unwinds to its outermost frame.
         for t in threads {
             assert_eq!(

@@ -153,8 +153,15 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
                 }
                 s.push(')');
             }
+            let mut notes = Vec::new();
+            if let Some(t) = f.frame_type.as_deref().filter(|t| *t != "interpreted") {
+                notes.push(t);
+            }
             if f.position == Some(coroner_analysis::PositionSource::FunctionStart) {
-                s.push_str(&style.dim(" [function start]"));
+                notes.push("function start");
+            }
+            if !notes.is_empty() {
+                s.push_str(&style.dim(&format!(" [{}]", notes.join(", "))));
             }
             if let Some(this) = &f.this {
                 s.push_str(&format!(" this={this}"));

@@ -890,6 +890,7 @@ fn frames(f: &mut Facts<'_>, meta: &Metadata) -> FrameLayout {
         .into_iter()
         .map(|(n, v)| (n["frametype_".len()..].to_string(), v))
         .collect();
+    let baseline = f.opt("frames.code_kind_baseline", &["CodeKindBaseline"]);
     FrameLayout {
         fp_context_or_frame_type: f.int(
             "frames.fp_context_or_frame_type",
@@ -903,6 +904,17 @@ fn frames(f: &mut Facts<'_>, meta: &Metadata) -> FrameLayout {
         entry_next_exit_fp: f.opt("frames.entry_next_exit_fp", &[]),
         exit_sp: f.opt("frames.exit_sp", &[]),
         register_file: f.opt("frames.register_file", &[]),
+        code_flags: f.opt_off("frames.code_flags", &["class_Code__flags__"]),
+        code_kind_mask: f.opt("frames.code_kind_mask", &["CodeKindFieldMask"]),
+        code_kind_shift: f.opt("frames.code_kind_shift", &["CodeKindFieldShift"]),
+        code_kind_baseline: baseline,
+        code_kind_maglev: baseline
+            .zip(f.opt("frames.code_kind_maglev_after_baseline", &[]))
+            .map(|(b, d)| b + d),
+        code_kind_turbofan: baseline
+            .zip(f.opt("frames.code_kind_turbofan_after_baseline", &[]))
+            .map(|(b, d)| b + d),
+        instruction_stream_code: f.opt_off("frames.instruction_stream_code", &[]),
         types,
     }
 }

@@ -917,6 +917,20 @@ pub struct FrameLayout {
     pub exit_sp: Option<i64>,
     /// Offset from an interpreted frame's fp of register r0 (r1 is 8 bytes below, ...).
     pub register_file: Option<i64>,
+    /// `Code.flags` (u32), whose low bits are the code kind.
+    pub code_flags: Option<u64>,
+    /// Mask and shift of the code kind in `Code.flags`.
+    pub code_kind_mask: Option<i64>,
+    /// Shift of the code kind in `Code.flags`.
+    pub code_kind_shift: Option<i64>,
+    /// The code kinds of JIT frames: baseline (Sparkplug), Maglev, Turbofan.
+    pub code_kind_baseline: Option<i64>,
+    /// Maglev's code kind.
+    pub code_kind_maglev: Option<i64>,
+    /// Turbofan's code kind.
+    pub code_kind_turbofan: Option<i64>,
+    /// Offset of an `InstructionStream`'s `Code` (absent where code objects hold their code).
+    pub instruction_stream_code: Option<u64>,
     /// Every `StackFrame::Type` of this version: name (`EntryFrame`) -> number.
     pub types: Vec<(String, i64)>,
 }
