@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: the benchmark of docs/performance.md, on the large fixture (200 000
 //! `Holder`s each holding `new Array(100)`, a 1.4 GiB gcore core of Node 20).
 //!
-//! Builds that fixture when it is missing, then runs the release build of coroner-analysis's
-//! `census` example on it, which times opening the image and the heap, the census with and
-//! without the object index, listing every `Holder`, and reports resident memory.
+//! Builds that fixture when it is missing, then runs the release builds of coroner-analysis's
+//! examples on it: `census`, which times opening the image and the heap, the census with and
+//! without the object index, listing every `Holder`, and reports resident memory; then `refs`,
+//! which times the reverse-reference index, `findrefs` of every-day objects and `retainers`.
 
 use std::process::Command;
 
@@ -35,25 +36,29 @@ pub fn command(args: &[String]) -> Result<()> {
     let core = dir.join(run::CORE);
     let exe = layout.node_exe(&versions.default);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .current_dir(&layout.root)
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "coroner-analysis",
-            "--example",
-            "census",
-            "--",
-        ])
-        .arg(&core)
-        .arg(&exe)
-        .status()
-        .map_err(|e| Error::new(format!("could not run {cargo}: {e}")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(format!("the benchmark failed ({status})")))
+    for example in ["census", "refs"] {
+        let status = Command::new(&cargo)
+            .current_dir(&layout.root)
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "coroner-analysis",
+                "--example",
+                example,
+                "--",
+            ])
+            .arg(&core)
+            .arg(&exe)
+            .status()
+            .map_err(|e| Error::new(format!("could not run {cargo}: {e}")))?;
+        if !status.success() {
+            return Err(Error::new(format!(
+                "the benchmark {example} failed ({status})"
+            )));
+        }
+        println!();
     }
+    Ok(())
 }

@@ -7,7 +7,8 @@
 //! symbols, functions with their scripts and positions, closure contexts, collections, dates,
 //! regexps, errors, promises, buffers, proxies, bound functions and generators. `inspect` turns
 //! any of them into a [`Value`] tree (the JSON schema of `docs/values.md`), and
-//! [`Value::short`] gives the one-line form tables use.
+//! [`Value::short`] gives the one-line form tables use. [`HeapModel::edges`] lists the
+//! references an object holds, each named ([`EdgeName`]), for `findrefs` and `retainers`.
 //!
 //! Layer: heap model. It reads memory through the V8 layer and the process image, and must not
 //! depend on the analyses or the CLI. Every offset and type number comes from the
@@ -24,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod edges;
 mod elements;
 mod error;
 mod functions;
@@ -35,6 +37,7 @@ mod strings;
 mod value;
 
 pub use coroner_v8 as v8;
+pub use edges::{Edge, EdgeName, SlotRule};
 pub use elements::{ElementValue, Elements};
 pub use error::DecodeError;
 pub use functions::{LineColumn, SharedInfo};

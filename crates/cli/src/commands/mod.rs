@@ -6,8 +6,10 @@
 mod disasm;
 mod findjsinstances;
 mod findjsobjects;
+mod findrefs;
 mod info;
 mod inspect;
+mod retainers;
 mod stack;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -120,6 +122,16 @@ enum Command {
         after_help = "Examples:\n  inspect 0x3a8f1c2e4b51\n  inspect -F --depth 2 0x3a8f1c2e4b51\n  inspect -m -s 0x1f2e3d4c5b61"
     )]
     Inspect(inspect::InspectArgs),
+    /// Who holds an object: every reference to ADDR with its edge; -n NAME, -s TEXT.
+    #[command(
+        after_help = "Examples:\n  findrefs 0x3a8f1c2e4b51\n  findrefs -v 0x3a8f1c2e4b51\n  findrefs -n zooKeeper\n  findrefs -s 'zoo-walrus'\n  findrefs 0x3a8f1c2e4b51 --json | jq '.[].text'"
+    )]
+    Findrefs(findrefs::FindRefsArgs),
+    /// The shortest chains of references from a GC root to an object.
+    #[command(
+        after_help = "Examples:\n  retainers 0x3a8f1c2e4b51\n  retainers -n 10 0x3a8f1c2e4b51\n  retainers --weak 0x3a8f1c2e4b51\n  retainers 0x3a8f1c2e4b51 --json | jq '.paths[].text'"
+    )]
+    Retainers(retainers::RetainersArgs),
     /// Every thread's stack, or the selected thread's: native and JavaScript frames.
     #[command(
         visible_alias = "backtrace",
@@ -153,6 +165,8 @@ impl Line {
             Command::Findjsobjects(_) => "findjsobjects",
             Command::Findjsinstances(_) => "findjsinstances",
             Command::Inspect(_) => "inspect",
+            Command::Findrefs(_) => "findrefs",
+            Command::Retainers(_) => "retainers",
             Command::Bt(_) => "bt",
             Command::Thread(_) => "thread",
             Command::Frame(_) => "frame",
@@ -169,6 +183,8 @@ impl Line {
             Command::Findjsobjects(a) => a.common.json,
             Command::Findjsinstances(a) => a.common.json,
             Command::Inspect(a) => a.common.json,
+            Command::Findrefs(a) => a.common.json,
+            Command::Retainers(a) => a.common.json,
             Command::Bt(a) => a.common.json,
             Command::Thread(a) => a.common.json,
             Command::Frame(a) => a.common.json,
@@ -283,6 +299,14 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             })
         }
         Command::Inspect(args) => Ok(Output::report(inspect::run(session, args)?)),
+        Command::Findrefs(args) => {
+            let (report, continuation) = findrefs::run(session, args, text)?;
+            Ok(Output::Report {
+                report: Box::new(report),
+                continuation,
+            })
+        }
+        Command::Retainers(args) => Ok(Output::report(retainers::run(session, args)?)),
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),

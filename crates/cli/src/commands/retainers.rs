@@ -1,0 +1,224 @@
+//! `retainers ADDR`: the shortest chains of references from a GC root to an object, one line
+//! each (`global.zooKeeper -> .zoo -> [17] -> Walrus`), like the Retainers pane of Chrome
+//! DevTools. Roots are the global objects and native contexts, the words of the threads'
+//! stacks and of the isolates' data, and (last, as they may be stale) words of native memory
+//! that point at objects.
+
+use std::io::{self, Write};
+
+use clap::Args as ClapArgs;
+use coroner_analysis::{Hop, RetainerOptions, RetainerPath, RootKind};
+use serde::Serialize;
+
+use super::{parse_address, CommandError, Common};
+use crate::report::{Report, TextStyle};
+use crate::session::Session;
+
+/// Options of `retainers`.
+#[derive(Debug, ClapArgs)]
+pub struct RetainersArgs {
+    /// The object (hex, with or without 0x; tagged or not).
+    #[arg(value_name = "ADDR")]
+    pub address: String,
+    /// Show at most PATHS paths, each from a different root.
+    #[arg(short = 'n', long = "paths", value_name = "PATHS", default_value_t = 5)]
+    pub paths: usize,
+    /// Search paths of at most N references.
+    #[arg(long = "depth", value_name = "N", default_value_t = 64)]
+    pub depth: usize,
+    /// Visit at most N objects.
+    #[arg(long = "max-visited", value_name = "N", default_value_t = 10_000_000)]
+    pub max_visited: usize,
+    /// Follow weak references too (WeakMap entries, WeakRefs, weak fields of V8 internals).
+    #[arg(long)]
+    pub weak: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A root, as printed. JSON: `{"kind", "address", "at"?, "thread"?, "frame"?, "function"?,
+/// "isolate"?, "offset"?}`.
+#[derive(Debug, Serialize)]
+struct RootRow {
+    kind: &'static str,
+    address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    isolate: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<String>,
+}
+
+/// One reference of a path. JSON: `{"holder", "holder_name", "edge", "kind", "name"?,
+/// "index"?, "via"?, "target", "weak"}`.
+#[derive(Debug, Serialize)]
+struct HopRow {
+    holder: String,
+    holder_name: String,
+    edge: String,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    via: Vec<String>,
+    target: String,
+    weak: bool,
+}
+
+/// One path. JSON: `{"text", "root", "hops"}`.
+#[derive(Debug, Serialize)]
+struct PathRow {
+    text: String,
+    root: RootRow,
+    hops: Vec<HopRow>,
+}
+
+/// The paths found. JSON: `{"address", "name", "paths", "visited", "depth", "limited"?,
+/// "stacks"?}`.
+#[derive(Debug, Serialize)]
+pub struct RetainerList {
+    address: String,
+    name: String,
+    paths: Vec<PathRow>,
+    visited: usize,
+    depth: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limited: Option<String>,
+    /// Why the stacks are not among the roots, when they could not be unwound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stacks: Option<String>,
+}
+
+fn hex(a: u64) -> String {
+    format!("{a:#x}")
+}
+
+fn root_row(root: &RootKind, object: u64) -> RootRow {
+    let mut r = RootRow {
+        kind: root.kind(),
+        address: hex(object),
+        at: root.at().map(hex),
+        thread: None,
+        frame: None,
+        function: None,
+        isolate: None,
+        offset: None,
+    };
+    match root {
+        RootKind::Stack { tid, frame, .. } => {
+            r.thread = Some(*tid);
+            if let Some((i, f)) = frame {
+                r.frame = Some(*i);
+                r.function = Some(f.clone());
+            }
+        }
+        RootKind::Isolate { isolate, offset } => {
+            r.isolate = Some(*isolate);
+            r.offset = Some(hex(*offset));
+        }
+        _ => {}
+    }
+    r
+}
+
+fn hop_row(h: &Hop) -> HopRow {
+    use coroner_heap::EdgeName;
+    let (name, index) = match &h.edge {
+        EdgeName::Property { name, .. } | EdgeName::ContextVariable(name) => {
+            (Some(name.clone()), None)
+        }
+        EdgeName::MapValue(k) | EdgeName::WeakMapValue(k) => (Some(k.clone()), None),
+        EdgeName::Element(i) => (None, Some(*i)),
+        _ => (None, None),
+    };
+    HopRow {
+        holder: hex(h.holder),
+        holder_name: h.holder_name.clone(),
+        edge: h.edge.suffix().trim_start().to_string(),
+        kind: h.edge.kind(),
+        name,
+        index,
+        via: h.via.iter().map(|&v| hex(v)).collect(),
+        target: hex(h.target),
+        weak: h.weak,
+    }
+}
+
+fn path_row(p: &RetainerPath) -> PathRow {
+    PathRow {
+        text: p.text(),
+        root: root_row(&p.root, p.root_object),
+        hops: p.hops.iter().map(hop_row).collect(),
+    }
+}
+
+/// Finds the paths.
+pub fn run(session: &Session, args: &RetainersArgs) -> Result<RetainerList, CommandError> {
+    let addr = parse_address(&args.address)?;
+    let heap = session.heap()?;
+    // Check the address before unwinding stacks and scanning for roots.
+    heap.object_id(addr).map_err(|e| e.to_string())?;
+    let (stacks, stacks_note) = match session.stacks() {
+        Ok(s) => (s, None),
+        Err(e) => (&[][..], Some(format!("stacks not searched: {e}"))),
+    };
+    let options = RetainerOptions {
+        paths: args.paths.max(1),
+        max_depth: args.depth,
+        max_visited: args.max_visited.max(1),
+        weak: args.weak,
+    };
+    let r = heap
+        .retainers(addr, stacks, &options)
+        .map_err(|e| e.to_string())?;
+    Ok(RetainerList {
+        address: hex(r.target),
+        name: r.target_name.clone(),
+        paths: r.paths.iter().map(path_row).collect(),
+        visited: r.visited,
+        depth: r.depth,
+        limited: r.limited.clone(),
+        stacks: stacks_note,
+    })
+}
+
+impl Report for RetainerList {
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        for p in &self.paths {
+            writeln!(out, "{}", p.text)?;
+        }
+        let mut summary = if self.paths.is_empty() && self.limited.is_none() {
+            format!(
+                "no path from a GC root to {} ({}): nothing coroner knows as a root holds it (garbage the next GC would collect)",
+                self.address, self.name
+            )
+        } else if self.paths.is_empty() {
+            format!("no path found to {} ({})", self.address, self.name)
+        } else {
+            format!(
+                "{} path{} to {} ({})",
+                self.paths.len(),
+                if self.paths.len() == 1 { "" } else { "s" },
+                self.address,
+                self.name
+            )
+        };
+        summary.push_str(&format!("; {} objects visited", self.visited));
+        if let Some(l) = &self.limited {
+            summary.push_str(&format!("; {l}"));
+        }
+        if let Some(s) = &self.stacks {
+            summary.push_str(&format!("; {s}"));
+        }
+        writeln!(out, "{}", style.dim(&summary))
+    }
+}

@@ -1,0 +1,239 @@
+//! findrefs and retainers through the binary, on the `retainers` scenario's cores of every
+//! pinned Node version (abort and gcore): the text lines and the JSON scripts rely on, paging,
+//! and one-line errors (exit status 1, no panic) for addresses that are not objects. (The
+//! analyses' own exactness is tested in coroner-analysis.)
+
+mod support;
+
+use coroner_fixtures::{Fixture, Kind};
+use support::on_core;
+
+/// The retainers fixtures, both kinds.
+fn fixtures() -> Vec<Fixture> {
+    let mut all = coroner_fixtures::find("retainers", Kind::Abort);
+    all.extend(coroner_fixtures::find("retainers", Kind::Gcore));
+    all
+}
+
+/// The address of the only instance of `class`.
+fn instance(f: &Fixture, class: &str) -> String {
+    let run = on_core(
+        &f.core,
+        &f.exe,
+        &[&format!("findjsinstances {class}")],
+        true,
+    );
+    assert_eq!(run.code, 0, "{}: {}", f.label(), run.stderr);
+    let docs = run.json_lines();
+    let list = docs[0].as_array().expect("array");
+    assert_eq!(list.len(), 1, "{}: {class}", f.label());
+    list[0]["address"].as_str().expect("address").to_string()
+}
+
+#[test]
+fn findrefs_and_retainers_name_the_holders() {
+    for f in fixtures() {
+        let label = f.label();
+        let walrus = instance(&f, "Walrus");
+        let zoo = f.expect.extra["holders"]["Walrus"]["index"]
+            .as_u64()
+            .expect("index");
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &[
+                &format!("findrefs {walrus}"),
+                &format!("findrefs -v {walrus}"),
+                &format!("retainers {walrus}"),
+                "findrefs -n cage",
+                "findrefs -s zoo-walrus",
+            ],
+            true,
+        );
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let docs = run.json_lines();
+        assert_eq!(docs.len(), 5, "{label}");
+        // findrefs: an array of references.
+        let refs = docs[0].as_array().expect("findrefs prints an array");
+        assert_eq!(refs.len(), 1, "{label}: {refs:?}");
+        let r = &refs[0];
+        assert_eq!(r["holder"], "(Array)", "{label}");
+        assert_eq!(r["edge"], format!("[{zoo}]"));
+        assert_eq!(r["text"], format!("(Array)[{zoo}]"));
+        assert_eq!(r["kind"], "element");
+        assert_eq!(r["index"].as_u64(), Some(zoo));
+        assert_eq!(r["weak"], false);
+        assert!(r["address"].as_str().is_some_and(|a| a.starts_with("0x")));
+        assert_eq!(r["via"].as_array().map(Vec::len), Some(1), "{label}");
+        assert!(r["slot"].as_str().is_some_and(|a| a.starts_with("0x")));
+        // -v is the same query.
+        assert_eq!(docs[1], docs[0], "{label}");
+        // retainers: the path from the global object.
+        let paths = docs[2]["paths"].as_array().expect("paths");
+        let first = &paths[0];
+        assert_eq!(
+            first["text"],
+            format!("global.zooKeeper -> .zoo -> [{zoo}] -> Walrus"),
+            "{label}"
+        );
+        assert_eq!(first["root"]["kind"], "global");
+        let hops = first["hops"].as_array().expect("hops");
+        assert_eq!(hops.len(), 3, "{label}");
+        assert_eq!(hops[0]["holder_name"], "global");
+        assert_eq!(hops[0]["name"], "zooKeeper");
+        assert_eq!(hops[1]["kind"], "property");
+        assert_eq!(hops[2]["index"].as_u64(), Some(zoo));
+        assert_eq!(hops[2]["target"].as_str(), Some(walrus.as_str()));
+        assert_eq!(docs[2]["address"].as_str(), Some(walrus.as_str()));
+        assert_eq!(docs[2]["name"], "Walrus");
+        assert!(docs[2]["visited"].as_u64().unwrap_or(0) > 1);
+        // findrefs -n: the 29 cages of the zoo, each with its value.
+        let cages = docs[3].as_array().expect("array");
+        let zoo_length = f.expect.extra["zoo_length"].as_u64().expect("zoo_length");
+        assert_eq!(cages.len() as u64, zoo_length - 1, "{label}");
+        assert!(cages
+            .iter()
+            .all(|c| c["text"] == "Object.cage" && c["value"].is_string()));
+        // findrefs -s: the Walrus' name, with the string's address.
+        let named = docs[4].as_array().expect("array");
+        assert_eq!(named.len(), 1, "{label}");
+        assert_eq!(named[0]["text"], "Walrus.name");
+        assert_eq!(named[0]["address"].as_str(), Some(walrus.as_str()));
+        assert!(named[0]["target"].is_string());
+
+        // The same as text.
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &[
+                &format!("findrefs {walrus}"),
+                &format!("retainers {walrus}"),
+            ],
+            false,
+        );
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert!(
+            lines[0].ends_with(&format!(
+                ": (Array)[{zoo}]  (via {})",
+                r["via"][0].as_str().unwrap_or("")
+            )),
+            "{label}: {lines:?}"
+        );
+        assert_eq!(lines[1], format!("1 reference to {walrus} (Walrus)"));
+        assert_eq!(
+            lines[2],
+            format!("global.zooKeeper -> .zoo -> [{zoo}] -> Walrus")
+        );
+        assert!(
+            lines[3].starts_with(&format!("1 path to {walrus} (Walrus)")),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn a_closure_variable_and_its_timer() {
+    for f in fixtures() {
+        let label = f.label();
+        let held = instance(&f, "HeldByClosure");
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &[
+                &format!("findrefs {held}"),
+                &format!("retainers -n 3 {held}"),
+            ],
+            false,
+        );
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert!(
+            lines[0].ends_with(": Context tick.held"),
+            "{label}: {lines:?}"
+        );
+        assert!(
+            lines.contains(&"global.retainers -> .ticker -> ._onTimeout -> Function tick (context) -> Context tick.held -> HeldByClosure"),
+            "{label}: {lines:?}"
+        );
+        // With the stacks among the roots, paths from a thread's stack say which frame.
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("(stack of thread"))
+                .all(|l| l.contains(", frame #")
+                    && l.ends_with("Context tick.held -> HeldByClosure")),
+            "{label}: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn paging_through_references() {
+    let f = fixtures().into_iter().next().expect("a retainers fixture");
+    let run = on_core(
+        &f.core,
+        &f.exe,
+        &[
+            "findrefs -n cage --limit 10",
+            "findrefs -n cage --limit 10 --offset 25",
+        ],
+        false,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 10 + 2 + 4 + 1, "{lines:?}");
+    assert_eq!(lines[10], "1-10 of 29 objects with a property \"cage\"");
+    assert_eq!(
+        lines[11],
+        "(more: `findrefs -n cage --limit 10 --offset 10`)"
+    );
+    assert_eq!(lines[16], "26-29 of 29 objects with a property \"cage\"");
+}
+
+#[test]
+fn garbage_addresses_are_one_line_errors() {
+    for f in fixtures().into_iter().filter(|f| f.kind == Kind::Abort) {
+        let walrus = instance(&f, "Walrus");
+        let inside = u64::from_str_radix(walrus.trim_start_matches("0x"), 16).expect("hex") + 8;
+        for (command, message) in [
+            ("findrefs 0x1".to_string(), "no heap object starts at 0x1"),
+            (
+                "findrefs -v 0xdeadbeef".to_string(),
+                "no heap object starts at 0xdeadbeef",
+            ),
+            ("findrefs zzz".to_string(), "is not an address"),
+            (format!("findrefs {inside:#x}"), "inside the Walrus"),
+            (
+                "retainers 0xffffffffffffffff".to_string(),
+                "no heap object starts at",
+            ),
+            (format!("retainers {inside:#x}"), "inside the Walrus"),
+            ("retainers".to_string(), "required"),
+            ("findrefs -s ''".to_string(), "empty"),
+            ("findrefs -n x -s y".to_string(), "cannot be used with"),
+        ] {
+            for json in [false, true] {
+                let run = on_core(&f.core, &f.exe, &[&command], json);
+                let what = format!("{}: {command}: {}", f.label(), run.stderr);
+                assert_eq!(run.code, 1, "{what}");
+                assert!(!run.stderr.contains("panicked"), "{what}");
+                assert_eq!(run.stderr.lines().count(), 1, "{what}");
+                assert!(run.stderr.contains(message), "{what}");
+                assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
+            }
+        }
+        // An unknown property name or text is an empty answer, not an error.
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &["findrefs -n no-such-name", "findrefs -s no-such-text"],
+            true,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run
+            .json_lines()
+            .iter()
+            .all(|d| d.as_array().is_some_and(Vec::is_empty)));
+    }
+}
