@@ -105,6 +105,24 @@ impl<'a> Session<'a> {
         built.as_ref().map_err(Clone::clone)
     }
 
+    /// The heap with its reverse-reference index built (showing progress while it is).
+    pub fn heap_with_refs(&self) -> Result<&HeapAnalysis<'a>, String> {
+        let heap = self.heap()?;
+        let progress = Progress::spinner(self.progress, "indexing references");
+        heap.refs();
+        progress.finish();
+        Ok(heap)
+    }
+
+    /// The heap with its references and GC roots ready (showing progress while they are built).
+    pub fn heap_with_roots(&self, stacks: &[ThreadStack]) -> Result<&HeapAnalysis<'a>, String> {
+        let heap = self.heap_with_refs()?;
+        let progress = Progress::spinner(self.progress, "finding GC roots");
+        heap.roots(stacks);
+        progress.finish();
+        Ok(heap)
+    }
+
     /// Every thread's stack, native and JavaScript frames named.
     pub fn stacks(&self) -> Result<&[ThreadStack], String> {
         let built = self.stacks.get_or_init(|| {
@@ -210,12 +228,23 @@ impl<'a> Session<'a> {
             }
         };
         let json = self.json || parsed.json();
+        let mut out = Interruptible {
+            inner: out,
+            flag: &self.interrupted,
+        };
+        let out = &mut out;
         match commands::execute(self, &parsed, line) {
             Ok(Output::Report {
                 report,
                 continuation,
             }) => {
-                report::emit(report.as_ref(), json, &self.style, out)?;
+                match report::emit(report.as_ref(), json, &self.style, out) {
+                    Err(e) if e.get_ref().is_some_and(|r| r.is::<Stopped>()) => {
+                        eprintln!("coroner: {}: interrupted", parsed.name());
+                        return Ok(Outcome::Failed);
+                    }
+                    other => other?,
+                }
                 if let Some(next) = &continuation {
                     if !json {
                         writeln!(out, "{}", self.style.dim(&format!("(more: `{next}`)")))?;
@@ -235,6 +264,38 @@ impl<'a> Session<'a> {
     /// The command that continues the last paged listing, if any.
     pub fn continuation(&self) -> Option<String> {
         self.continuation.borrow().clone()
+    }
+}
+
+/// The error a listing's output fails with after Ctrl-C. (Not `ErrorKind::Interrupted`:
+/// `write_all` retries that one.)
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Output that stops once Ctrl-C was pressed, so a long listing returns to the prompt.
+struct Interruptible<'o, 'f> {
+    inner: &'o mut dyn Write,
+    flag: &'f AtomicBool,
+}
+
+impl Write for Interruptible<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.flag.load(Ordering::Relaxed) {
+            return Err(io::Error::other(Stopped));
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -154,7 +154,7 @@ pub fn run(
     args: &FindRefsArgs,
     line: &str,
 ) -> Result<(RefList, Option<String>), CommandError> {
-    let heap = session.heap()?;
+    let heap = session.heap_with_refs()?;
     let (rows, summary) = if let Some(name) = &args.name {
         let found = heap.with_property(name);
         let rows: Vec<RefRow> = found

@@ -177,7 +177,8 @@ pub fn run(session: &Session, args: &RetainersArgs) -> Result<RetainerList, Comm
         max_visited: args.max_visited.max(1),
         weak: args.weak,
     };
-    let r = heap
+    let r = session
+        .heap_with_roots(stacks)?
         .retainers(addr, stacks, &options)
         .map_err(|e| e.to_string())?;
     Ok(RetainerList {

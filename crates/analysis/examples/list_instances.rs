@@ -1,0 +1,40 @@
+//! The library in a dozen lines: open a core, take the census, list one constructor's
+//! instances and inspect the first. (docs/library.md walks through it.)
+//!
+//! `cargo run --release -p coroner-analysis --example list_instances -- CORE Walrus`
+
+use coroner_analysis::{CensusOptions, HeapAnalysis, InstancesQuery};
+use coroner_heap::{HeapModel, InspectOptions};
+use coroner_image::{OpenOptions, ProcessImage};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (core, name) = match (args.next(), args.next()) {
+        (Some(core), Some(name)) => (core, name),
+        _ => return Err("usage: list_instances CORE CONSTRUCTOR".into()),
+    };
+    let image = ProcessImage::open(core.as_ref(), &OpenOptions::default())?;
+    let heap = HeapAnalysis::new(HeapModel::open(&image)?);
+    for row in heap.census(&CensusOptions::default()).rows.iter().take(5) {
+        println!("{:>10} {:>12}  {}", row.count, row.size, row.name);
+    }
+    let query = InstancesQuery {
+        name,
+        limit: Some(10),
+        ..Default::default()
+    };
+    let found = heap.instances(&query);
+    println!(
+        "{} instances; the first {}:",
+        found.total,
+        found.addresses.len()
+    );
+    for addr in &found.addresses {
+        println!("  {addr:#x}");
+    }
+    if let Some(&first) = found.addresses.first() {
+        let value = heap.model().inspect(first, &InspectOptions::default())?;
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    }
+    Ok(())
+}
