@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 use coroner_unwind::Unwinder;
 use serde::Serialize;
 
-use super::{parse_address, CommandError, Common};
+use super::{parse_address, CommandError};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -29,8 +29,6 @@ pub struct DisasmArgs {
     /// Instructions to show.
     #[arg(short = 'n', long, value_name = "N", default_value_t = 32)]
     pub count: usize,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// One instruction.

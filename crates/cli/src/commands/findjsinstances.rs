@@ -7,7 +7,7 @@ use coroner_analysis::InstancesQuery;
 use coroner_heap::{InspectOptions, Value};
 use serde::Serialize;
 
-use super::{CommandError, Common, Page};
+use super::{CommandError, Page};
 use crate::render;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -27,8 +27,6 @@ pub struct FindJsInstancesArgs {
     pub isolate: Option<usize>,
     #[command(flatten)]
     pub page: Page,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// One instance. JSON: `{"address", "value"?}`.

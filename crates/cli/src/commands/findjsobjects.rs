@@ -7,7 +7,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{Census, CensusOptions, CensusRow, Generation};
 use serde::Serialize;
 
-use super::{CommandError, Common, Page};
+use super::{CommandError, Page};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -30,8 +30,6 @@ pub struct FindJsObjectsArgs {
     pub generation: Option<String>,
     #[command(flatten)]
     pub page: Page,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// The census, as printed. JSON: an array of `{"name", "count", "size", ...}` rows.

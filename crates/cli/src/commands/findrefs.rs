@@ -11,7 +11,7 @@ use coroner_analysis::{PropertyMatch, Reference};
 use coroner_heap::EdgeName;
 use serde::Serialize;
 
-use super::{parse_address, CommandError, Common, Page};
+use super::{parse_address, CommandError, Page};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -38,8 +38,6 @@ pub struct FindRefsArgs {
     /// Skip the first K references.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub offset: usize,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// One reference, as printed. JSON: `{"address", "holder", "edge", "text", "kind", "name"?,

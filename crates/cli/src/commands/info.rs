@@ -6,15 +6,13 @@ use clap::Args as ClapArgs;
 use coroner_image::{hex, ProcessImage};
 use serde::Serialize;
 
-use super::{CommandError, Common};
+use super::CommandError;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
 /// Options of `info`.
 #[derive(Debug, ClapArgs)]
 pub struct InfoArgs {
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// The result of `info`. Field names are part of the JSON interface.

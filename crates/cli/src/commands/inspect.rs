@@ -6,7 +6,7 @@ use clap::Args as ClapArgs;
 use coroner_heap::{InspectOptions, Value};
 use serde::Serialize;
 
-use super::{parse_address, CommandError, Common};
+use super::{parse_address, CommandError};
 use crate::render;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -32,8 +32,6 @@ pub struct InspectArgs {
     /// Levels of nested objects expanded.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub depth: u32,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 impl InspectArgs {

@@ -29,14 +29,12 @@ use crate::words;
 pub struct Line {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Options every command takes.
-#[derive(Debug, Clone, ClapArgs)]
-pub struct Common {
-    /// Print the result as one line of JSON.
-    #[arg(long)]
-    pub json: bool,
+    /// Print the result as one line of JSON (every command takes it).
+    #[arg(long, global = true)]
+    json: bool,
+    /// The command's canonical name (aliases resolved), for messages; set by [`parse`].
+    #[arg(skip)]
+    name: String,
 }
 
 /// Paging options of listings.
@@ -159,39 +157,13 @@ enum Command {
 
 impl Line {
     /// The command's name, for error messages.
-    pub fn name(&self) -> &'static str {
-        match self.command {
-            Command::Info(_) => "info",
-            Command::Findjsobjects(_) => "findjsobjects",
-            Command::Findjsinstances(_) => "findjsinstances",
-            Command::Inspect(_) => "inspect",
-            Command::Findrefs(_) => "findrefs",
-            Command::Retainers(_) => "retainers",
-            Command::Bt(_) => "bt",
-            Command::Thread(_) => "thread",
-            Command::Frame(_) => "frame",
-            Command::Source(_) => "source",
-            Command::Disasm(_) => "disasm",
-            Command::Quit => "quit",
-        }
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Whether this command asked for JSON.
     pub fn json(&self) -> bool {
-        match &self.command {
-            Command::Info(a) => a.common.json,
-            Command::Findjsobjects(a) => a.common.json,
-            Command::Findjsinstances(a) => a.common.json,
-            Command::Inspect(a) => a.common.json,
-            Command::Findrefs(a) => a.common.json,
-            Command::Retainers(a) => a.common.json,
-            Command::Bt(a) => a.common.json,
-            Command::Thread(a) => a.common.json,
-            Command::Frame(a) => a.common.json,
-            Command::Source(a) => a.common.json,
-            Command::Disasm(a) => a.common.json,
-            Command::Quit => false,
-        }
+        self.json
     }
 }
 
@@ -210,7 +182,15 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
     if words.len() > 1 && words[0] == "v8" {
         words.remove(0);
     }
-    Line::try_parse_from(words).map_err(|e| {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Line::command()
+        .try_get_matches_from(words)
+        .and_then(|m| {
+            let mut line = Line::from_arg_matches(&m)?;
+            line.name = m.subcommand_name().unwrap_or_default().to_string();
+            Ok(line)
+        });
+    parsed.map_err(|e| {
         use clap::error::ErrorKind;
         match e.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -224,7 +204,9 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
 /// Every command name (with its aliases) and the options it takes, for tab completion.
 pub fn vocabulary() -> Vec<(Vec<String>, Vec<String>)> {
     use clap::CommandFactory;
-    let line = Line::command();
+    let mut line = Line::command();
+    // Building propagates the global `--json` to every command.
+    line.build();
     line.get_subcommands()
         .map(|sub| {
             let names = std::iter::once(sub.get_name().to_string())

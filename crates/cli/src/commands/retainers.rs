@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{Hop, RetainerOptions, RetainerPath, RootKind};
 use serde::Serialize;
 
-use super::{parse_address, CommandError, Common};
+use super::{parse_address, CommandError};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -32,8 +32,6 @@ pub struct RetainersArgs {
     /// Follow weak references too (WeakMap entries, WeakRefs, weak fields of V8 internals).
     #[arg(long)]
     pub weak: bool,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// A root, as printed. JSON: `{"kind", "address", "at"?, "thread"?, "frame"?, "function"?,

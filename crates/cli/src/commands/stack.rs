@@ -7,7 +7,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{NamedFrame, ThreadStack};
 use serde::Serialize;
 
-use super::{CommandError, Common};
+use super::CommandError;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -17,8 +17,6 @@ pub struct BtArgs {
     /// `all` for every thread, or the most frames to show of the selected thread.
     #[arg(value_name = "all|N")]
     pub what: Option<String>,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// Options of `thread`.
@@ -27,8 +25,6 @@ pub struct ThreadArgs {
     /// `list`, or the number of the thread to select (as `thread list` numbers them).
     #[arg(value_name = "list|N")]
     pub what: String,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// Options of `frame`.
@@ -37,8 +33,6 @@ pub struct FrameArgs {
     /// The frame to select, by its number in `bt` (default: the selected one).
     #[arg(value_name = "N")]
     pub index: Option<usize>,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// Options of `source`.
@@ -50,8 +44,6 @@ pub struct SourceArgs {
     /// Lines shown before and after the frame's line.
     #[arg(short = 'n', long, value_name = "N", default_value_t = 5)]
     pub context: u64,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 /// One thread as `bt` prints it.
