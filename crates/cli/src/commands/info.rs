@@ -12,8 +12,7 @@ use crate::session::Session;
 
 /// Options of `info`.
 #[derive(Debug, ClapArgs)]
-pub struct InfoArgs {
-}
+pub struct InfoArgs {}
 
 /// The result of `info`. Field names are part of the JSON interface.
 #[derive(Debug, Serialize)]

@@ -183,13 +183,11 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
         words.remove(0);
     }
     use clap::{CommandFactory, FromArgMatches};
-    let parsed = Line::command()
-        .try_get_matches_from(words)
-        .and_then(|m| {
-            let mut line = Line::from_arg_matches(&m)?;
-            line.name = m.subcommand_name().unwrap_or_default().to_string();
-            Ok(line)
-        });
+    let parsed = Line::command().try_get_matches_from(words).and_then(|m| {
+        let mut line = Line::from_arg_matches(&m)?;
+        line.name = m.subcommand_name().unwrap_or_default().to_string();
+        Ok(line)
+    });
     parsed.map_err(|e| {
         use clap::error::ErrorKind;
         match e.kind() {
