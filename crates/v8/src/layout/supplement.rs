@@ -17,6 +17,8 @@ const SUPPLEMENTS: &[(u32, &str, &str)] = &[
     (20, "node20.toml", include_str!("../../layouts/node20.toml")),
     (22, "node22.toml", include_str!("../../layouts/node22.toml")),
     (24, "node24.toml", include_str!("../../layouts/node24.toml")),
+    (25, "node25.toml", include_str!("../../layouts/node25.toml")),
+    (26, "node26.toml", include_str!("../../layouts/node26.toml")),
 ];
 
 /// The Node majors that have a supplement, e.g. `"18, 20, 22, 24"`.
@@ -121,6 +123,6 @@ mod tests {
     fn one_supplement_per_major() {
         assert_eq!(for_major(20).map(|(f, _)| f), Some("node20.toml"));
         assert_eq!(for_major(21), None);
-        assert_eq!(supported(), "18, 20, 22, 24");
+        assert_eq!(supported(), "18, 20, 22, 24, 25, 26");
     }
 }
