@@ -8,6 +8,8 @@
 //! * `cargo xtask test` builds every default fixture (cached), then runs `cargo test --workspace`:
 //!   the README's and CI's test command.
 //! * `cargo xtask bench` runs the benchmark of docs/performance.md on the large fixture.
+//! * `cargo xtask layouts [--versions V,..]` writes the per-build layout tables of
+//!   `crates/v8/layouts/builds/` from the official builds themselves (needs gdb).
 
 mod bench;
 mod demo;
@@ -16,11 +18,14 @@ mod elf;
 mod error;
 mod fixtures;
 mod layout;
+mod layouts;
 mod node;
 mod pool;
 mod run;
 mod scenario;
 mod test;
+#[cfg(test)]
+mod tidy;
 mod versions;
 
 use std::process::ExitCode;
@@ -41,6 +46,10 @@ commands:
   test [ARGS...]       build every default fixture (cached), then `cargo test --workspace ARGS`
   bench                build the large fixture (cached) and run the benchmark of
                        docs/performance.md on it
+  layouts [--versions V,..]
+                       write crates/v8/layouts/builds/node-VERSION.toml for each pinned
+                       version from its official build (every v8dbg_*/nodedbg_* constant
+                       and V8's own instance type names; needs gdb)
   help                 this text
 ";
 
@@ -51,6 +60,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
+        Some("layouts") => layouts::command(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,7 +1,9 @@
 //! The pinned Node versions: `fixtures/versions.txt`, the one place they are listed.
 //!
 //! One version per line; `#` starts a comment; exactly one line carries the word `default`
-//! after its version.
+//! after its version. A version marked `untabled` gets fixtures but no layout table
+//! (`cargo xtask layouts` skips it): its cores test how coroner reads a release it has no table
+//! for.
 
 use std::path::Path;
 
@@ -14,6 +16,8 @@ pub struct Versions {
     pub all: Vec<String>,
     /// The version marked `default`.
     pub default: String,
+    /// The versions marked `untabled`.
+    pub untabled: Vec<String>,
 }
 
 impl Versions {
@@ -28,6 +32,7 @@ impl Versions {
     pub fn parse(text: &str) -> Result<Versions> {
         let mut all = Vec::new();
         let mut default = None;
+        let mut untabled = Vec::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
@@ -47,6 +52,7 @@ impl Versions {
             }
             match words.next() {
                 None => {}
+                Some("untabled") => untabled.push(version.to_string()),
                 Some("default") if default.is_none() => default = Some(version.to_string()),
                 Some("default") => {
                     return Err(Error::new(format!(
@@ -56,7 +62,7 @@ impl Versions {
                 }
                 Some(word) => {
                     return Err(Error::new(format!(
-                        "line {}: unexpected {word:?} (only `default` may follow the version)",
+                        "line {}: unexpected {word:?} (only `default` or `untabled` may follow the version)",
                         number + 1
                     )))
                 }
@@ -70,7 +76,16 @@ impl Versions {
             all.push(version.to_string());
         }
         let default = default.ok_or_else(|| Error::new("no version is marked `default`"))?;
-        Ok(Versions { all, default })
+        if untabled.contains(&default) {
+            return Err(Error::new(format!(
+                "{default} cannot be both default and untabled"
+            )));
+        }
+        Ok(Versions {
+            all,
+            default,
+            untabled,
+        })
     }
 
     /// Whether `version` is pinned.
@@ -85,10 +100,13 @@ mod tests {
 
     #[test]
     fn parses_comments_and_default() {
-        let v = Versions::parse("# c\n18.20.8\n20.20.2 default # the one\n\n22.23.3\n")
-            .expect("parses");
-        assert_eq!(v.all, ["18.20.8", "20.20.2", "22.23.3"]);
+        let v = Versions::parse(
+            "# c\n18.20.8\n20.20.2 default # the one\n\n22.23.3\n22.12.0 untabled\n",
+        )
+        .expect("parses");
+        assert_eq!(v.all, ["18.20.8", "20.20.2", "22.23.3", "22.12.0"]);
         assert_eq!(v.default, "20.20.2");
+        assert_eq!(v.untabled, ["22.12.0"]);
     }
 
     #[test]
@@ -97,6 +115,7 @@ mod tests {
         assert!(Versions::parse("20.20.2\n").is_err(), "no default");
         assert!(Versions::parse("20.20.2 default\n20.20.2\n").is_err());
         assert!(Versions::parse("20.20.2 latest\n").is_err());
+        assert!(Versions::parse("20.20.2 default\n20.20.2 untabled\n").is_err());
     }
 
     #[test]

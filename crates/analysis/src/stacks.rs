@@ -60,6 +60,14 @@ pub struct NamedFrame {
     /// Where line and column come from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<PositionSource>,
+    /// The character offset in the script that line and column are computed from (what is
+    /// left when the script's source is not readable: node's own modules keep theirs in the
+    /// executable's read-only data, which kernel cores leave out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_position: Option<u64>,
+    /// The address whose bytes were missing when the source was read for the line.
+    #[serde(skip)]
+    pub source_unreadable: Option<u64>,
     /// `this`, in short form.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub this: Option<String>,
@@ -131,6 +139,8 @@ fn base(kind: &'static str, f: &Frame, function: String) -> NamedFrame {
         line: None,
         column: None,
         position: None,
+        source_position: None,
+        source_unreadable: None,
         this: None,
         arguments: None,
         closure: None,
@@ -201,12 +211,15 @@ fn name_js(model: &HeapModel<'_>, f: &Frame, js: &JsFrameFacts) -> NamedFrame {
                     PositionSource::FunctionStart,
                 ),
             };
-            if let Some(LineColumn { line, column }) =
-                pos.and_then(|p| model.script_position(script, p).ok())
-            {
-                n.line = Some(line);
-                n.column = Some(column);
-                n.position = Some(source);
+            n.source_position = pos;
+            match pos.map(|p| model.script_position(script, p)) {
+                Some(Ok(LineColumn { line, column })) => {
+                    n.line = Some(line);
+                    n.column = Some(column);
+                    n.position = Some(source);
+                }
+                Some(Err(e)) => n.source_unreadable = Some(e.addr()),
+                None => {}
             }
         }
     }

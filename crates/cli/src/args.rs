@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(long = "lib-path", value_name = "DIR")]
     pub lib_paths: Vec<PathBuf>,
 
+    /// Use the core alone, as on a machine without the dumped machine's files: open no
+    /// executable and no library (V8's layout then comes from coroner's table of the build).
+    #[arg(long, conflicts_with_all = ["exe", "sysroot", "lib_paths"])]
+    pub core_only: bool,
+
     /// Run this command; may be repeated, and the commands run in order.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,
@@ -67,6 +72,7 @@ const AFTER_HELP: &str = "\
 Examples:
   coroner core -c info
   coroner --exe ./node core --json -c info | jq .node_version
+  coroner --core-only core -c findjsobjects
   coroner core --script queries.txt --stop-on-error
   echo info | coroner core
 

@@ -21,6 +21,7 @@ pub fn open_image(args: &Args) -> Result<ProcessImage, ImageError> {
         exe: args.exe.clone(),
         sysroot: args.sysroot.clone(),
         lib_paths: args.lib_paths.clone(),
+        core_only: args.core_only,
     };
     let image = ProcessImage::open(&args.core, &options)?;
     for w in image.warnings() {

@@ -53,6 +53,9 @@ pub struct OpenOptions {
     /// Directories searched, by file name, for a library (or the executable) the core names
     /// but that is not at its path nor under the sysroot.
     pub lib_paths: Vec<PathBuf>,
+    /// Use the core alone: open no executable, library or debug file, as on a machine that has
+    /// none of the dumped machine's files. (Ignores `exe`, `sysroot` and `lib_paths`.)
+    pub core_only: bool,
 }
 
 impl OpenOptions {
@@ -91,31 +94,40 @@ impl ProcessImage {
         let exe = find_executable(&core, &modules);
         let mut warnings = Vec::new();
 
-        for (i, module) in modules.iter_mut().enumerate() {
-            let is_exe = Some(i) == exe;
-            match (&options.exe, is_exe) {
-                (Some(given), true) => {
-                    modules::attach(module, given);
-                    check_given_exe(module, given)?;
-                }
-                _ => {
-                    let path = PathBuf::from(&module.path);
-                    modules::attach(module, &path);
-                    if !module.status.is_usable() {
-                        search::elsewhere(module, options);
+        if options.core_only {
+            for module in &mut modules {
+                module.status = ModuleStatus::NotOpened;
+            }
+            warnings.push(
+                "--core-only: no executable or library file is used (native frames are named only where the core itself says)".into(),
+            );
+        } else {
+            for (i, module) in modules.iter_mut().enumerate() {
+                let is_exe = Some(i) == exe;
+                match (&options.exe, is_exe) {
+                    (Some(given), true) => {
+                        modules::attach(module, given);
+                        check_given_exe(module, given)?;
                     }
-                    if is_exe {
-                        if let Some(w) = exe_warning(module) {
+                    _ => {
+                        let path = PathBuf::from(&module.path);
+                        modules::attach(module, &path);
+                        if !module.status.is_usable() {
+                            search::elsewhere(module, options);
+                        }
+                        if is_exe {
+                            if let Some(w) = exe_warning(module) {
+                                warnings.push(w);
+                            }
+                        } else if let Some(w) = search::library_warning(module, options) {
                             warnings.push(w);
                         }
-                    } else if let Some(w) = search::library_warning(module, options) {
-                        warnings.push(w);
                     }
                 }
+                search::attach_debug_file(module, options);
             }
-            search::attach_debug_file(module, options);
         }
-        if exe.is_none() {
+        if exe.is_none() && !options.core_only {
             if let Some(given) = &options.exe {
                 // The core names no executable mapping (no NT_FILE); take the user's word for it.
                 let file = ElfFile::open(given)?;
@@ -138,7 +150,8 @@ impl ProcessImage {
                 );
             }
         }
-        let exe = exe.or_else(|| options.exe.as_ref().map(|_| modules.len() - 1));
+        let exe = exe
+            .or_else(|| (options.exe.is_some() && !options.core_only).then(|| modules.len() - 1));
 
         fill_from_files(core.memory_mut(), &modules, &mut warnings);
 
@@ -152,6 +165,28 @@ impl ProcessImage {
         };
         image.versions = version::detect(&image);
         Ok(image)
+    }
+
+    /// When `addr` lies in a mapped file whose bytes neither the core nor a file at hand
+    /// supplies: which file it is and how to supply it, for error messages ("node's code and
+    /// read-only data are not in kernel cores").
+    pub fn file_hint(&self, addr: u64) -> Option<String> {
+        let module = self.module_at(addr)?;
+        if module.file.is_some() || self.memory().bytes(addr, 1).is_ok() {
+            return None;
+        }
+        let is_exe = self.executable().is_some_and(|e| std::ptr::eq(e, module));
+        Some(if is_exe {
+            format!(
+                "it is in the executable {}, which the core does not hold: pass the executable with --exe",
+                module.path
+            )
+        } else {
+            format!(
+                "it is in {}, which the core does not hold: point to a copy with --sysroot DIR or --lib-path DIR",
+                module.path
+            )
+        })
     }
 
     /// The path the core was opened from.
@@ -267,7 +302,7 @@ fn check_given_exe(module: &Module, given: &Path) -> Result<(), ImageError> {
             path: given.to_owned(),
             reason: reason.clone(),
         }),
-        ModuleStatus::Matched | ModuleStatus::Unverified => Ok(()),
+        ModuleStatus::Matched | ModuleStatus::Unverified | ModuleStatus::NotOpened => Ok(()),
     }
 }
 
@@ -283,13 +318,14 @@ fn exe_warning(module: &Module) -> Option<String> {
             module.path
         )),
         ModuleStatus::Missing => Some(format!(
-            "executable {} is not on this machine; pass it with --exe",
+            "executable {} is not on this machine: V8's layout comes from coroner's table of the build, but native symbols and node's own code need the file (pass it with --exe)",
             module.path
         )),
         ModuleStatus::Unreadable(reason) => Some(format!(
             "executable {}: {reason}; pass the right one with --exe",
             module.path
         )),
+        ModuleStatus::NotOpened => None,
     }
 }
 

@@ -30,6 +30,10 @@ pub enum ModuleStatus {
     Missing,
     /// The file exists but could not be read as ELF.
     Unreadable(String),
+    /// No file was looked for: the core was opened alone ([`OpenOptions::core_only`]).
+    ///
+    /// [`OpenOptions::core_only`]: crate::OpenOptions::core_only
+    NotOpened,
 }
 
 impl ModuleStatus {
@@ -46,6 +50,7 @@ impl ModuleStatus {
             ModuleStatus::Mismatch { .. } => "mismatch",
             ModuleStatus::Missing => "missing",
             ModuleStatus::Unreadable(_) => "unreadable",
+            ModuleStatus::NotOpened => "not opened",
         }
     }
 }

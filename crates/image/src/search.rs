@@ -63,7 +63,7 @@ pub(crate) fn library_warning(module: &Module, options: &OpenOptions) -> Option<
         ""
     };
     let what = match &module.status {
-        ModuleStatus::Matched | ModuleStatus::Unverified => return None,
+        ModuleStatus::Matched | ModuleStatus::Unverified | ModuleStatus::NotOpened => return None,
         ModuleStatus::Missing => format!("is not on this machine{searched}"),
         ModuleStatus::Mismatch { file_id, core_id } => format!(
             "is a different build from the one in the core ({file_id} on disk, {core_id} in the core){searched}"

@@ -2,7 +2,7 @@
 //! itself just before it dumped.
 
 use coroner_fixtures::Kind;
-use coroner_image::{ModuleStatus, OpenOptions, ProcessImage};
+use coroner_image::{ModuleStatus, OpenOptions, ProcessImage, VersionSource};
 
 fn open(f: &coroner_fixtures::Fixture) -> ProcessImage {
     let options = OpenOptions {
@@ -107,5 +107,41 @@ fn kernel_cores_lack_the_text_that_the_image_fills() {
             .expect_err("text is not in a kernel core");
         assert_eq!(err.addr(), sym);
         assert!(image.memory().read_u64(sym).is_ok());
+    }
+}
+
+/// Opened alone (no file at all), the core still says which Node and V8 made it: the
+/// versions are found as strings in its writable memory, and the executable's build id is the
+/// one the core keeps in the executable's first page.
+#[test]
+fn the_core_alone_names_its_versions_and_build() {
+    for f in coroner_fixtures::all() {
+        let what = f.label();
+        let with = open(&f);
+        let options = OpenOptions {
+            core_only: true,
+            ..OpenOptions::default()
+        };
+        let alone = ProcessImage::open(&f.core, &options).expect("core alone");
+        assert!(alone.modules().iter().all(|m| m.file.is_none()), "{what}");
+        let exe = alone.executable().expect("executable identified");
+        assert_eq!(exe.status, ModuleStatus::NotOpened, "{what}");
+        assert_eq!(
+            exe.core_build_id.as_deref(),
+            with.exe_file().and_then(|e| e.build_id()),
+            "{what}: build id"
+        );
+        let v = alone.versions();
+        assert_eq!(v.node_source, Some(VersionSource::CoreMemory), "{what}");
+        assert_eq!(
+            v.node.as_deref(),
+            f.expect.raw["node_version"].as_str(),
+            "{what}"
+        );
+        assert_eq!(
+            v.v8.as_deref(),
+            f.expect.raw["v8_version"].as_str(),
+            "{what}"
+        );
     }
 }

@@ -46,12 +46,14 @@ pub(crate) struct Classified {
 
 impl V8<'_> {
     /// Classifies the V8 frame whose frame pointer is `fp`, running `code` (the builtin the pc
-    /// is in, `None` for JIT code).
+    /// is in, `None` for JIT code, or when `named` is false, for the executable's code that
+    /// could not be named for want of its symbols).
     pub fn classify(
         &self,
         memory: &AddressSpace,
         fp: u64,
         code: Option<&NativeSymbol>,
+        named: bool,
     ) -> Classified {
         let frames = &self.layout.frames;
         let unknown = Classified {
@@ -83,6 +85,10 @@ impl V8<'_> {
             Some(name) if INTERPRETER_BUILTINS.contains(&name) => V8FrameType::Interpreted,
             Some(BASELINE_LEAVE_BUILTIN) => V8FrameType::Baseline,
             Some(_) => V8FrameType::Builtin,
+            // Unnamed code of the executable is a builtin (JIT code never lies there), and of
+            // the builtins only the interpreter keeps a Smi bytecode offset in its frame.
+            None if !named && has_bytecode => V8FrameType::Interpreted,
+            None if !named => V8FrameType::Builtin,
             None if has_bytecode => V8FrameType::Baseline,
             None => V8FrameType::Optimized,
         };

@@ -134,7 +134,15 @@ impl<'u, 'a> Walk<'u, 'a> {
             .mangled
             .as_deref()
             .is_some_and(|n| n.starts_with(BUILTINS_PREFIX));
-        let in_v8_code = is_builtin || located.is_none();
+        // Without the executable's file (a core analysed alone) its code has no symbols and no
+        // call frame information: its frames, builtins included, are tried as V8 frames first.
+        let unnamed_exe = located.is_some_and(|l| {
+            l.link.is_none()
+                && image
+                    .executable()
+                    .is_some_and(|e| std::ptr::eq(e, l.module))
+        });
+        let in_v8_code = is_builtin || located.is_none() || unnamed_exe;
         let index = self.frames.len();
         let frame = |kind: FrameKind| Frame {
             index,
@@ -146,7 +154,7 @@ impl<'u, 'a> Walk<'u, 'a> {
         };
 
         if in_v8_code {
-            let kind = self.v8_kind(regs, symbol, is_builtin);
+            let kind = self.v8_kind(regs, symbol, is_builtin, !unnamed_exe);
             let classified = matches!(&kind, FrameKind::V8 { frame_type, .. } if *frame_type != V8FrameType::Unknown);
             self.seen_v8 |= classified;
             self.frames.push(frame(kind));
@@ -201,18 +209,28 @@ impl<'u, 'a> Walk<'u, 'a> {
         self.fp_step(regs, pc, sp, Trust::FramePointer)
     }
 
-    /// The kind of a frame in V8 code: classified when V8's layout is known.
-    fn v8_kind(&self, regs: &Regs, symbol: NativeSymbol, is_builtin: bool) -> FrameKind {
-        let code = is_builtin.then_some(symbol);
-        let (Some(v8), Some(fp)) = (&self.unwinder.v8, regs.fp()) else {
-            return match code {
-                Some(symbol) => FrameKind::Native(symbol),
-                None => FrameKind::Unknown,
-            };
+    /// The kind of a frame in V8 code: classified when V8's layout is known. `named` says
+    /// whether the pc could have been named (a builtin's symbol), or the executable's symbols
+    /// are not at hand.
+    fn v8_kind(
+        &self,
+        regs: &Regs,
+        symbol: NativeSymbol,
+        is_builtin: bool,
+        named: bool,
+    ) -> FrameKind {
+        // Not a V8 frame: native code of a known module (named or not), else unknown code.
+        let not_v8 = |symbol: NativeSymbol| match symbol.module {
+            Some(_) => FrameKind::Native(symbol),
+            None => FrameKind::Unknown,
         };
-        let c = v8.classify(self.unwinder.image.memory(), fp, code.as_ref());
+        let (Some(v8), Some(fp)) = (&self.unwinder.v8, regs.fp()) else {
+            return not_v8(symbol);
+        };
+        let code = is_builtin.then_some(symbol.clone());
+        let c = v8.classify(self.unwinder.image.memory(), fp, code.as_ref(), named);
         if c.frame_type == V8FrameType::Unknown && code.is_none() {
-            return FrameKind::Unknown;
+            return not_v8(symbol);
         }
         FrameKind::V8 {
             frame_type: c.frame_type,

@@ -4,21 +4,18 @@
 /// Why [`Layout::load`](crate::Layout::load) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
-    /// The executable, whose `v8dbg_*` symbols describe V8's layout, is not available.
-    #[error("the node executable is not available, and V8's layout is read from its v8dbg_* symbols: pass the executable with --exe")]
-    NoExecutable,
-    /// The executable has no `v8dbg_*` symbols.
-    #[error("the executable has no v8dbg_* symbols (V8's postmortem metadata): pass an official Node build's executable with --exe")]
-    NoMetadata,
-    /// The Node version of the process could not be found.
-    #[error("cannot tell which Node version made this core, so V8's layout cannot be chosen: pass the executable with --exe")]
-    UnknownVersion,
-    /// No supplement exists for this Node major.
-    #[error("Node {found} is not supported: coroner knows V8's layout for Node {supported}")]
+    /// Neither the build id nor a version string identifies the Node build.
+    #[error("cannot tell which Node build made this core: {} and no Node version string was found in its memory; pass the executable with --exe", match build_id { Some(id) => format!("its executable's build id {id} is not one coroner has a table for"), None => "it keeps no build id for its executable".to_string() })]
+    UnknownBuild {
+        /// The executable's build id as the core keeps it, when it does.
+        build_id: Option<String>,
+    },
+    /// No table or supplement exists for this Node major.
+    #[error("Node {found} is not supported: coroner knows V8's layout of Node {supported} and of the other releases of those majors (docs/versions.md says how to add one)")]
     UnsupportedVersion {
         /// The version found, e.g. `v21.7.3`.
         found: String,
-        /// The supported majors, e.g. `18, 20, 22, 24`.
+        /// The tabled releases, e.g. `18.20.8, 20.20.2`.
         supported: String,
     },
     /// A pointer-compressed build (tagged fields of 4 bytes).
@@ -37,6 +34,9 @@ pub enum LayoutError {
         /// Each missing fact, with the names it was looked up by.
         names: Vec<String>,
     },
+    /// A build table is not valid (its file and the problem).
+    #[error("layout table crates/v8/layouts/builds/{0}: regenerate it with `cargo xtask layouts`")]
+    Table(String),
     /// The supplement file is not valid TOML.
     #[error("layout supplement crates/v8/layouts/{supplement} is not valid TOML: {message}")]
     Supplement {
@@ -56,6 +56,16 @@ pub enum HeapError {
     /// No heap page header was found in the core.
     #[error("no V8 heap pages found in the core: it is not a core of a node process, or its heap memory was left out of the dump")]
     NoPages,
+    /// The layout is another release's table, and the core contradicts it.
+    #[error("{version} has no layout table of its own, and the nearest one ({table}) does not fit this core: {why}; pass the executable with --exe")]
+    LayoutMismatch {
+        /// The Node version of the core.
+        version: String,
+        /// The table tried.
+        table: &'static str,
+        /// The check that failed.
+        why: String,
+    },
     /// Heap pages were found, but no isolate's roots table.
     #[error("{pages} V8 heap pages found but no isolate: the core lacks the isolate's memory, or the layout's isolate offsets are wrong for this build")]
     NoIsolate {

@@ -17,7 +17,7 @@ use coroner_image::ProcessImage;
 use rayon::prelude::*;
 
 use crate::error::HeapError;
-use crate::isolate::{find_isolates, Isolate};
+use crate::isolate::{find_isolates, measured_heap_offset, Isolate};
 use crate::labs::{find_in_memory, KnownLab, Lab, LabOrigin};
 use crate::layout::Layout;
 use crate::pages::{find_pages, Page, PageKind, Space};
@@ -49,14 +49,47 @@ impl<'a> Heap<'a> {
     }
 
     /// Finds the pages, isolates and allocation areas of `space` with a layout already loaded.
-    pub fn with_layout(space: &'a AddressSpace, layout: Layout) -> Result<Heap<'a>, HeapError> {
+    pub fn with_layout(space: &'a AddressSpace, mut layout: Layout) -> Result<Heap<'a>, HeapError> {
         let mut pages = find_pages(&layout, space);
         if pages.is_empty() {
-            return Err(HeapError::NoPages);
+            return Err(if layout.source.needs_check() {
+                mismatch(&layout, "no heap page header matches the table")
+            } else {
+                HeapError::NoPages
+            });
         }
-        let isolates = find_isolates(&layout, space, &pages);
+        let mut isolates = find_isolates(&layout, space, &pages);
+        let attributed = |isolates: &[Isolate]| {
+            pages
+                .iter()
+                .filter(|p| p.heap != 0)
+                .all(|p| isolates.iter().any(|i| i.heap == p.heap))
+        };
+        if !isolates.is_empty() && !attributed(&isolates) {
+            let measured = measured_heap_offset(&isolates, &pages);
+            if let Some(offset) = measured.filter(|&o| o != layout.isolate.heap) {
+                layout.measure("isolate.heap", layout.isolate.heap, offset);
+                layout.isolate.heap = offset;
+                for iso in &mut isolates {
+                    iso.heap = iso.addr.wrapping_add(offset);
+                }
+            }
+        }
+        if layout.source.needs_check() && !isolates.is_empty() && !attributed(&isolates) {
+            return Err(mismatch(
+                &layout,
+                "heap pages name a heap that no isolate found holds",
+            ));
+        }
         if isolates.is_empty() {
-            return Err(HeapError::NoIsolate { pages: pages.len() });
+            return Err(if layout.source.needs_check() {
+                mismatch(
+                    &layout,
+                    "no isolate passes the self-pointer and roots-table checks",
+                )
+            } else {
+                HeapError::NoIsolate { pages: pages.len() }
+            });
         }
         for page in &mut pages {
             page.isolate = isolates.iter().position(|i| i.heap == page.heap);
@@ -104,8 +137,36 @@ impl<'a> Heap<'a> {
             let found = find_in_memory(&heap.layout, space, &heap.pages, &stuck);
             heap.labs.extend(found);
             heap.assign_labs();
+            if heap.layout.source.needs_check() {
+                if let Some(why) = heap.unwalkable() {
+                    return Err(mismatch(&heap.layout, &why));
+                }
+            }
         }
         Ok(heap)
+    }
+
+    /// The last check of a borrowed table (see [`LayoutSource::needs_check`]): every page must
+    /// walk object by object to its end, as with a table of the core's own build; a wrong size
+    /// rule, instance type number or page offset derails the walk of the page it touches. Says
+    /// which pages do not.
+    ///
+    /// [`LayoutSource::needs_check`]: crate::layout::LayoutSource::needs_check
+    fn unwalkable(&self) -> Option<String> {
+        let stuck: Vec<u64> = self
+            .par_map_pages(|_, walk| match walk.finish() {
+                WalkEnd::Stuck { addr, .. } => Some(addr),
+                _ => None,
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        let first = stuck.iter().min()?;
+        Some(format!(
+            "{} of {} heap pages do not walk object by object to their end (the first stops at {first:#x})",
+            stuck.len(),
+            self.pages.len()
+        ))
     }
 
     /// Gives each page the active LABs whose `top` lies in its object area.
@@ -229,6 +290,15 @@ impl<'a> Heap<'a> {
         self.pages
             .par_iter()
             .for_each(|page| f(page, self.walk(page)));
+    }
+}
+
+/// The error for a borrowed table that the core contradicts.
+fn mismatch(layout: &Layout, why: &str) -> HeapError {
+    HeapError::LayoutMismatch {
+        version: format!("Node {}", layout.source.node_version),
+        table: layout.source.table,
+        why: why.to_string(),
     }
 }
 

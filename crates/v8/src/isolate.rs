@@ -91,6 +91,38 @@ pub(crate) fn find_isolates(layout: &Layout, space: &AddressSpace, pages: &[Page
     verified(layout, space, candidates)
 }
 
+/// How far an `Isolate` reaches: its `Heap` lies within this many bytes of its start (about
+/// 57 000 in V8 12.x).
+const MAX_ISOLATE_BYTES: u64 = 1 << 20;
+
+/// The offset of `Heap` in `Isolate`, measured on the core: every page header names its heap,
+/// and each isolate (found by its roots table and self pointer) must hold one of those heaps at
+/// the same offset. `None` unless every isolate holds exactly one page heap, all at one offset.
+///
+/// Patch releases of one major can move it (22.12.0 has it 16 bytes before 22.23.3), while the
+/// offsets the isolate checks verify stay put; a table borrowed from another release is thereby
+/// corrected instead of leaving every page without an isolate.
+pub(crate) fn measured_heap_offset(isolates: &[Isolate], pages: &[Page]) -> Option<u64> {
+    let mut heaps: Vec<u64> = pages.iter().map(|p| p.heap).filter(|&h| h != 0).collect();
+    heaps.sort_unstable();
+    heaps.dedup();
+    let mut offset = None;
+    for iso in isolates {
+        let end = iso.addr.saturating_add(MAX_ISOLATE_BYTES);
+        let mut inside = heaps.iter().filter(|&&h| iso.addr < h && h < end);
+        let heap = inside.next()?;
+        if inside.next().is_some() {
+            return None;
+        }
+        let delta = heap - iso.addr;
+        if offset.is_some_and(|o| o != delta) {
+            return None;
+        }
+        offset = Some(delta);
+    }
+    offset
+}
+
 /// Candidate roots tables found by reading every writable word (the slow, sure way).
 fn scan_for_roots(checker: &Checker<'_>, space: &AddressSpace, pages: &[Page]) -> Vec<u64> {
     par_scan(space, pages, |run, from, to| checker.scan(run, from, to))

@@ -197,13 +197,14 @@ fn read_code(session: &Session, start: u64, len: usize) -> Result<Vec<u8>, Comma
         }
         n /= 2;
     }
-    Err(format!(
-        "no code at {start:#x}: {}",
-        memory
-            .read_u8(start)
-            .err()
-            .map_or("unreadable".to_string(), |e| e.to_string())
-    ))
+    let why = memory
+        .read_u8(start)
+        .err()
+        .map_or("unreadable".to_string(), |e| e.to_string());
+    Err(match session.image().file_hint(start) {
+        Some(hint) => format!("no code at {start:#x}: {why}; {hint}"),
+        None => format!("no code at {start:#x}: {why}"),
+    })
 }
 
 impl Report for Disassembly {

