@@ -133,3 +133,82 @@ fn a_failing_command_exits_1_and_later_commands_still_run() {
         run.stdout
     );
 }
+
+/// Replaces every occurrence of `from` in `bytes` with `to` (same length).
+fn scrub(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len());
+    let mut n = 0;
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + i..at + i + to.len()].copy_from_slice(to);
+        at += i + from.len();
+        n += 1;
+    }
+    n
+}
+
+/// A real core read alone after its build id and version strings were scribbled over: coroner
+/// cannot tell which build made it, and says so, with the remedy; with a version string naming
+/// a major it has no layout for, it names that version and the supported ones. The core itself
+/// stays readable (`info` works, exit 0); the heap commands fail with one line each (exit 1).
+#[test]
+fn a_build_coroner_cannot_identify_or_does_not_know() {
+    let f = coroner_fixtures::find("objects", Kind::Abort)
+        .into_iter()
+        .find(|f| f.version.starts_with("20."))
+        .expect("a Node 20 objects core");
+    let info = support::on_core(&f.core, &f.exe, &["info"], true);
+    let id = info.json_lines()[0]["executable"]["build_id"]
+        .as_str()
+        .expect("build id")
+        .to_string();
+    let id: Vec<u8> = (0..id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&id[i..i + 2], 16).expect("hex"))
+        .collect();
+    let mut bytes = std::fs::read(&f.core).expect("read core");
+    assert!(scrub(&mut bytes, &id, &vec![0; id.len()]) >= 1, "build id");
+    assert!(scrub(&mut bytes, b"-node.", b"-nodX.") >= 1, "V8 version");
+    let release = format!("/download/release/v{}/", f.version);
+    let other = release.replacen("v20.", "v21.", 1);
+    assert!(scrub(&mut bytes, release.as_bytes(), other.as_bytes()) >= 1);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let core = write(dir.path(), "core", &bytes);
+    let run = coroner([
+        core.as_os_str(),
+        "--core-only".as_ref(),
+        "-c".as_ref(),
+        "findjsobjects".as_ref(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let line = run.stderr.lines().last().unwrap_or("");
+    assert!(line.contains("Node v21."), "{line}");
+    assert!(line.contains("is not supported"), "{line}");
+    assert!(
+        line.contains("20.20.2") && line.contains("26.10.0"),
+        "{line}"
+    );
+
+    // And with no version string at all.
+    scrub(
+        &mut bytes,
+        other.as_bytes(),
+        release.replace("/v", "/x").as_bytes(),
+    );
+    let core = write(dir.path(), "core2", &bytes);
+    let run = coroner([
+        core.as_os_str(),
+        "--core-only".as_ref(),
+        "-c".as_ref(),
+        "info".as_ref(),
+        "-c".as_ref(),
+        "findjsobjects".as_ref(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"));
+    assert!(run.stdout.contains("layout:"), "{}", run.stdout);
+    let line = run.stderr.lines().last().unwrap_or("");
+    assert!(line.contains("cannot tell which Node build"), "{line}");
+    assert!(line.contains("--exe"), "{line}");
+}
