@@ -175,12 +175,7 @@ fn a_build_coroner_cannot_identify_or_does_not_know() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let core = write(dir.path(), "core", &bytes);
-    let run = coroner([
-        core.as_os_str(),
-        "--core-only".as_ref(),
-        "-c".as_ref(),
-        "findjsobjects".as_ref(),
-    ]);
+    let run = support::core_only(&core, &["findjsobjects"], false);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let line = run.stderr.lines().last().unwrap_or("");
     assert!(line.contains("Node v21."), "{line}");
@@ -197,14 +192,7 @@ fn a_build_coroner_cannot_identify_or_does_not_know() {
         release.replace("/v", "/x").as_bytes(),
     );
     let core = write(dir.path(), "core2", &bytes);
-    let run = coroner([
-        core.as_os_str(),
-        "--core-only".as_ref(),
-        "-c".as_ref(),
-        "info".as_ref(),
-        "-c".as_ref(),
-        "findjsobjects".as_ref(),
-    ]);
+    let run = support::core_only(&core, &["info", "findjsobjects"], false);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"));
     assert!(run.stdout.contains("layout:"), "{}", run.stdout);

@@ -8,17 +8,11 @@
 mod support;
 
 use coroner_fixtures::{Fixture, Kind};
-use support::{coroner, on_core, Run};
+use support::{on_core, Run};
 
 /// `coroner CORE --core-only --json -c ...`.
 fn core_only(core: &std::path::Path, commands: &[&str]) -> Run {
-    let mut args: Vec<std::ffi::OsString> =
-        vec![core.into(), "--core-only".into(), "--json".into()];
-    for c in commands {
-        args.push("-c".into());
-        args.push((*c).into());
-    }
-    coroner(args)
+    support::core_only(core, commands, true)
 }
 
 fn both_kinds(scenario: &str) -> Vec<Fixture> {

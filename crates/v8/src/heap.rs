@@ -124,16 +124,8 @@ impl<'a> Heap<'a> {
         };
         heap.assign_labs();
         heap.mark_past_top();
-        let mut stuck: Vec<u64> = heap
-            .par_map_pages(|_, walk| match walk.finish() {
-                WalkEnd::Stuck { addr, .. } => Some(addr),
-                _ => None,
-            })
-            .into_iter()
-            .flatten()
-            .collect();
+        let stuck = heap.stuck_pages();
         if !stuck.is_empty() {
-            stuck.sort_unstable();
             let found = find_in_memory(&heap.layout, space, &heap.pages, &stuck);
             heap.labs.extend(found);
             heap.assign_labs();
@@ -153,7 +145,18 @@ impl<'a> Heap<'a> {
     ///
     /// [`LayoutSource::needs_check`]: crate::layout::LayoutSource::needs_check
     fn unwalkable(&self) -> Option<String> {
-        let stuck: Vec<u64> = self
+        let stuck = self.stuck_pages();
+        let first = stuck.first()?;
+        Some(format!(
+            "{} of {} heap pages do not walk object by object to their end (the first stops at {first:#x})",
+            stuck.len(),
+            self.pages.len()
+        ))
+    }
+
+    /// Where the walk of each page that stops early stops, in address order.
+    fn stuck_pages(&self) -> Vec<u64> {
+        let mut stuck: Vec<u64> = self
             .par_map_pages(|_, walk| match walk.finish() {
                 WalkEnd::Stuck { addr, .. } => Some(addr),
                 _ => None,
@@ -161,12 +164,8 @@ impl<'a> Heap<'a> {
             .into_iter()
             .flatten()
             .collect();
-        let first = stuck.iter().min()?;
-        Some(format!(
-            "{} of {} heap pages do not walk object by object to their end (the first stops at {first:#x})",
-            stuck.len(),
-            self.pages.len()
-        ))
+        stuck.sort_unstable();
+        stuck
     }
 
     /// Gives each page the active LABs whose `top` lies in its object area.

@@ -46,7 +46,21 @@ where
 
 /// Runs coroner on `core` with `--exe exe` and the given `-c` commands.
 pub fn on_core(core: &Path, exe: &Path, commands: &[&str], json: bool) -> Run {
-    let mut args: Vec<std::ffi::OsString> = vec![core.into(), "--exe".into(), exe.into()];
+    with_commands(
+        vec![core.into(), "--exe".into(), exe.into()],
+        commands,
+        json,
+    )
+}
+
+/// Runs coroner on `core` alone (`--core-only`: no executable, no library) with the given `-c`
+/// commands.
+pub fn core_only(core: &Path, commands: &[&str], json: bool) -> Run {
+    with_commands(vec![core.into(), "--core-only".into()], commands, json)
+}
+
+/// Runs coroner with `args`, then `--json` if asked, then `-c COMMAND` for each command.
+fn with_commands(mut args: Vec<std::ffi::OsString>, commands: &[&str], json: bool) -> Run {
     if json {
         args.push("--json".into());
     }
