@@ -66,13 +66,18 @@ pub fn command(args: &[String]) -> Result<()> {
         }
         _ => return Err(Error::new("usage: cargo xtask layouts [--versions V,..]")),
     };
+    let tabled: Vec<&String> = pinned
+        .all
+        .iter()
+        .filter(|v| !pinned.untabled.contains(v))
+        .collect();
     let out_dir = layout.root.join("crates/v8/layouts/builds");
     std::fs::create_dir_all(&out_dir).context(|| format!("cannot create {}", out_dir.display()))?;
     for version in &versions {
         let build = node::ensure(&layout, version)?;
         let table = read_build(&layout, version, &build.exe)?;
         let path = out_dir.join(format!("node-{version}.toml"));
-        std::fs::write(&path, table.to_toml())
+        std::fs::write(&path, table.to_toml(covers(version, &tabled)?))
             .context(|| format!("cannot write {}", path.display()))?;
         println!(
             "layouts: {} ({} constants, {} instance types)",
@@ -82,6 +87,35 @@ pub fn command(args: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The releases a table is used for, `[from, to)`: from its own release (from `M.0.0` for the
+/// oldest tabled release of major M) to the next tabled release of the major (to `M+1.0.0` for
+/// the newest). Releases other than its own get it only after the checks on the core.
+fn covers(version: &str, tabled: &[&String]) -> Result<(String, String)> {
+    let key = |v: &str| -> Option<(u32, u32, u32)> {
+        let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
+        Some((parts.next()??, parts.next()??, parts.next()??))
+    };
+    let this = key(version).ok_or_else(|| Error::new(format!("{version} is not a release")))?;
+    let mut same: Vec<(u32, u32, u32)> = tabled
+        .iter()
+        .filter_map(|v| key(v))
+        .filter(|k| k.0 == this.0)
+        .collect();
+    same.sort_unstable();
+    let show = |k: (u32, u32, u32)| format!("{}.{}.{}", k.0, k.1, k.2);
+    let from = if same.first() == Some(&this) {
+        (this.0, 0, 0)
+    } else {
+        this
+    };
+    let to = same
+        .iter()
+        .find(|&&k| k > this)
+        .copied()
+        .unwrap_or((this.0 + 1, 0, 0));
+    Ok((show(from), show(to)))
 }
 
 /// What one build's table holds.
@@ -251,7 +285,7 @@ fn v8_version(exe: &Path) -> Result<String> {
 }
 
 impl BuildTable {
-    fn to_toml(&self) -> String {
+    fn to_toml(&self, (from, to): (String, String)) -> String {
         let major = self.node_version.split('.').next().unwrap_or("");
         let mut s = String::new();
         let _ = write!(
@@ -272,9 +306,11 @@ v8_version = \"{v8}\"
 # The GNU build id of the executable: a core whose executable mapping carries it is decoded
 # with this table as is.
 build_id = \"{id}\"
-# Other releases of Node {major} use the table of the nearest tabled release of the same major,
-# and only once the layout passes the checks on the core (docs/versions.md).
 major = {major}
+# The releases it is used for, from `covers_from` up to (not including) `covers_to`: any of them
+# other than this build only once the layout passes the checks on the core (docs/versions.md).
+covers_from = \"{from}\"
+covers_to = \"{to}\"
 ",
             node = self.node_version,
             v8 = self.v8_version,
@@ -294,5 +330,20 @@ major = {major}
             let _ = writeln!(s, "{name} = {number}");
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn the_tables_of_a_major_cover_it_without_overlap() {
+        let tabled = ["20.20.2", "22.5.0", "22.23.3", "24.21.0"].map(String::from);
+        let tabled: Vec<&String> = tabled.iter().collect();
+        let c = |v| covers(v, &tabled).expect("covers");
+        assert_eq!(c("20.20.2"), ("20.0.0".into(), "21.0.0".into()));
+        assert_eq!(c("22.5.0"), ("22.0.0".into(), "22.23.3".into()));
+        assert_eq!(c("22.23.3"), ("22.23.3".into(), "23.0.0".into()));
     }
 }

@@ -135,7 +135,7 @@ fn the_layout_comes_from_the_table_of_the_build() {
         let want = if tabled(&f.version) {
             "build id"
         } else {
-            "nearest release"
+            "release range"
         };
         assert_eq!(info["layout"]["table_match"], want, "{label}");
         assert_eq!(info["executable"]["status"], "not opened", "{label}");

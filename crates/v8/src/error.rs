@@ -57,7 +57,7 @@ pub enum HeapError {
     #[error("no V8 heap pages found in the core: it is not a core of a node process, or its heap memory was left out of the dump")]
     NoPages,
     /// The layout is another release's table, and the core contradicts it.
-    #[error("{version} has no layout table of its own, and the nearest one ({table}) does not fit this core: {why}; pass the executable with --exe")]
+    #[error("{version} has no layout table of its own, and the one covering it ({table}) does not fit this core: {why}; pass the executable with --exe")]
     LayoutMismatch {
         /// The Node version of the core.
         version: String,

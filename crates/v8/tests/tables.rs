@@ -54,7 +54,7 @@ fn without_the_executable_the_layout_and_heap_are_the_same() {
         let want = if tabled(&f.version) {
             TableMatch::BuildId
         } else {
-            TableMatch::NearestRelease
+            TableMatch::ReleaseRange
         };
         assert_eq!(a.source.table_match, want, "{label}");
         assert_eq!(b.source.table_match, want, "{label}");

@@ -62,7 +62,7 @@ enum LayoutInfo {
     Loaded {
         /// The build table, e.g. `node-22.23.3.toml`.
         table: &'static str,
-        /// `build id` (the table is this build's) or `nearest release` (another release's,
+        /// `build id` (the table is this build's) or `release range` (another release's,
         /// checked on the core before the heap is read; `chosen` when a library caller chose it).
         table_match: &'static str,
         /// Where the v8dbg constants come from: `executable` or `table`.
@@ -130,7 +130,7 @@ fn gather(image: &ProcessImage) -> Info {
                 table: l.source.table,
                 table_match: match l.source.table_match {
                     TableMatch::BuildId => "build id",
-                    TableMatch::NearestRelease => "nearest release",
+                    TableMatch::ReleaseRange => "release range",
                     TableMatch::Chosen => "chosen",
                 },
                 metadata_from: match l.source.metadata_from {
@@ -225,7 +225,7 @@ impl Info {
                     let which = if *table_match == "build id" {
                         "this build's table"
                     } else {
-                        "the nearest release's table, checked on the core"
+                        "the table covering this release, checked on the core"
                     };
                     format!("{table} ({which}) and {supplement}; v8dbg constants from the {metadata_from}")
                 }

@@ -4,7 +4,7 @@
 //!
 //! They are what lets coroner read a core without its executable: the core's executable mapping
 //! still carries the build id note in its first page, and that picks the table. A core of a
-//! release that has no table of its own borrows the nearest table of its major, which the heap
+//! release that has no table of its own borrows the table whose range covers it, which the heap
 //! then checks against the core before anything is decoded with it (see
 //! [`Heap::with_layout`](crate::Heap::with_layout)).
 
@@ -28,6 +28,8 @@ pub(crate) struct BuildTable {
     pub build_id: String,
     /// The Node major.
     pub major: u32,
+    /// The releases the table is used for: `[covers.0, covers.1)`.
+    pub covers: ((u32, u32, u32), (u32, u32, u32)),
     /// The `v8dbg_*` constants (names without the prefix).
     pub metadata: Metadata,
     /// Instance type name -> number.
@@ -64,8 +66,13 @@ impl BuildTable {
                 .filter_map(|(k, v)| Some((k.clone(), v.as_integer()?)))
                 .collect()
         };
+        let release = |key: &str| -> Result<(u32, u32, u32), TableError> {
+            release_key(&field(key)?)
+                .ok_or_else(|| format!("{file}: [build] {key} is not a release"))
+        };
         Ok(BuildTable {
             file,
+            covers: (release("covers_from")?, release("covers_to")?),
             node_version: field("node_version")?,
             v8_version: field("v8_version")?,
             build_id: field("build_id")?,
@@ -102,20 +109,18 @@ pub(crate) fn by_release(release: &str) -> Option<Result<BuildTable, TableError>
         .map(|&(file, text)| BuildTable::parse(file, text))
 }
 
-/// The table to try for Node `version` (`22.5.1`, no `v`), which has none of its own: the
-/// tabled release of the same major nearest to it (the newest when it is newer than all).
-pub(crate) fn nearest(major: u32, version: &str) -> Option<Result<BuildTable, TableError>> {
+/// The table to try for Node `version` (`22.5.1`, with or without `v`), which has none of its
+/// own: the one whose `covers_from`..`covers_to` range holds it (the xtask gives the tables of
+/// a major ranges that cover it without overlap).
+pub(crate) fn covering(version: &str) -> Option<Result<BuildTable, TableError>> {
     let wanted = release_key(version)?;
     TABLES
         .iter()
-        .filter_map(|&(file, _)| {
-            let v = file.strip_prefix("node-")?.strip_suffix(".toml")?;
-            let key = release_key(v)?;
-            (key.0 == major).then_some((file, key))
-        })
-        .min_by_key(|(_, key)| (key.1.abs_diff(wanted.1), key.2.abs_diff(wanted.2)))
-        .and_then(|(file, _)| TABLES.iter().find(|(f, _)| *f == file))
         .map(|&(file, text)| BuildTable::parse(file, text))
+        .find(|t| {
+            t.as_ref()
+                .map_or(true, |t| t.covers.0 <= wanted && wanted < t.covers.1)
+        })
 }
 
 /// The tabled releases, e.g. `18.20.8, 20.20.2, ...`, for messages.
@@ -190,12 +195,35 @@ mod tests {
     }
 
     #[test]
-    fn an_untabled_release_borrows_the_nearest_of_its_major() {
-        let file = |major, v| nearest(major, v).and_then(Result::ok).map(|t| t.file);
-        assert_eq!(file(22, "22.1.0"), Some("node-22.23.3.toml"));
-        assert_eq!(file(22, "v22.30.1"), Some("node-22.23.3.toml"));
-        assert_eq!(file(21, "21.7.3"), None);
-        assert_eq!(file(22, "garbage"), None);
+    fn an_untabled_release_borrows_the_table_covering_it() {
+        let file = |v| covering(v).and_then(Result::ok).map(|t| t.file);
+        assert_eq!(file("22.1.0"), Some("node-22.23.3.toml"));
+        assert_eq!(file("v22.30.1"), Some("node-22.23.3.toml"));
+        assert_eq!(file("22.23.3"), Some("node-22.23.3.toml"));
+        assert_eq!(file("21.7.3"), None);
+        assert_eq!(file("garbage"), None);
         assert!(by_build_id("00").is_none());
+    }
+
+    /// Every release of a tabled major is covered by exactly one table.
+    #[test]
+    fn the_tables_of_a_major_cover_it_once() {
+        let tables: Vec<BuildTable> = files()
+            .iter()
+            .map(|&(f, t)| BuildTable::parse(f, t).expect("parses"))
+            .collect();
+        for t in &tables {
+            let own = release_key(&t.node_version).expect("release");
+            assert!(t.covers.0 <= own && own < t.covers.1, "{}", t.file);
+            let (major, next) = (t.major, t.major + 1);
+            for probe in [(major, 0, 0), own, (major, 99, 99), (next, 0, 0)] {
+                let n = tables
+                    .iter()
+                    .filter(|x| x.major == major && x.covers.0 <= probe && probe < x.covers.1)
+                    .count();
+                let want = usize::from(probe.0 == major);
+                assert_eq!(n, want, "{probe:?}: {n} tables");
+            }
+        }
     }
 }

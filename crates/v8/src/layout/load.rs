@@ -23,7 +23,7 @@ impl Layout {
     ///
     /// The build's table (`crates/v8/layouts/builds/`) is chosen by the build id the core keeps
     /// for the executable, else, for a release without a table, by the Node version found in
-    /// the process: the nearest tabled release of the same major, which the heap then checks
+    /// the process: the table whose range of releases covers it, which the heap then checks
     /// on the core ([`LayoutSource::needs_check`]). The `v8dbg_*` constants come from the
     /// executable when it is at hand (the table fills only what it lacks), else from the table;
     /// the supplement of the Node major gives what no build exports.
@@ -49,12 +49,8 @@ impl Layout {
                     found: node.clone(),
                     supported: builds::tabled_versions(),
                 };
-                let major = major_of(&node).ok_or_else(unsupported)?;
-                let table = builds::nearest(major, &node).ok_or_else(unsupported)?;
-                (
-                    table.map_err(LayoutError::Table)?,
-                    TableMatch::NearestRelease,
-                )
+                let table = builds::covering(&node).ok_or_else(unsupported)?;
+                (table.map_err(LayoutError::Table)?, TableMatch::ReleaseRange)
             }
         };
         let major = table.major;
@@ -84,7 +80,7 @@ impl Layout {
                 format!("v{}", table.node_version),
                 Some(table.v8_version.clone()),
             ),
-            TableMatch::NearestRelease | TableMatch::Chosen => (
+            TableMatch::ReleaseRange | TableMatch::Chosen => (
                 found.unwrap_or_else(|| format!("v{}", table.node_version)),
                 image.versions().v8.clone(),
             ),
@@ -137,16 +133,6 @@ impl Layout {
         };
         build(source, &table.metadata, &supp, &table.instance_types)
     }
-}
-
-/// The major of `v22.23.3` / `22.23.3`.
-fn major_of(version: &str) -> Option<u32> {
-    version
-        .trim_start_matches('v')
-        .split('.')
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// The instance type table: the build table's, with the metadata's `type_*` constants over it

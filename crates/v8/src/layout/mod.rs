@@ -209,9 +209,9 @@ pub enum TableMatch {
     /// The table is of this very build: its build id is the one the core keeps for the
     /// executable.
     BuildId,
-    /// No table has this build's id: the table is the nearest tabled release of the same Node
-    /// major, chosen by the version found in the process, and is checked on the core.
-    NearestRelease,
+    /// No table has this build's id: the table is the one whose range of releases covers the
+    /// version found in the process, and is checked on the core.
+    ReleaseRange,
     /// The caller chose the table ([`Layout::load_with_table`]); it is checked on the core.
     Chosen,
 }
