@@ -324,7 +324,7 @@ fn page_flags_match_their_spaces() {
                 "{at}"
             );
             if matches!(page.space, Space::Code | Space::CodeLargeObject) {
-                assert!(has(pl.flag_executable), "{at}");
+                assert!(page.executable, "{at}");
             }
             if page.space == Space::New {
                 assert!(has(pl.flag_to_page) && !has(pl.flag_from_page), "{at}");

@@ -17,6 +17,9 @@ use crate::types::{InstanceTypes, KnownTypes, StringBits, TypeRange};
 /// Bytes of a pointer on x86-64, the only architecture coroner reads.
 const WORD_SIZE: u64 = 8;
 
+/// V8's name of the type the metadata's `v8dbg_APIObjectType` gives.
+const API_OBJECT_TYPE: &str = "JS_API_OBJECT_TYPE";
+
 impl Layout {
     /// Loads the layout of the V8 in `image`: the supplement of its Node major, and the `v8dbg_*`
     /// constants of its executable, which win where both give a fact.
@@ -86,6 +89,12 @@ fn type_table(meta: &Metadata, supp: &Supplement) -> (BTreeMap<String, u16>, Vec
             }
         }
         table.insert(name, v);
+    }
+    // The first type of the API object range has no name in V8's own printer (Node 24's
+    // supplement lists it by hand; the generated tables of later versions do not), but the
+    // metadata's `APIObjectType` is exactly `JS_API_OBJECT_TYPE`.
+    if let Some(Ok(v)) = meta.get("APIObjectType").map(u16::try_from) {
+        table.entry(API_OBJECT_TYPE.to_string()).or_insert(v);
     }
     (table, disagreements)
 }
@@ -964,6 +973,7 @@ fn page(f: &mut Facts<'_>) -> PageLayout {
         flag_read_only: f.bit("page.flag_bits.read_only_heap"),
         flag_large: f.bit("page.flag_bits.large_page"),
         flag_executable: f.bit("page.flag_bits.is_executable"),
+        executable_flags: f.opt_off("page.executable_flags", &[]),
         flag_from_page: f.bit("page.flag_bits.from_page"),
         flag_to_page: f.bit("page.flag_bits.to_page"),
         spaces,
@@ -1004,6 +1014,7 @@ fn scope_info(f: &mut Facts<'_>) -> ScopeInfoLayout {
             "module_info" => ScopePart::ModuleInfo,
             "module_variables" => ScopePart::ModuleVariables,
             "dependent_code" => ScopePart::DependentCode,
+            "unused_parameter_bits" => ScopePart::UnusedParameterBits,
             other => {
                 f.invalid("scope_info.parts", &format!("unknown part {other:?}"));
                 continue;
@@ -1039,6 +1050,7 @@ fn scope_info(f: &mut Facts<'_>) -> ScopeInfoLayout {
         },
         module_scope: f.off("scope_info.module_scope", &[]),
         class_scope: f.off("scope_info.class_scope", &[]),
+        function_scope: f.off("scope_info.function_scope", &[]),
         position_info_scopes,
         has_saved_class_variable: bit(f, "scope_info.bits.has_saved_class_variable"),
         function_variable: BitRange {

@@ -564,6 +564,9 @@ pub enum ScopePart {
     ModuleVariables,
     /// One word when `sloppy_eval_can_extend_vars`.
     DependentCode,
+    /// One word in function scopes: the bits of the parameters the function never uses
+    /// (V8 14.6).
+    UnusedParameterBits,
 }
 
 /// `ScopeInfo`: enough to size it and to find function names and context locals.
@@ -589,6 +592,8 @@ pub struct ScopeInfoLayout {
     pub module_scope: u64,
     /// Scope type value of class scopes.
     pub class_scope: u64,
+    /// Scope type value of function scopes.
+    pub function_scope: u64,
     /// Scope types whose scope infos have position info in the tail.
     pub position_info_scopes: Vec<u64>,
     /// `has_saved_class_variable` (mask).
@@ -1005,8 +1010,12 @@ pub struct PageLayout {
     pub flag_read_only: u64,
     /// Flag: large-object page.
     pub flag_large: u64,
-    /// Flag: executable (code) page.
+    /// Flag: executable (code) page, in the word `executable_flags` says.
     pub flag_executable: u64,
+    /// Where `flag_executable` is: `None` in the chunk's flags word (`flags`); else the offset
+    /// in the metadata of its own flags word (V8 14 keeps executability in the page metadata:
+    /// the chunk's main-thread flags hold only what the write barrier needs).
+    pub executable_flags: Option<u64>,
     /// Flag: new-space page that is the from-space of the last scavenge (holds stale objects).
     pub flag_from_page: u64,
     /// Flag: new-space to-space page.
