@@ -379,7 +379,7 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "buffers.view_byte_length",
                 &["class_JSArrayBufferView__byte_length__"],
             ),
-            typed_array_length: f.off(
+            typed_array_length: f.opt_off(
                 "buffers.typed_array_length",
                 &["class_JSTypedArray__length__"],
             ),
@@ -528,6 +528,7 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
             getter: f.off("accessor_pair.getter", &["class_AccessorPair__getter__"]),
             setter: f.off("accessor_pair.setter", &["class_AccessorPair__setter__"]),
         },
+        context_cell: context_cell(&mut f),
         feedback_cell: FeedbackCellLayout {
             value: f.off("feedback_cell.value", &["class_FeedbackCell__value__"]),
         },
@@ -647,6 +648,7 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
         uncompiled_data: p.uncompiled_data,
         accessor_pair: p.accessor_pair,
         feedback_cell: p.feedback_cell,
+        context_cell: p.context_cell,
         weak_refs: p.weak_refs,
         promise_reaction: p.promise_reaction,
         elements_kinds: p.elements_kinds,
@@ -694,10 +696,24 @@ struct Parts {
     uncompiled_data: UncompiledDataLayout,
     accessor_pair: AccessorPairLayout,
     feedback_cell: FeedbackCellLayout,
+    context_cell: Option<ContextCellLayout>,
     weak_refs: WeakRefsLayout,
     promise_reaction: PromiseReactionLayout,
     elements_kinds: ElementsKinds,
     regexp_flags: RegExpFlags,
+}
+
+/// `ContextCell`, where V8 has it (the supplement declares `context_cell.value` absent
+/// elsewhere, and then nothing else of it is asked for).
+fn context_cell(f: &mut Facts<'_>) -> Option<ContextCellLayout> {
+    let value = f.opt_off("context_cell.value", &["class_ContextCell__tagged_value__"])?;
+    Some(ContextCellLayout {
+        value,
+        state: f.off("context_cell.state", &[]),
+        raw_value: f.off("context_cell.raw_value", &[]),
+        state_int32: f.off("context_cell.state_int32", &[]),
+        state_float64: f.off("context_cell.state_float64", &[]),
+    })
 }
 
 /// A bit range whose mask (and shift) the metadata gives; the supplement key gets `_mask` and

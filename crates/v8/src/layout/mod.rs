@@ -101,6 +101,9 @@ pub struct Layout {
     pub accessor_pair: AccessorPairLayout,
     /// `FeedbackCell`.
     pub feedback_cell: FeedbackCellLayout,
+    /// `ContextCell` (V8 14: a context slot of a mutable `let`/`var` may hold one, boxing the
+    /// variable's value); `None` where V8 has none.
+    pub context_cell: Option<ContextCellLayout>,
     /// `JSWeakRef` and `WeakCell`: the fields the garbage collector treats as weak.
     pub weak_refs: WeakRefsLayout,
     /// `PromiseReaction` (what a pending promise's `reactions_or_result` holds).
@@ -731,6 +734,22 @@ pub struct FeedbackCellLayout {
     pub value: u64,
 }
 
+/// `ContextCell`: a boxed context variable, its value tagged or (after optimised code stored
+/// an int32 or a float64 into it) raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextCellLayout {
+    /// The tagged value.
+    pub value: u64,
+    /// `u32` state: which of the two values is current.
+    pub state: u64,
+    /// The raw value (`i32` or `f64`, by state).
+    pub raw_value: u64,
+    /// State whose value is the raw `i32`.
+    pub state_int32: u64,
+    /// State whose value is the raw `f64`.
+    pub state_float64: u64,
+}
+
 /// The weak fields of `JSWeakRef` and `WeakCell` (tagged as strong pointers in memory; the
 /// garbage collector's visitors treat them as weak).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -853,8 +872,8 @@ pub struct BuffersLayout {
     pub view_byte_offset: u64,
     /// `JSArrayBufferView` byte length.
     pub view_byte_length: u64,
-    /// `JSTypedArray` length.
-    pub typed_array_length: u64,
+    /// `JSTypedArray` length (`None` from V8 14, which derives it from the byte length).
+    pub typed_array_length: Option<u64>,
     /// `JSTypedArray` external pointer.
     pub typed_array_external_pointer: u64,
     /// `JSTypedArray` base pointer.
