@@ -456,9 +456,10 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "symbol.description",
                 &["class_Symbol__description__", "class_Symbol__name__"],
             ),
-            is_private: f.bit("symbol.flag_bits.is_private"),
+            is_private: f.opt_bit("symbol.flag_bits.is_private").unwrap_or(0),
             is_well_known: f.bit("symbol.flag_bits.is_well_known_symbol"),
-            is_private_name: f.bit("symbol.flag_bits.is_private_name"),
+            is_private_name: f.opt_bit("symbol.flag_bits.is_private_name").unwrap_or(0),
+            private_kind: private_symbol_kind(&mut f),
         },
         big_int: BigIntLayout {
             bitfield: f.off("big_int.bitfield", &["class_BigIntBase__bitfield__"]),
@@ -701,6 +702,20 @@ struct Parts {
     promise_reaction: PromiseReactionLayout,
     elements_kinds: ElementsKinds,
     regexp_flags: RegExpFlags,
+}
+
+/// The two-bit private kind of V8 14.6's symbols (`symbol.private_kind_mask`, absent before).
+fn private_symbol_kind(f: &mut Facts<'_>) -> Option<PrivateSymbolKind> {
+    let mask = f.opt_off("symbol.private_kind_mask", &[])?;
+    Some(PrivateSymbolKind {
+        field: BitRange {
+            mask,
+            shift: u32::try_from(f.off("symbol.private_kind_shift", &[])).unwrap_or(u32::MAX),
+        },
+        public: f.off("symbol.private_kind_public", &[]),
+        field_name: f.off("symbol.private_kind_field_name", &[]),
+        brand: f.off("symbol.private_kind_brand", &[]),
+    })
 }
 
 /// `ContextCell`, where V8 has it (the supplement declares `context_cell.value` absent

@@ -642,12 +642,44 @@ pub struct SymbolLayout {
     pub flags: u64,
     /// Description (a String, or undefined).
     pub description: u64,
-    /// Flag: private symbol (V8-internal, invisible to JS) (mask).
+    /// Flag: private symbol (V8-internal, invisible to JS) (mask; 0 where `private_kind`
+    /// says it instead).
     pub is_private: u64,
     /// Flag: well-known symbol (`Symbol.iterator`, `Symbol.toStringTag`, ...) (mask).
     pub is_well_known: u64,
-    /// Flag: private name (the key of a `#field`) (mask).
+    /// Flag: private name (the key of a `#field`) (mask; 0 where `private_kind` says it).
     pub is_private_name: u64,
+    /// V8 14.6 replaced the private flags by a two-bit kind.
+    pub private_kind: Option<PrivateSymbolKind>,
+}
+
+/// The kind of a symbol's privacy, where it is an enum in the flags rather than flag bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivateSymbolKind {
+    /// Where the kind is in the flags.
+    pub field: BitRange,
+    /// Kind of ordinary (public) symbols.
+    pub public: u64,
+    /// Kind of a `#field` or `#method` name.
+    pub field_name: u64,
+    /// Kind of a class's private brand (a private name too).
+    pub brand: u64,
+}
+
+impl SymbolLayout {
+    /// Whether a symbol with `flags` is private, and whether it is a private name.
+    pub fn privacy(&self, flags: u64) -> (bool, bool) {
+        match self.private_kind {
+            Some(k) => {
+                let kind = k.field.get(flags);
+                (kind != k.public, kind == k.field_name || kind == k.brand)
+            }
+            None => (
+                flags & self.is_private != 0,
+                flags & self.is_private_name != 0,
+            ),
+        }
+    }
 }
 
 /// `BigInt`.
