@@ -346,6 +346,9 @@ fn build(source: LayoutSource, meta: &Metadata, supp: &Supplement) -> Result<Lay
                 "bytecode_array.frame_size",
                 &["class_BytecodeArray__frame_size__"],
             ),
+            position_flag_bits: f
+                .opt_off("bytecode_array.position_flag_bits", &[])
+                .and_then(|b| u32::try_from(b).ok()),
         },
         feedback_vector: FeedbackVectorLayout {
             length: f.off(

@@ -871,6 +871,10 @@ pub struct BytecodeArrayLayout {
     pub source_position_table: u64,
     /// `i32` size in bytes of the interpreter's register file for this function.
     pub frame_size: Option<u64>,
+    /// Low bits of a source position table entry's code offset delta that hold flags (V8 14:
+    /// `is_statement`, `is_breakable`; the delta is unsigned above them). `None` where the delta
+    /// is zig-zag signed and a negative one marks an expression position.
+    pub position_flag_bits: Option<u32>,
 }
 
 /// `FeedbackVector`.
