@@ -17,7 +17,7 @@ fn fixtures_cover_every_version_and_kind() {
     for o in opened() {
         seen.insert((o.fixture.expect.node_major(), o.fixture.kind));
     }
-    for major in [18, 20, 22, 24] {
+    for major in [18, 20, 22, 24, 25, 26] {
         for kind in Kind::ALL {
             assert!(
                 seen.contains(&(major, kind)),
