@@ -355,20 +355,33 @@ pub fn executing_position(model: &HeapModel<'_>, array: u64, offset: i64) -> Opt
             len as usize,
         )
         .ok()?;
-    lookup(bytes, offset)
+    lookup(bytes, offset, layout.bytecode_array.position_flag_bits)
 }
 
 /// Decodes a source position table and finds the script offset for `code_offset`.
-fn lookup(bytes: &[u8], code_offset: i64) -> Option<u64> {
+/// `flag_bits`: how many low bits of each code delta are flags (V8 14), or `None` for the older
+/// signed deltas.
+fn lookup(bytes: &[u8], code_offset: i64, flag_bits: Option<u32>) -> Option<u64> {
     let mut reader = Vlq { bytes, at: 0 };
     // V8 starts before the first bytecode (kFunctionEntryBytecodeOffset = -1), at position 0.
     let mut code: i64 = -1;
     let mut raw: i64 = 0;
     let mut found: Option<i64> = None;
     while reader.at < bytes.len() {
-        let delta = reader.signed()?;
-        // A negative code delta marks an expression (not a statement) position: -(d + 1).
-        let delta = if delta < 0 { -(delta + 1) } else { delta };
+        let delta = match flag_bits {
+            // (delta << bits) | flags, unsigned.
+            Some(bits) => i64::try_from(reader.unsigned()?.checked_shr(bits)?).ok()?,
+            None => {
+                // A negative code delta marks an expression (not a statement) position:
+                // -(d + 1).
+                let delta = reader.signed()?;
+                if delta < 0 {
+                    -(delta + 1)
+                } else {
+                    delta
+                }
+            }
+        };
         code = code.checked_add(delta)?;
         raw = raw.checked_add(reader.signed()?)?;
         if code > code_offset {
@@ -388,7 +401,14 @@ struct Vlq<'b> {
 }
 
 impl Vlq<'_> {
+    /// A zig-zag signed integer.
     fn signed(&mut self) -> Option<i64> {
+        let value = self.unsigned()?;
+        Some(((value >> 1) as i64) ^ -((value & 1) as i64))
+    }
+
+    /// An unsigned integer.
+    fn unsigned(&mut self) -> Option<u64> {
         let mut value: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -403,7 +423,7 @@ impl Vlq<'_> {
                 return None;
             }
         }
-        Some(((value >> 1) as i64) ^ -((value & 1) as i64))
+        Some(value)
     }
 }
 
@@ -440,11 +460,15 @@ mod tests {
             (-6, pos(25) - pos(10)),
             (7, pos(40) - pos(25)),
         ]);
-        assert_eq!(lookup(&table, 0), Some(10));
-        assert_eq!(lookup(&table, 4), Some(10));
-        assert_eq!(lookup(&table, 5), Some(25));
-        assert_eq!(lookup(&table, 100), Some(40));
-        assert_eq!(lookup(&table, -5), None);
-        assert_eq!(lookup(&[0x80], 0), None, "a truncated table is no answer");
+        assert_eq!(lookup(&table, 0, None), Some(10));
+        assert_eq!(lookup(&table, 4, None), Some(10));
+        assert_eq!(lookup(&table, 5, None), Some(25));
+        assert_eq!(lookup(&table, 100, None), Some(40));
+        assert_eq!(lookup(&table, -5, None), None);
+        assert_eq!(
+            lookup(&[0x80], 0, None),
+            None,
+            "a truncated table is no answer"
+        );
     }
 }

@@ -306,9 +306,43 @@ impl HeapModel<'_> {
         let mut out = Vec::with_capacity(names.len());
         for (i, name) in names.into_iter().enumerate() {
             let value = self.array_element(ctx, first + i as u64)?;
-            out.push((name, value));
+            out.push((name, self.unboxed_context_value(value)));
         }
         Ok(out)
+    }
+
+    /// The value of a context slot: the word itself, or, when it is a `ContextCell` (V8 14
+    /// boxes some `let` and `var` variables), the cell's tagged value, or its raw int32 as a
+    /// Smi. A cell holding a raw float64 is left as is (no tagged word holds that value).
+    fn unboxed_context_value(&self, word: u64) -> u64 {
+        let layout = self.layout();
+        let Some(cc) = layout.context_cell else {
+            return word;
+        };
+        let Some(cell_type) = layout.types.number("CONTEXT_CELL_TYPE") else {
+            return word;
+        };
+        let cell = match self.class_of_word(word) {
+            Some((h, _)) if h.instance_type == cell_type => h.addr,
+            _ => return word,
+        };
+        let memory = self.heap().memory();
+        let Ok(state) = memory.read_u32(cell.wrapping_add(cc.state)) else {
+            return word;
+        };
+        if u64::from(state) == cc.state_float64 {
+            return word;
+        }
+        if u64::from(state) == cc.state_int32 {
+            return match memory.read_u32(cell.wrapping_add(cc.raw_value)) {
+                // The i32's bits, sign-extended, in a Smi's place.
+                Ok(v) => (i64::from(v as i32) as u64)
+                    .checked_shl(layout.tagging.smi_shift)
+                    .unwrap_or(word),
+                Err(_) => word,
+            };
+        }
+        self.field(cell, cc.value).unwrap_or(word)
     }
 
     /// The names of a scope's context locals, in slot order.

@@ -7,7 +7,7 @@ use coroner_v8::Tagged;
 
 use crate::elements::ElementValue;
 use crate::error::DecodeError;
-use crate::maps::typed_array_name;
+use crate::maps::{typed_array_element_size, typed_array_name};
 use crate::model::{Class, Header, HeapModel};
 use crate::properties::{Key, Slot};
 use crate::value::{
@@ -668,12 +668,17 @@ impl HeapModel<'_> {
         let data = if class == Class::TypedArray {
             let h = self.header(addr)?;
             let info = self.map_info(h.map)?;
-            let kind = layout
-                .elements_kinds
-                .name(info.elements_kind(layout))
-                .and_then(typed_array_name);
+            let kind_name = layout.elements_kinds.name(info.elements_kind(layout));
+            let kind = kind_name.and_then(typed_array_name);
             v.element_type = kind.map(|k| k.trim_end_matches("Array").to_string());
-            v.length = Some(self.field(addr, b.typed_array_length)?);
+            v.length = match b.typed_array_length {
+                Some(at) => Some(self.field(addr, at)?),
+                // V8 14 keeps no length: a fixed-length array's is its byte length over the
+                // element size (what v8::TypedArray::Length computes).
+                None => kind_name
+                    .and_then(typed_array_element_size)
+                    .and_then(|size| byte_length.checked_div(size)),
+            };
             // external_pointer + base_pointer (the raw tagged word: a Smi 0 off-heap, the
             // on-heap byte array's pointer otherwise, with external_pointer its data offset).
             let external = self.field(addr, b.typed_array_external_pointer)?;

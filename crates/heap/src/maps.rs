@@ -466,6 +466,22 @@ pub(crate) fn typed_array_name(elements_kind: &str) -> Option<String> {
     Some(format!("{name}Array"))
 }
 
+/// `BYTES_PER_ELEMENT` of the typed array of an elements kind (`FLOAT64_ELEMENTS` -> 8): the
+/// JS-defined size of its element type.
+pub(crate) fn typed_array_element_size(elements_kind: &str) -> Option<u64> {
+    let base = elements_kind
+        .strip_prefix("RAB_GSAB_")
+        .unwrap_or(elements_kind)
+        .strip_suffix("_ELEMENTS")?;
+    Some(match base {
+        "UINT8" | "INT8" | "UINT8_CLAMPED" => 1,
+        "UINT16" | "INT16" | "FLOAT16" => 2,
+        "UINT32" | "INT32" | "FLOAT32" => 4,
+        "FLOAT64" | "BIGUINT64" | "BIGINT64" => 8,
+        _ => return None,
+    })
+}
+
 /// `FixedArray` for `FIXED_ARRAY`.
 fn camel_case(upper: &str) -> String {
     upper

@@ -131,10 +131,11 @@ impl HeapModel<'_> {
                 let sl = &layout.symbol;
                 let flags = u64::from(self.u32_at(addr, sl.flags)?);
                 let description = self.field(addr, sl.description)?;
+                let (private, private_name) = sl.privacy(flags);
                 Ok(Key::Symbol {
                     description: self.string_text(description, KEY_LIMIT),
-                    private: flags & sl.is_private != 0,
-                    private_name: flags & sl.is_private_name != 0,
+                    private,
+                    private_name,
                     well_known: flags & sl.is_well_known != 0,
                 })
             }

@@ -112,6 +112,9 @@ pub struct Page {
     pub next: u64,
     /// Chunk flags.
     pub flags: u64,
+    /// Whether the chunk holds executable code (its flag is in the chunk flags, or since V8 14
+    /// in the metadata's own flags word).
+    pub executable: bool,
     /// The owning `Heap*` (0 for the read-only heap).
     pub heap: u64,
     /// The owning space object (0 for the read-only heap).
@@ -218,6 +221,11 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
     if !plausible {
         return None;
     }
+    let executable_word = match pl.executable_flags {
+        Some(at) => field(at)?,
+        None => flags,
+    };
+    let executable = executable_word & pl.flag_executable != 0;
     let read_only = flags & pl.flag_read_only != 0;
     let kind = if read_only {
         PageKind::ReadOnly
@@ -251,6 +259,7 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
         high_water_mark,
         next,
         flags,
+        executable,
         heap,
         owner,
         space,

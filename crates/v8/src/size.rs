@@ -709,6 +709,7 @@ fn scope_info_walk(
                 }
             }
             ScopePart::DependentCode => u64::from(has(si.sloppy_eval_can_extend_vars)),
+            ScopePart::UnusedParameterBits => u64::from(scope_type == si.function_scope),
         };
         visit(*part, offset, words);
         offset = s.mul_add(offset, words, word)?;

@@ -154,6 +154,14 @@ mod tests {
             assert!(t.metadata.len() > 300, "{file}: {}", t.metadata.len());
             assert!(t.instance_types.len() > 250, "{file}");
             assert!(t.instance_types.contains_key("MAP_TYPE"), "{file}");
+            // The first number of the embedder range, which V8 11+ prints as `[api object] 0`.
+            assert_eq!(
+                t.instance_types
+                    .get("JS_API_OBJECT_TYPE")
+                    .map(|&n| i64::from(n)),
+                t.metadata.get("APIObjectType"),
+                "{file}"
+            );
             let found = by_build_id(&t.build_id).map(|r| r.map(|b| b.file));
             assert_eq!(found, Some(Ok(file)));
         }

@@ -252,6 +252,19 @@ impl<'a> Facts<'a> {
         }
     }
 
+    /// A bit number the supplement may declare `"absent"`, as a mask (`None` then).
+    pub(crate) fn opt_bit(&mut self, key: &str) -> Option<u64> {
+        let v = self.opt(key, &[])?;
+        match u32::try_from(v).ok().and_then(|b| 1u64.checked_shl(b)) {
+            Some(mask) => Some(mask),
+            None => {
+                self.missing
+                    .push(format!("{key} (bit number {v} out of range)"));
+                None
+            }
+        }
+    }
+
     /// A required string (an enumerated choice) from the supplement.
     pub(crate) fn text(&mut self, key: &str) -> String {
         match self.supp.get(key) {

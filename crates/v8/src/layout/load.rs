@@ -411,6 +411,9 @@ fn build(
                 "bytecode_array.frame_size",
                 &["class_BytecodeArray__frame_size__"],
             ),
+            position_flag_bits: f
+                .opt_off("bytecode_array.position_flag_bits", &[])
+                .and_then(|b| u32::try_from(b).ok()),
         },
         feedback_vector: FeedbackVectorLayout {
             length: f.off(
@@ -444,7 +447,7 @@ fn build(
                 "buffers.view_byte_length",
                 &["class_JSArrayBufferView__byte_length__"],
             ),
-            typed_array_length: f.off(
+            typed_array_length: f.opt_off(
                 "buffers.typed_array_length",
                 &["class_JSTypedArray__length__"],
             ),
@@ -521,9 +524,10 @@ fn build(
                 "symbol.description",
                 &["class_Symbol__description__", "class_Symbol__name__"],
             ),
-            is_private: f.bit("symbol.flag_bits.is_private"),
+            is_private: f.opt_bit("symbol.flag_bits.is_private").unwrap_or(0),
             is_well_known: f.bit("symbol.flag_bits.is_well_known_symbol"),
-            is_private_name: f.bit("symbol.flag_bits.is_private_name"),
+            is_private_name: f.opt_bit("symbol.flag_bits.is_private_name").unwrap_or(0),
+            private_kind: private_symbol_kind(&mut f),
         },
         big_int: BigIntLayout {
             bitfield: f.off("big_int.bitfield", &["class_BigIntBase__bitfield__"]),
@@ -593,6 +597,7 @@ fn build(
             getter: f.off("accessor_pair.getter", &["class_AccessorPair__getter__"]),
             setter: f.off("accessor_pair.setter", &["class_AccessorPair__setter__"]),
         },
+        context_cell: context_cell(&mut f),
         feedback_cell: FeedbackCellLayout {
             value: f.off("feedback_cell.value", &["class_FeedbackCell__value__"]),
         },
@@ -712,6 +717,7 @@ fn build(
         uncompiled_data: p.uncompiled_data,
         accessor_pair: p.accessor_pair,
         feedback_cell: p.feedback_cell,
+        context_cell: p.context_cell,
         weak_refs: p.weak_refs,
         promise_reaction: p.promise_reaction,
         elements_kinds: p.elements_kinds,
@@ -760,10 +766,38 @@ struct Parts {
     uncompiled_data: UncompiledDataLayout,
     accessor_pair: AccessorPairLayout,
     feedback_cell: FeedbackCellLayout,
+    context_cell: Option<ContextCellLayout>,
     weak_refs: WeakRefsLayout,
     promise_reaction: PromiseReactionLayout,
     elements_kinds: ElementsKinds,
     regexp_flags: RegExpFlags,
+}
+
+/// The two-bit private kind of V8 14.6's symbols (`symbol.private_kind_mask`, absent before).
+fn private_symbol_kind(f: &mut Facts<'_>) -> Option<PrivateSymbolKind> {
+    let mask = f.opt_off("symbol.private_kind_mask", &[])?;
+    Some(PrivateSymbolKind {
+        field: BitRange {
+            mask,
+            shift: u32::try_from(f.off("symbol.private_kind_shift", &[])).unwrap_or(u32::MAX),
+        },
+        public: f.off("symbol.private_kind_public", &[]),
+        field_name: f.off("symbol.private_kind_field_name", &[]),
+        brand: f.off("symbol.private_kind_brand", &[]),
+    })
+}
+
+/// `ContextCell`, where V8 has it (the supplement declares `context_cell.value` absent
+/// elsewhere, and then nothing else of it is asked for).
+fn context_cell(f: &mut Facts<'_>) -> Option<ContextCellLayout> {
+    let value = f.opt_off("context_cell.value", &["class_ContextCell__tagged_value__"])?;
+    Some(ContextCellLayout {
+        value,
+        state: f.off("context_cell.state", &[]),
+        raw_value: f.off("context_cell.raw_value", &[]),
+        state_int32: f.off("context_cell.state_int32", &[]),
+        state_float64: f.off("context_cell.state_float64", &[]),
+    })
 }
 
 /// A bit range whose mask (and shift) the metadata gives; the supplement key gets `_mask` and
@@ -1039,6 +1073,7 @@ fn page(f: &mut Facts<'_>) -> PageLayout {
         flag_read_only: f.bit("page.flag_bits.read_only_heap"),
         flag_large: f.bit("page.flag_bits.large_page"),
         flag_executable: f.bit("page.flag_bits.is_executable"),
+        executable_flags: f.opt_off("page.executable_flags", &[]),
         flag_from_page: f.bit("page.flag_bits.from_page"),
         flag_to_page: f.bit("page.flag_bits.to_page"),
         spaces,
@@ -1079,6 +1114,7 @@ fn scope_info(f: &mut Facts<'_>) -> ScopeInfoLayout {
             "module_info" => ScopePart::ModuleInfo,
             "module_variables" => ScopePart::ModuleVariables,
             "dependent_code" => ScopePart::DependentCode,
+            "unused_parameter_bits" => ScopePart::UnusedParameterBits,
             other => {
                 f.invalid("scope_info.parts", &format!("unknown part {other:?}"));
                 continue;
@@ -1114,6 +1150,7 @@ fn scope_info(f: &mut Facts<'_>) -> ScopeInfoLayout {
         },
         module_scope: f.off("scope_info.module_scope", &[]),
         class_scope: f.off("scope_info.class_scope", &[]),
+        function_scope: f.off("scope_info.function_scope", &[]),
         position_info_scopes,
         has_saved_class_variable: bit(f, "scope_info.bits.has_saved_class_variable"),
         function_variable: BitRange {

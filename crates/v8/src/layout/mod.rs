@@ -103,6 +103,9 @@ pub struct Layout {
     pub accessor_pair: AccessorPairLayout,
     /// `FeedbackCell`.
     pub feedback_cell: FeedbackCellLayout,
+    /// `ContextCell` (V8 14: a context slot of a mutable `let`/`var` may hold one, boxing the
+    /// variable's value); `None` where V8 has none.
+    pub context_cell: Option<ContextCellLayout>,
     /// `JSWeakRef` and `WeakCell`: the fields the garbage collector treats as weak.
     pub weak_refs: WeakRefsLayout,
     /// `PromiseReaction` (what a pending promise's `reactions_or_result` holds).
@@ -630,6 +633,9 @@ pub enum ScopePart {
     ModuleVariables,
     /// One word when `sloppy_eval_can_extend_vars`.
     DependentCode,
+    /// One word in function scopes: the bits of the parameters the function never uses
+    /// (V8 14.6).
+    UnusedParameterBits,
 }
 
 /// `ScopeInfo`: enough to size it and to find function names and context locals.
@@ -655,6 +661,8 @@ pub struct ScopeInfoLayout {
     pub module_scope: u64,
     /// Scope type value of class scopes.
     pub class_scope: u64,
+    /// Scope type value of function scopes.
+    pub function_scope: u64,
     /// Scope types whose scope infos have position info in the tail.
     pub position_info_scopes: Vec<u64>,
     /// `has_saved_class_variable` (mask).
@@ -700,12 +708,44 @@ pub struct SymbolLayout {
     pub flags: u64,
     /// Description (a String, or undefined).
     pub description: u64,
-    /// Flag: private symbol (V8-internal, invisible to JS) (mask).
+    /// Flag: private symbol (V8-internal, invisible to JS) (mask; 0 where `private_kind`
+    /// says it instead).
     pub is_private: u64,
     /// Flag: well-known symbol (`Symbol.iterator`, `Symbol.toStringTag`, ...) (mask).
     pub is_well_known: u64,
-    /// Flag: private name (the key of a `#field`) (mask).
+    /// Flag: private name (the key of a `#field`) (mask; 0 where `private_kind` says it).
     pub is_private_name: u64,
+    /// V8 14.6 replaced the private flags by a two-bit kind.
+    pub private_kind: Option<PrivateSymbolKind>,
+}
+
+/// The kind of a symbol's privacy, where it is an enum in the flags rather than flag bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivateSymbolKind {
+    /// Where the kind is in the flags.
+    pub field: BitRange,
+    /// Kind of ordinary (public) symbols.
+    pub public: u64,
+    /// Kind of a `#field` or `#method` name.
+    pub field_name: u64,
+    /// Kind of a class's private brand (a private name too).
+    pub brand: u64,
+}
+
+impl SymbolLayout {
+    /// Whether a symbol with `flags` is private, and whether it is a private name.
+    pub fn privacy(&self, flags: u64) -> (bool, bool) {
+        match self.private_kind {
+            Some(k) => {
+                let kind = k.field.get(flags);
+                (kind != k.public, kind == k.field_name || kind == k.brand)
+            }
+            None => (
+                flags & self.is_private != 0,
+                flags & self.is_private_name != 0,
+            ),
+        }
+    }
 }
 
 /// `BigInt`.
@@ -790,6 +830,22 @@ pub struct AccessorPairLayout {
 pub struct FeedbackCellLayout {
     /// The cell's value (a feedback vector, a closure feedback cell array, or undefined).
     pub value: u64,
+}
+
+/// `ContextCell`: a boxed context variable, its value tagged or (after optimised code stored
+/// an int32 or a float64 into it) raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextCellLayout {
+    /// The tagged value.
+    pub value: u64,
+    /// `u32` state: which of the two values is current.
+    pub state: u64,
+    /// The raw value (`i32` or `f64`, by state).
+    pub raw_value: u64,
+    /// State whose value is the raw `i32`.
+    pub state_int32: u64,
+    /// State whose value is the raw `f64`.
+    pub state_float64: u64,
 }
 
 /// The weak fields of `JSWeakRef` and `WeakCell` (tagged as strong pointers in memory; the
@@ -881,6 +937,10 @@ pub struct BytecodeArrayLayout {
     pub source_position_table: u64,
     /// `i32` size in bytes of the interpreter's register file for this function.
     pub frame_size: Option<u64>,
+    /// Low bits of a source position table entry's code offset delta that hold flags (V8 14:
+    /// `is_statement`, `is_breakable`; the delta is unsigned above them). `None` where the delta
+    /// is zig-zag signed and a negative one marks an expression position.
+    pub position_flag_bits: Option<u32>,
 }
 
 /// `FeedbackVector`.
@@ -914,8 +974,8 @@ pub struct BuffersLayout {
     pub view_byte_offset: u64,
     /// `JSArrayBufferView` byte length.
     pub view_byte_length: u64,
-    /// `JSTypedArray` length.
-    pub typed_array_length: u64,
+    /// `JSTypedArray` length (`None` from V8 14, which derives it from the byte length).
+    pub typed_array_length: Option<u64>,
     /// `JSTypedArray` external pointer.
     pub typed_array_external_pointer: u64,
     /// `JSTypedArray` base pointer.
@@ -1071,8 +1131,12 @@ pub struct PageLayout {
     pub flag_read_only: u64,
     /// Flag: large-object page.
     pub flag_large: u64,
-    /// Flag: executable (code) page.
+    /// Flag: executable (code) page, in the word `executable_flags` says.
     pub flag_executable: u64,
+    /// Where `flag_executable` is: `None` in the chunk's flags word (`flags`); else the offset
+    /// in the metadata of its own flags word (V8 14 keeps executability in the page metadata:
+    /// the chunk's main-thread flags hold only what the write barrier needs).
+    pub executable_flags: Option<u64>,
     /// Flag: new-space page that is the from-space of the last scavenge (holds stale objects).
     pub flag_from_page: u64,
     /// Flag: new-space to-space page.
