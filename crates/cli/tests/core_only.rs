@@ -142,6 +142,37 @@ fn the_layout_comes_from_the_table_of_the_build() {
     }
 }
 
+/// The source of node's own modules is in the executable's read-only data: inspecting one of
+/// their functions' source without it says which file holds it and how to supply it.
+#[test]
+fn the_source_of_nodes_own_modules_needs_the_executable() {
+    let mut told = 0;
+    for f in coroner_fixtures::find("stack", Kind::Abort) {
+        let label = f.label();
+        let bt = core_only(&f.core, &["bt"]);
+        let doc = &bt.json_lines()[0];
+        let internal = doc["threads"][0]["frames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|fr| fr["file"].as_str().is_some_and(|s| s.starts_with("node:")))
+            .and_then(|fr| fr["closure"].as_str())
+            .expect("a frame of node's own modules")
+            .to_string();
+        let run = core_only(&f.core, &[&format!("inspect -s {internal}")]);
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let error = run.json_lines()[0]["error"].as_str().map(str::to_string);
+        if let Some(error) = error {
+            assert!(error.contains("--exe"), "{label}: {error}");
+            told += 1;
+        }
+    }
+    assert!(
+        told > 0,
+        "no fixture lacks the source of node's own modules"
+    );
+}
+
 #[test]
 fn what_needs_the_executable_says_how_to_supply_it() {
     for f in coroner_fixtures::find("stack", Kind::Abort) {

@@ -103,7 +103,7 @@ impl HeapModel<'_> {
             },
             Tagged::Strong(addr) | Tagged::Weak(addr) => match self.header(addr) {
                 Ok(h) => self.object_value(h, depth, o),
-                Err(e) => Value::error(Some(addr), e.to_string()),
+                Err(e) => Value::error(Some(addr), self.failure(&e)),
             },
         }
     }
@@ -113,7 +113,7 @@ impl HeapModel<'_> {
         let mut v = match self.decode(h, class, depth, o) {
             Ok(v) => v,
             Err(e) => {
-                let mut v = Value::error(Some(h.addr), e.to_string());
+                let mut v = Value::error(Some(h.addr), self.failure(&e));
                 v.name = Some(self.type_name(h.instance_type));
                 v
             }
@@ -308,7 +308,7 @@ impl HeapModel<'_> {
                                         v.source = Some(text);
                                         v.truncated |= cut;
                                     }
-                                    Err(e) => v.error = Some(e.to_string()),
+                                    Err(e) => v.error = Some(self.failure(&e)),
                                 }
                             }
                         }
@@ -458,7 +458,7 @@ impl HeapModel<'_> {
                 }
                 v.properties = Some(out);
             }
-            Err(e) => v.error = Some(e.to_string()),
+            Err(e) => v.error = Some(self.failure(&e)),
         }
         if !matches!(class, Class::TypedArray | Class::DataView) {
             match self.elements(addr, o.limit) {
@@ -483,7 +483,7 @@ impl HeapModel<'_> {
                         );
                     }
                 }
-                Err(e) => v.error = Some(e.to_string()),
+                Err(e) => v.error = Some(self.failure(&e)),
             }
         }
         Ok(v)

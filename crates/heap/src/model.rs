@@ -147,12 +147,31 @@ pub struct HeapModel<'a> {
     pub(crate) descriptors: Cache<Result<Vec<Descriptor>, DecodeError>>,
     pub(crate) facts: Cache<MapFacts>,
     pub(crate) to_string_tag: OnceLock<Option<u64>>,
+    /// The process image, when the model was opened from one: it says which file holds bytes
+    /// the core lacks.
+    image: Option<&'a ProcessImage>,
 }
 
 impl<'a> HeapModel<'a> {
     /// Opens the heap of `image` (its layout, isolates and pages; see [`Heap::open`]).
     pub fn open(image: &'a ProcessImage) -> Result<HeapModel<'a>, HeapError> {
-        Ok(HeapModel::new(Heap::open(image)?))
+        let mut model = HeapModel::new(Heap::open(image)?);
+        model.image = Some(image);
+        Ok(model)
+    }
+
+    /// Why a part of a value could not be decoded, for its `error`: with, when the bytes
+    /// missing are a file's the core does not hold (node's own module sources are in the
+    /// executable), which file and how to supply it.
+    pub(crate) fn failure(&self, e: &DecodeError) -> String {
+        let hint = match e {
+            DecodeError::Read(r) => self.image.and_then(|i| i.file_hint(r.addr())),
+            _ => None,
+        };
+        match hint {
+            Some(hint) => format!("{e}; {hint}"),
+            None => e.to_string(),
+        }
     }
 
     /// The model of a heap already opened.
@@ -164,6 +183,7 @@ impl<'a> HeapModel<'a> {
             descriptors: Cache::new(),
             facts: Cache::new(),
             to_string_tag: OnceLock::new(),
+            image: None,
         }
     }
 
