@@ -36,6 +36,11 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["exe", "sysroot", "lib_paths"])]
     pub core_only: bool,
 
+    /// Read V8's layout as that of this tabled Node release (e.g. 22.23.3), for a core whose
+    /// build coroner cannot identify; the layout is checked on the core before it is used.
+    #[arg(long, value_name = "VERSION")]
+    pub node_version: Option<String>,
+
     /// Run this command; may be repeated, and the commands run in order.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use coroner_analysis::{HeapAnalysis, ThreadStack};
 use coroner_heap::HeapModel;
 use coroner_image::{ImageError, OpenOptions, ProcessImage};
+use coroner_v8::{Layout, LayoutError};
 
 use crate::args::{Args, ColorChoice};
 use crate::commands::{self, Output};
@@ -49,6 +50,8 @@ pub struct Session<'a> {
     continuation: RefCell<Option<String>>,
     /// Set by Ctrl-C while a command runs at the prompt; long commands poll it and stop early.
     interrupted: Arc<AtomicBool>,
+    /// `--node-version`: the tabled release whose layout to read the core with.
+    node_version: Option<String>,
 }
 
 /// What running one line amounted to.
@@ -83,6 +86,16 @@ impl<'a> Session<'a> {
             progress: !args.json && io::stderr().is_terminal(),
             continuation: RefCell::new(None),
             interrupted: Arc::new(AtomicBool::new(false)),
+            node_version: args.node_version.clone(),
+        }
+    }
+
+    /// V8's layout for this core: its own build's (or the table covering its release), or the
+    /// release `--node-version` names.
+    pub fn layout(&self) -> Result<Layout, LayoutError> {
+        match &self.node_version {
+            Some(release) => Layout::load_with_table(self.image, release),
+            None => Layout::load(self.image),
         }
     }
 
@@ -96,7 +109,9 @@ impl<'a> Session<'a> {
     pub fn heap(&self) -> Result<&HeapAnalysis<'a>, String> {
         let built = self.heap.get_or_init(|| {
             let progress = Progress::spinner(self.progress, "reading the V8 heap");
-            let model = HeapModel::open(self.image).map_err(|e| e.to_string())?;
+            let layout = self.layout().map_err(|e| e.to_string())?;
+            let model =
+                HeapModel::open_with_layout(self.image, layout).map_err(|e| e.to_string())?;
             progress.set_message("indexing heap objects");
             let analysis = HeapAnalysis::new(model);
             analysis.index();

@@ -199,4 +199,34 @@ fn a_build_coroner_cannot_identify_or_does_not_know() {
     let line = run.stderr.lines().last().unwrap_or("");
     assert!(line.contains("cannot tell which Node build"), "{line}");
     assert!(line.contains("--exe"), "{line}");
+    assert!(line.contains("--node-version"), "{line}");
+
+    // Naming the release reads it, after the checks, as the intact core reads.
+    let named = coroner([
+        core.as_os_str(),
+        "--core-only".as_ref(),
+        "--node-version".as_ref(),
+        f.version.as_ref(),
+        "--json".as_ref(),
+        "-c".as_ref(),
+        "findjsobjects".as_ref(),
+    ]);
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    let intact = support::core_only(&f.core, &["findjsobjects"], true);
+    assert_eq!(named.json_lines(), intact.json_lines());
+    // The wrong major's table is refused by the checks, in one line.
+    let wrong = coroner([
+        core.as_os_str(),
+        "--core-only".as_ref(),
+        "--node-version".as_ref(),
+        "18.20.8".as_ref(),
+        "-c".as_ref(),
+        "findjsobjects".as_ref(),
+    ]);
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    let line = wrong.stderr.lines().last().unwrap_or("");
+    assert!(
+        line.contains("node-18.20.8.toml") && line.contains("does not fit"),
+        "{line}"
+    );
 }

@@ -155,7 +155,16 @@ pub struct HeapModel<'a> {
 impl<'a> HeapModel<'a> {
     /// Opens the heap of `image` (its layout, isolates and pages; see [`Heap::open`]).
     pub fn open(image: &'a ProcessImage) -> Result<HeapModel<'a>, HeapError> {
-        let mut model = HeapModel::new(Heap::open(image)?);
+        HeapModel::open_with_layout(image, Layout::load(image)?)
+    }
+
+    /// Opens the heap of `image` with a layout already loaded (e.g. a chosen release's table,
+    /// [`Layout::load_with_table`], which [`Heap::with_layout`] checks on the core).
+    pub fn open_with_layout(
+        image: &'a ProcessImage,
+        layout: Layout,
+    ) -> Result<HeapModel<'a>, HeapError> {
+        let mut model = HeapModel::new(Heap::with_layout(image.memory(), layout)?);
         model.image = Some(image);
         Ok(model)
     }

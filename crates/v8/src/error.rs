@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
     /// Neither the build id nor a version string identifies the Node build.
-    #[error("cannot tell which Node build made this core: {} and no Node version string was found in its memory; pass the executable with --exe", match build_id { Some(id) => format!("its executable's build id {id} is not one coroner has a table for"), None => "it keeps no build id for its executable".to_string() })]
+    #[error("cannot tell which Node build made this core: {} and no Node version string was found in its memory; pass the executable with --exe, or name the release with --node-version", match build_id { Some(id) => format!("its executable's build id {id} is not one coroner has a table for"), None => "it keeps no build id for its executable".to_string() })]
     UnknownBuild {
         /// The executable's build id as the core keeps it, when it does.
         build_id: Option<String>,
@@ -57,12 +57,12 @@ pub enum HeapError {
     #[error("no V8 heap pages found in the core: it is not a core of a node process, or its heap memory was left out of the dump")]
     NoPages,
     /// The layout is another release's table, and the core contradicts it.
-    #[error("{version} has no layout table of its own, and the one covering it ({table}) does not fit this core: {why}; pass the executable with --exe")]
+    #[error("the layout table {table}, {how}, does not fit this core: {why}; pass the executable with --exe")]
     LayoutMismatch {
-        /// The Node version of the core.
-        version: String,
         /// The table tried.
         table: &'static str,
+        /// Why that table was tried: `read for Node v22.5.1, which has no table of its own`.
+        how: String,
         /// The check that failed.
         why: String,
     },

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::error::HeapError;
 use crate::isolate::{find_isolates, measured_heap_offset, Isolate};
 use crate::labs::{find_in_memory, KnownLab, Lab, LabOrigin};
-use crate::layout::Layout;
+use crate::layout::{Layout, TableMatch};
 use crate::pages::{find_pages, Page, PageKind, Space};
 use crate::walk::{PageWalk, WalkEnd};
 
@@ -294,9 +294,16 @@ impl<'a> Heap<'a> {
 
 /// The error for a borrowed table that the core contradicts.
 fn mismatch(layout: &Layout, why: &str) -> HeapError {
+    let source = &layout.source;
     HeapError::LayoutMismatch {
-        version: format!("Node {}", layout.source.node_version),
-        table: layout.source.table,
+        table: source.table,
+        how: match source.table_match {
+            TableMatch::Chosen => "chosen for this core".to_string(),
+            _ => format!(
+                "read for Node {}, which has no table of its own",
+                source.node_version
+            ),
+        },
         why: why.to_string(),
     }
 }

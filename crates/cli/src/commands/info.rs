@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use clap::Args as ClapArgs;
 use coroner_image::{hex, ProcessImage};
 use coroner_v8::layout::{MetadataOrigin, TableMatch};
-use coroner_v8::Layout;
+use coroner_v8::{Layout, LayoutError};
 use serde::Serialize;
 
 use super::CommandError;
@@ -63,7 +63,7 @@ enum LayoutInfo {
         /// The build table, e.g. `node-22.23.3.toml`.
         table: &'static str,
         /// `build id` (the table is this build's) or `release range` (another release's,
-        /// checked on the core before the heap is read; `chosen` when a library caller chose it).
+        /// checked on the core before the heap is read; `chosen` with `--node-version`).
         table_match: &'static str,
         /// Where the v8dbg constants come from: `executable` or `table`.
         metadata_from: &'static str,
@@ -87,11 +87,10 @@ struct ModuleInfo {
 
 /// Gathers `info` for the session's core.
 pub fn run(session: &Session, _args: &InfoArgs) -> Result<Info, CommandError> {
-    Ok(gather(session.image()))
+    Ok(gather(session.image(), session.layout()))
 }
 
-fn gather(image: &ProcessImage) -> Info {
-    let layout = Layout::load(image);
+fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>) -> Info {
     let core = image.core();
     let memory = image.memory();
     let segments = core.segments();
@@ -222,10 +221,10 @@ impl Info {
                     metadata_from,
                     supplement,
                 } => {
-                    let which = if *table_match == "build id" {
-                        "this build's table"
-                    } else {
-                        "the table covering this release, checked on the core"
+                    let which = match *table_match {
+                        "build id" => "this build's table",
+                        "chosen" => "chosen with --node-version, checked on the core",
+                        _ => "the table covering this release, checked on the core",
                     };
                     format!("{table} ({which}) and {supplement}; v8dbg constants from the {metadata_from}")
                 }

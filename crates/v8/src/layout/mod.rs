@@ -215,7 +215,8 @@ pub enum TableMatch {
     /// No table has this build's id: the table is the one whose range of releases covers the
     /// version found in the process, and is checked on the core.
     ReleaseRange,
-    /// The caller chose the table ([`Layout::load_with_table`]); it is checked on the core.
+    /// The caller chose the table ([`Layout::load_with_table`], `--node-version`); it is checked
+    /// on the core.
     Chosen,
 }
 
