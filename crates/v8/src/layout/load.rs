@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use coroner_image::{hex, ProcessImage};
 
-use super::builds;
+use super::builds::{self, BuildTable};
 use super::facts::Facts;
 use super::metadata::Metadata;
 use super::supplement::{self, Supplement};
@@ -38,13 +38,17 @@ impl Layout {
                 m.core_build_id.as_deref().or_else(file_id)
             })
             .map(hex);
-        let found = image.versions().node.clone();
         let (table, table_match) = match build_id.as_deref().and_then(builds::by_build_id) {
             Some(table) => (table.map_err(LayoutError::Table)?, TableMatch::BuildId),
             None => {
-                let node = found.clone().ok_or_else(|| LayoutError::UnknownBuild {
-                    build_id: build_id.clone(),
-                })?;
+                let node =
+                    image
+                        .versions()
+                        .node
+                        .clone()
+                        .ok_or_else(|| LayoutError::UnknownBuild {
+                            build_id: build_id.clone(),
+                        })?;
                 let unsupported = || LayoutError::UnsupportedVersion {
                     found: node.clone(),
                     supported: builds::tabled_versions(),
@@ -53,86 +57,78 @@ impl Layout {
                 (table.map_err(LayoutError::Table)?, TableMatch::ReleaseRange)
             }
         };
-        let major = table.major;
-        let (file, text) =
-            supplement::for_major(major).ok_or_else(|| LayoutError::UnsupportedVersion {
-                found: format!("v{}", table.node_version),
-                supported: builds::tabled_versions(),
-            })?;
-        let (meta, metadata_from) = match Metadata::read(image).filter(|m| m.len() > 0) {
-            Some(mut meta) => {
-                meta.fill_from(&table.metadata);
-                (meta, MetadataOrigin::Executable)
-            }
-            None => (table.metadata.clone(), MetadataOrigin::Table),
-        };
-        if let Some(tagged_size) = meta.get("TaggedSize") {
-            if meta.get("SystemPointerSize") != Some(tagged_size) {
-                return Err(LayoutError::PointerCompression { tagged_size });
-            }
-        }
-        let supp = Supplement::parse(text).map_err(|message| LayoutError::Supplement {
-            supplement: file,
-            message: message.split_whitespace().collect::<Vec<_>>().join(" "),
-        })?;
-        let (node_version, v8_version) = match table_match {
-            TableMatch::BuildId => (
-                format!("v{}", table.node_version),
-                Some(table.v8_version.clone()),
-            ),
-            TableMatch::ReleaseRange | TableMatch::Chosen => (
-                found.unwrap_or_else(|| format!("v{}", table.node_version)),
-                image.versions().v8.clone(),
-            ),
-        };
-        let source = LayoutSource {
-            node_version,
-            node_major: major,
-            v8_version,
-            supplement: file,
-            metadata_constants: meta.len(),
-            metadata_from,
-            table: table.file,
-            table_match,
-        };
-        build(source, &meta, &supp, &table.instance_types)
+        let exe = Metadata::read(image).filter(|m| m.len() > 0);
+        with_table(image, table, table_match, exe)
     }
-}
 
-impl Layout {
     /// Loads the layout of the tabled release `release` (e.g. `22.23.3`), whatever the core
     /// says: its table's constants (not the executable's) and its major's supplement. For a core
     /// coroner cannot identify, or to try a table on a core; the layout always
     /// [needs the checks](LayoutSource::needs_check) on the core.
     pub fn load_with_table(image: &ProcessImage, release: &str) -> Result<Layout, LayoutError> {
-        let unsupported = || LayoutError::UnsupportedVersion {
-            found: release.to_string(),
-            supported: builds::tabled_versions(),
-        };
         let table = builds::by_release(release)
-            .ok_or_else(unsupported)?
+            .ok_or_else(|| LayoutError::UnsupportedVersion {
+                found: release.to_string(),
+                supported: builds::tabled_versions(),
+            })?
             .map_err(LayoutError::Table)?;
-        let (file, text) = supplement::for_major(table.major).ok_or_else(unsupported)?;
-        let supp = Supplement::parse(text).map_err(|message| LayoutError::Supplement {
-            supplement: file,
-            message,
+        with_table(image, table, TableMatch::Chosen, None)
+    }
+}
+
+/// The layout from `table` and its major's supplement, with the executable's constants `exe`
+/// over the table's when there are any.
+fn with_table(
+    image: &ProcessImage,
+    table: BuildTable,
+    table_match: TableMatch,
+    exe: Option<Metadata>,
+) -> Result<Layout, LayoutError> {
+    let (file, text) =
+        supplement::for_major(table.major).ok_or_else(|| LayoutError::UnsupportedVersion {
+            found: format!("v{}", table.node_version),
+            supported: builds::tabled_versions(),
         })?;
-        let source = LayoutSource {
-            node_version: image
+    let (meta, metadata_from) = match exe {
+        Some(mut meta) => {
+            meta.fill_from(&table.metadata);
+            (meta, MetadataOrigin::Executable)
+        }
+        None => (table.metadata, MetadataOrigin::Table),
+    };
+    if let Some(tagged_size) = meta.get("TaggedSize") {
+        if meta.get("SystemPointerSize") != Some(tagged_size) {
+            return Err(LayoutError::PointerCompression { tagged_size });
+        }
+    }
+    let supp = Supplement::parse(text).map_err(|message| LayoutError::Supplement {
+        supplement: file,
+        message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+    })?;
+    // A build id match makes the table's versions the process's; otherwise what the process
+    // says of itself is kept (the table is another release's).
+    let (node_version, v8_version) = match table_match {
+        TableMatch::BuildId => (format!("v{}", table.node_version), Some(table.v8_version)),
+        TableMatch::ReleaseRange | TableMatch::Chosen => (
+            image
                 .versions()
                 .node
                 .clone()
-                .unwrap_or_else(|| format!("v{release}")),
-            node_major: table.major,
-            v8_version: image.versions().v8.clone(),
-            supplement: file,
-            metadata_constants: table.metadata.len(),
-            metadata_from: MetadataOrigin::Table,
-            table: table.file,
-            table_match: TableMatch::Chosen,
-        };
-        build(source, &table.metadata, &supp, &table.instance_types)
-    }
+                .unwrap_or_else(|| format!("v{}", table.node_version)),
+            image.versions().v8.clone(),
+        ),
+    };
+    let source = LayoutSource {
+        node_version,
+        node_major: table.major,
+        v8_version,
+        supplement: file,
+        metadata_constants: meta.len(),
+        metadata_from,
+        table: table.file,
+        table_match,
+    };
+    build(source, &meta, &supp, &table.instance_types)
 }
 
 /// The instance type table: the build table's, with the metadata's `type_*` constants over it
