@@ -94,19 +94,13 @@ pub(crate) fn files() -> &'static [(&'static str, &'static str)] {
 
 /// The table of the build whose GNU build id is `build_id` (lower-case hex).
 pub(crate) fn by_build_id(build_id: &str) -> Option<Result<BuildTable, TableError>> {
-    TABLES
-        .iter()
-        .map(|&(file, text)| BuildTable::parse(file, text))
-        .find(|table| table.as_ref().map_or(true, |t| t.build_id == build_id))
+    first(|t| t.build_id == build_id)
 }
 
-/// The table of release `release` (`22.23.3`, no `v`).
+/// The table of release `release` (`22.23.3`, with or without `v`).
 pub(crate) fn by_release(release: &str) -> Option<Result<BuildTable, TableError>> {
-    let file = format!("node-{}.toml", release.trim_start_matches('v'));
-    TABLES
-        .iter()
-        .find(|(f, _)| *f == file)
-        .map(|&(file, text)| BuildTable::parse(file, text))
+    let release = release.trim_start_matches('v');
+    first(|t| t.node_version == release)
 }
 
 /// The table to try for Node `version` (`22.5.1`, with or without `v`), which has none of its
@@ -114,13 +108,16 @@ pub(crate) fn by_release(release: &str) -> Option<Result<BuildTable, TableError>
 /// a major ranges that cover it without overlap).
 pub(crate) fn covering(version: &str) -> Option<Result<BuildTable, TableError>> {
     let wanted = release_key(version)?;
+    first(|t| t.covers.0 <= wanted && wanted < t.covers.1)
+}
+
+/// The first table, in file order, that `wanted` accepts; a table that does not parse stops
+/// the search with its error, so that a broken file is never skipped silently.
+fn first(wanted: impl Fn(&BuildTable) -> bool) -> Option<Result<BuildTable, TableError>> {
     TABLES
         .iter()
         .map(|&(file, text)| BuildTable::parse(file, text))
-        .find(|t| {
-            t.as_ref()
-                .map_or(true, |t| t.covers.0 <= wanted && wanted < t.covers.1)
-        })
+        .find(|table| table.as_ref().map_or(true, &wanted))
 }
 
 /// The tabled releases, e.g. `18.20.8, 20.20.2, ...`, for messages.
