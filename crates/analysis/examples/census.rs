@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use coroner_analysis::{CensusOptions, HeapAnalysis, InstancesQuery};
+use coroner_analysis::{Analysis, CensusOptions, InstancesQuery};
 use coroner_heap::HeapModel;
 use coroner_image::{OpenOptions, ProcessImage};
 
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = HeapModel::open(&image)?;
     let t_heap = t.elapsed();
     let rss_heap = rss();
-    let analysis = HeapAnalysis::new(model);
+    let analysis = Analysis::new(&image, model);
 
     let t = Instant::now();
     let census = analysis.census(&options);

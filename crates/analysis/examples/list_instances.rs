@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p coroner-analysis --example list_instances -- CORE Walrus`
 
-use coroner_analysis::{CensusOptions, HeapAnalysis, InstancesQuery};
+use coroner_analysis::{Analysis, CensusOptions, InstancesQuery};
 use coroner_heap::{HeapModel, InspectOptions};
 use coroner_image::{OpenOptions, ProcessImage};
 
@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => return Err("usage: list_instances CORE CONSTRUCTOR".into()),
     };
     let image = ProcessImage::open(core.as_ref(), &OpenOptions::default())?;
-    let heap = HeapAnalysis::new(HeapModel::open(&image)?);
+    let heap = Analysis::new(&image, HeapModel::open(&image)?);
     for row in heap.census(&CensusOptions::default()).rows.iter().take(5) {
         println!("{:>10} {:>12}  {}", row.count, row.size, row.name);
     }

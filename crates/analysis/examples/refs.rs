@@ -8,13 +8,12 @@
 //! Prints the time to open the core and build the object index, to build the reverse index
 //! (and its size), then the latency of `findrefs` on N instances of NAME (default: the largest
 //! row of the census that is not a V8 internal), the slowest and the median, and of `retainers`
-//! on a few of them (the roots found once first, without stacks), and the peak memory of the
+//! on a few of them (the stacks unwound and the roots found once first), and the peak memory of the
 //! process (Linux: `VmHWM`, `RssAnon`).
 
 use std::time::{Duration, Instant};
 
-use coroner_analysis::{CensusOptions, HeapAnalysis, InstancesQuery, RetainerOptions};
-use coroner_heap::HeapModel;
+use coroner_analysis::{Analysis, CensusOptions, InstancesQuery, RetainerOptions};
 use coroner_image::{OpenOptions, ProcessImage};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let t = Instant::now();
     let image = ProcessImage::open(core.as_ref(), &open)?;
-    let analysis = HeapAnalysis::new(HeapModel::open(&image)?);
+    let analysis = Analysis::open(&image)?;
     let t_open = t.elapsed();
     let t = Instant::now();
     let index = analysis.index();
@@ -78,12 +77,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     times.sort_unstable();
     let t = Instant::now();
-    let roots = analysis.roots(&[]);
+    let threads = analysis.stacks().len();
+    let t_stacks = t.elapsed();
+    let t = Instant::now();
+    let roots = analysis.roots();
     let t_roots = t.elapsed();
     let mut r_times: Vec<(Duration, usize, Option<String>)> = Vec::new();
     for &a in found.addresses.iter().take(retainer_queries) {
         let t = Instant::now();
-        let r = analysis.retainers(a, &[], &RetainerOptions::default())?;
+        let r = analysis.retainers(a, &RetainerOptions::default())?;
         r_times.push((t.elapsed(), r.visited, r.paths.first().map(|p| p.text())));
     }
 
@@ -109,8 +111,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             times[times.len() / 2]
         );
     }
+    println!("stacks:                 {t_stacks:>10.2?}  ({threads} threads)");
     println!(
-        "roots (no stacks):      {t_roots:>10.2?}  ({} objects: {:?})",
+        "roots:                  {t_roots:>10.2?}  ({} objects: {:?})",
         roots.len(),
         roots.counts()
     );

@@ -15,10 +15,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use coroner_heap::v8::Space;
-use coroner_heap::{Class, HeapModel, MapFacts};
+use coroner_heap::{Class, HeapModel, MapFacts, Space};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::index::{ObjectIndex, PageRun};
 
@@ -42,8 +40,7 @@ pub struct CensusOptions {
 
 /// V8's generations: where an object lives tells how recently it was allocated, as every full
 /// GC moves the survivors of the young generation to the old one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Generation {
     /// New space and new large-object space: allocated since the last GC that moved them.
     Young,
@@ -64,7 +61,7 @@ impl Generation {
 /// Whether the objects of `run` are counted under `options`.
 pub(crate) fn run_wanted(model: &HeapModel<'_>, run: &PageRun, options: &CensusOptions) -> bool {
     if let Some(g) = options.generation {
-        let space = model.heap().pages().get(run.page as usize).map(|p| p.space);
+        let space = model.pages().get(run.page as usize).map(|p| p.space);
         if space.map(Generation::of) != Some(g) {
             return false;
         }
@@ -73,7 +70,7 @@ pub(crate) fn run_wanted(model: &HeapModel<'_>, run: &PageRun, options: &CensusO
 }
 
 /// How many objects, and how many bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
     /// Objects.
     pub count: u64,
@@ -89,7 +86,7 @@ impl Totals {
 }
 
 /// The part of a row in one isolate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IsolateShare {
     /// Index of the isolate in the heap's isolates (`None`: the read-only heap, shared by all).
     pub isolate: Option<usize>,
@@ -100,7 +97,7 @@ pub struct IsolateShare {
 }
 
 /// One row of the census.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CensusRow {
     /// The name (a constructor name, or a bracketed kind like `(String)`); in detailed mode
     /// with the property names, `Walrus {id, name}`.
@@ -110,23 +107,19 @@ pub struct CensusRow {
     /// Their total shallow size in bytes.
     pub size: u64,
     /// The name alone (detailed mode).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub constructor: Option<String>,
     /// The own property names in order (detailed mode).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Vec<String>>,
     /// One object of the row, by address (detailed mode).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<String>,
     /// A V8 internal (listed only with `all`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
     /// How the row splits over isolates (one entry per isolate holding such objects).
     pub isolates: Vec<IsolateShare>,
 }
 
 /// The census.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Census {
     /// Rows, by total size (largest first), then count, then name.
     pub rows: Vec<CensusRow>,
@@ -177,8 +170,12 @@ impl Counts {
 }
 
 /// Takes the census of the heap indexed by `index`.
-pub fn census(model: &HeapModel<'_>, index: &ObjectIndex, options: &CensusOptions) -> Census {
-    let isolates = model.heap().isolates().len();
+pub(crate) fn census(
+    model: &HeapModel<'_>,
+    index: &ObjectIndex,
+    options: &CensusOptions,
+) -> Census {
+    let isolates = model.isolates().len();
     let slots = isolates + 1;
     let shared = isolates;
     let maps = index.maps().len();

@@ -16,7 +16,7 @@ use coroner_heap::{Class, HeapModel};
 pub struct PageRun {
     /// The first object id of the run.
     pub first: u32,
-    /// Index of the page in [`Heap::pages`](coroner_heap::v8::Heap::pages).
+    /// Index of the page in [`HeapModel::pages`].
     pub page: u32,
     /// The isolate the page belongs to (`None`: the read-only heap shared by all isolates, or a
     /// heap without a known isolate).
@@ -46,8 +46,7 @@ struct PageObjects {
 impl ObjectIndex {
     /// Walks every page of the model's heap (in parallel) and indexes its objects.
     pub fn build(model: &HeapModel<'_>) -> ObjectIndex {
-        let heap = model.heap();
-        let per_page: Vec<PageObjects> = heap.par_map_pages(|_, walk| {
+        let per_page: Vec<PageObjects> = model.par_map_pages(|_, walk| {
             let mut local: HashMap<u64, u32> = HashMap::new();
             let mut p = PageObjects {
                 addrs: Vec::new(),
@@ -91,7 +90,7 @@ impl ObjectIndex {
         };
         let mut global: HashMap<u64, u32> = HashMap::new();
         let mut prototypes = Vec::new();
-        for (page_index, (page, p)) in heap.pages().iter().zip(per_page).enumerate() {
+        for (page_index, (page, p)) in model.pages().iter().zip(per_page).enumerate() {
             if p.addrs.is_empty() {
                 continue;
             }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use coroner_heap::{Class, HeapModel, MapFacts};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::census::{object_signature, PROTOTYPE_NAME};
 use crate::index::ObjectIndex;
@@ -26,7 +25,7 @@ pub struct InstancesQuery {
 }
 
 /// The instances found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instances {
     /// How many objects have the name (before `offset` and `limit`).
     pub total: u64,
@@ -35,7 +34,11 @@ pub struct Instances {
 }
 
 /// Lists the objects of `query.name`.
-pub fn instances(model: &HeapModel<'_>, index: &ObjectIndex, query: &InstancesQuery) -> Instances {
+pub(crate) fn instances(
+    model: &HeapModel<'_>,
+    index: &ObjectIndex,
+    query: &InstancesQuery,
+) -> Instances {
     let (name, signature) = split_detailed(&query.name);
     let prototypes = name == PROTOTYPE_NAME && signature.is_none();
     // Which maps carry the name (and, for a detailed name, the signature when it is per map).
@@ -139,7 +142,7 @@ fn split_detailed(name: &str) -> (&str, Option<&str>) {
 
 /// Names the census may hold, for suggestions when a name has no instances: the census names
 /// of every map, deduplicated.
-pub fn known_names(model: &HeapModel<'_>, index: &ObjectIndex) -> Vec<Arc<str>> {
+pub(crate) fn known_names(model: &HeapModel<'_>, index: &ObjectIndex) -> Vec<Arc<str>> {
     let mut names: Vec<Arc<str>> = index
         .maps()
         .par_iter()

@@ -20,7 +20,7 @@ fn counts(census: &Census) -> BTreeMap<&str, u64> {
 
 /// The isolates of a fixture and the name each of their censuses gives `class` a count of.
 fn per_isolate(o: &Opened, class: &str) -> Vec<(usize, u64)> {
-    (0..o.analysis.model().heap().isolates().len())
+    (0..o.analysis.model().isolates().len())
         .map(|i| {
             let c = o.analysis.census(&CensusOptions {
                 isolate: Some(i),
@@ -91,7 +91,7 @@ fn every_worker_isolate_holds_its_own_instances() {
         let label = o.label();
         let extra = &o.fixture.expect.extra;
         let workers = extra["workers"].as_array().expect("workers");
-        let isolates = o.analysis.model().heap().isolates().len();
+        let isolates = o.analysis.model().isolates().len();
         assert_eq!(Some(isolates as u64), extra["isolates"].as_u64(), "{label}");
         let main = main_isolate(o);
         for w in workers {
@@ -407,8 +407,7 @@ fn large_core_census() {
         ..Default::default()
     };
     let image = coroner_image::ProcessImage::open(&fixture.core, &options).expect("core opens");
-    let analysis =
-        coroner_analysis::HeapAnalysis::new(coroner_heap::HeapModel::open(&image).expect("heap"));
+    let analysis = coroner_analysis::Analysis::open(&image).expect("heap");
     let census = analysis.census(&CensusOptions::default());
     let holders = fixture.expect.classes["Holder"];
     assert_eq!(counts(&census).get("Holder"), Some(&holders));

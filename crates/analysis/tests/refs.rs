@@ -10,17 +10,15 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use coroner_analysis::{HeapAnalysis, InstancesQuery, Reference, RefsError, RetainerOptions};
+use coroner_analysis::{Analysis, InstancesQuery, Reference, RefsError, RetainerOptions};
 use coroner_fixtures::Fixture;
 use coroner_heap::{EdgeName, HeapModel, Slot};
-use coroner_image::{OpenOptions, ProcessImage};
 use rayon::prelude::*;
 
 /// One fixture core, opened and analysed.
 struct Core {
     fixture: Fixture,
-    image: &'static ProcessImage,
-    analysis: HeapAnalysis<'static>,
+    analysis: Analysis<'static>,
 }
 
 impl Core {
@@ -67,6 +65,29 @@ impl Core {
             .references
     }
 
+    /// Every JS object with an own property `name`, read from each object (an oracle for
+    /// `with_property`, which leaves out literal boilerplates).
+    fn objects_with_property(&self, name: &str) -> Vec<u64> {
+        let index = self.analysis.index();
+        let model = self.model();
+        (0..index.len())
+            .into_par_iter()
+            .filter_map(|id| {
+                let facts = model.map_facts(index.maps()[index.map_ids()[id] as usize]);
+                let addr = index.addrs()[id];
+                let props = facts
+                    .class
+                    .is_receiver()
+                    .then(|| model.own_properties(addr).ok())
+                    .flatten()?;
+                props
+                    .iter()
+                    .any(|p| p.key.display() == name)
+                    .then_some(addr)
+            })
+            .collect()
+    }
+
     /// The instance type name of the object at `addr`.
     fn type_name(&self, addr: u64) -> String {
         let h = self.model().header(addr).expect("header");
@@ -86,24 +107,12 @@ fn cores(scenario: &'static str) -> &'static [Core] {
         other => panic!("no such scenario {other}"),
     };
     cell.get_or_init(|| {
-        let mut found: Vec<Core> = coroner_fixtures::all()
+        let mut found: Vec<Core> = coroner_fixtures::images(|f| f.scenario == scenario)
             .into_par_iter()
-            .filter(|f| f.scenario == scenario)
-            .map(|fixture| {
-                let options = OpenOptions {
-                    exe: Some(fixture.exe.clone()),
-                    ..Default::default()
-                };
-                let image = ProcessImage::open(&fixture.core, &options)
-                    .unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
-                let image: &'static ProcessImage = Box::leak(Box::new(image));
-                let model =
-                    HeapModel::open(image).unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
-                Core {
-                    fixture,
-                    image,
-                    analysis: HeapAnalysis::new(model),
-                }
+            .map(|(fixture, image)| Core {
+                analysis: Analysis::open(image)
+                    .unwrap_or_else(|e| panic!("{}: {e}", fixture.label())),
+                fixture,
             })
             .collect();
         found.sort_by_key(|c| c.label());
@@ -263,7 +272,7 @@ fn retainer_paths_reach_the_globals_through_the_recorded_chains() {
             let addr = c.instance(class);
             let r = c
                 .analysis
-                .retainers(addr, &[], &RetainerOptions::default())
+                .retainers(addr, &RetainerOptions::default())
                 .expect("retainers");
             let texts: Vec<String> = r.paths.iter().map(|p| p.text()).collect();
             assert!(
@@ -283,7 +292,7 @@ fn retainer_paths_reach_the_globals_through_the_recorded_chains() {
         let walrus = c.instance("Walrus");
         let r = c
             .analysis
-            .retainers(walrus, &[], &RetainerOptions::default())
+            .retainers(walrus, &RetainerOptions::default())
             .expect("retainers");
         assert_eq!(
             r.paths.first().map(|p| p.text()),
@@ -305,9 +314,7 @@ fn retainer_paths_reach_the_globals_through_the_recorded_chains() {
 fn retainers_with_the_threads_stacks_among_the_roots() {
     for c in cores("retainers") {
         let label = c.label();
-        let unwinder = coroner_unwind::Unwinder::from_heap(c.image, c.model().heap());
-        let stacks = coroner_analysis::stacks(c.model(), &unwinder);
-        let roots = coroner_analysis::Roots::find(c.model(), c.analysis.index(), &stacks);
+        let roots = c.analysis.roots();
         let counts = roots.counts();
         assert_eq!(counts[0], ("global", 1), "{label}");
         assert!(counts[1].1 >= 1, "{label}: native contexts");
@@ -355,13 +362,13 @@ fn findrefs_by_name_finds_exactly_the_scenario_objects() {
         assert_eq!(values, want, "{label}");
         // The one left out is the literal's boilerplate, held by an AllocationSite field no
         // rule names (a `slot +0x…` edge).
-        let all = coroner_analysis::with_property(c.model(), c.analysis.index(), None, "cage");
+        let all = c.objects_with_property("cage");
         assert_eq!(all.len(), cages.len() + 1, "{label}");
         let boilerplate = all
             .iter()
-            .find(|m| !cages.iter().any(|k| k.holder == m.holder))
+            .find(|&&m| !cages.iter().any(|k| k.holder == m))
             .expect("boilerplate");
-        let refs = c.refs(boilerplate.holder);
+        let refs = c.refs(*boilerplate);
         assert!(
             refs.iter().any(|r| r.holder_name == "AllocationSite"
                 && matches!(r.edge, EdgeName::Slot(_))
@@ -527,7 +534,7 @@ fn edge_kinds_of_collections_properties_and_functions() {
         // Weak references are not followed by retainers unless asked.
         let strong = c
             .analysis
-            .retainers(value, &[], &RetainerOptions::default())
+            .retainers(value, &RetainerOptions::default())
             .expect("retainers");
         assert!(
             strong.paths.iter().all(|p| !p.text().contains("WeakMap")),
@@ -537,7 +544,6 @@ fn edge_kinds_of_collections_properties_and_functions() {
             .analysis
             .retainers(
                 value,
-                &[],
                 &RetainerOptions {
                     weak: true,
                     paths: 50,
@@ -908,7 +914,7 @@ fn garbage_addresses_are_errors() {
             assert!(e.to_string().starts_with("no heap object starts at"), "{e}");
             assert!(c
                 .analysis
-                .retainers(bad, &[], &RetainerOptions::default())
+                .retainers(bad, &RetainerOptions::default())
                 .is_err());
         }
         let inside = c
@@ -929,12 +935,11 @@ fn garbage_addresses_are_errors() {
         // Read-only objects are found by a scan: undefined is held by many objects.
         let undefined = c
             .model()
-            .heap()
             .isolates()
             .first()
             .and_then(|i| {
                 i.root(
-                    c.model().heap().memory(),
+                    c.model().v8_heap().memory(),
                     c.model().layout(),
                     c.model().layout().roots.undefined,
                 )
@@ -950,7 +955,7 @@ fn garbage_addresses_are_errors() {
         );
         let r = c
             .analysis
-            .retainers(undefined, &[], &RetainerOptions::default())
+            .retainers(undefined, &RetainerOptions::default())
             .expect("retainers");
         assert!(r.paths.is_empty(), "{label}");
         assert!(

@@ -1,8 +1,10 @@
 //! Progress on stderr for scans that take a while on big cores: drawn only when stderr is a
 //! terminal and the output is not JSON, so pipes and scripts never see it.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
+use coroner_analysis::Stage;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A spinner with a message, or nothing.
@@ -23,17 +25,48 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    /// Changes the message.
-    pub fn set_message(&self, message: &'static str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message);
-        }
-    }
-
     /// Removes the spinner.
     pub fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// A spinner for each stage of the analyses while it runs (see [`coroner_analysis::Progress`]).
+pub struct Spinners {
+    enabled: bool,
+    current: Mutex<Option<Progress>>,
+}
+
+impl Spinners {
+    /// Spinners on stderr when `enabled`; nothing otherwise.
+    pub fn new(enabled: bool) -> Spinners {
+        Spinners {
+            enabled,
+            current: Mutex::new(None),
+        }
+    }
+}
+
+impl coroner_analysis::Progress for Spinners {
+    fn begin(&self, stage: Stage) {
+        let message = match stage {
+            Stage::IndexingObjects => "indexing heap objects",
+            Stage::IndexingReferences => "indexing references",
+            Stage::Unwinding => "unwinding threads",
+            Stage::FindingRoots => "finding GC roots",
+        };
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some(Progress::spinner(self.enabled, message));
+        }
+    }
+
+    fn end(&self, _: Stage) {
+        if let Ok(mut current) = self.current.lock() {
+            if let Some(p) = current.take() {
+                p.finish();
+            }
         }
     }
 }

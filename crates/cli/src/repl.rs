@@ -72,8 +72,9 @@ pub fn run(session: &Session) -> rustyline::Result<bool> {
         let _ = out.flush();
         if let Some(helper) = editor.helper_mut() {
             if helper.names.is_empty() {
-                if let Some(heap) = session.heap_if_ready() {
-                    helper.names = coroner_analysis::known_names(heap.model(), heap.index())
+                if let Some(analysis) = session.analysis_if_open() {
+                    helper.names = analysis
+                        .known_names()
                         .iter()
                         .map(|n| n.to_string())
                         .collect();

@@ -6,14 +6,14 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use coroner_analysis::{HeapAnalysis, ThreadStack};
+use coroner_analysis::Analysis;
 use coroner_heap::HeapModel;
 use coroner_image::{ImageError, OpenOptions, ProcessImage};
 use coroner_v8::{Layout, LayoutError};
 
 use crate::args::{Args, ColorChoice};
 use crate::commands::{self, Output};
-use crate::progress::Progress;
+use crate::progress::{Progress, Spinners};
 use crate::report::{self, TextStyle};
 
 /// Opens the core named on the command line and reports, once, what was not found.
@@ -34,10 +34,9 @@ pub fn open_image(args: &Args) -> Result<ProcessImage, ImageError> {
 /// An open core and the settings commands run with.
 pub struct Session<'a> {
     image: &'a ProcessImage,
-    /// The heap model and its object index, built by the first command that needs them.
-    heap: OnceCell<Result<HeapAnalysis<'a>, String>>,
-    /// Every thread's named stack, unwound by the first command that needs them.
-    stacks: OnceCell<Result<Vec<ThreadStack>, String>>,
+    /// The analyses of the core, opened by the first command that needs the heap (the error
+    /// says why it cannot be read).
+    analysis: OnceCell<Result<Analysis<'a>, String>>,
     /// The thread and frame `thread N` and `frame N` selected.
     selected_thread: Cell<usize>,
     selected_frame: Cell<usize>,
@@ -76,8 +75,7 @@ impl<'a> Session<'a> {
         };
         Session {
             image,
-            heap: OnceCell::new(),
-            stacks: OnceCell::new(),
+            analysis: OnceCell::new(),
             selected_thread: Cell::new(0),
             selected_frame: Cell::new(0),
             json: args.json,
@@ -92,7 +90,7 @@ impl<'a> Session<'a> {
 
     /// V8's layout for this core: its own build's (or the table covering its release), or the
     /// release `--node-version` names.
-    pub fn layout(&self) -> Result<Layout, LayoutError> {
+    pub fn chosen_layout(&self) -> Result<Layout, LayoutError> {
         match &self.node_version {
             Some(release) => Layout::load_with_table(self.image, release),
             None => Layout::load(self.image),
@@ -104,55 +102,26 @@ impl<'a> Session<'a> {
         self.image
     }
 
-    /// The heap analyses, built on first use (finding isolates and pages, then indexing every
-    /// object); the error says why the heap cannot be read.
-    pub fn heap(&self) -> Result<&HeapAnalysis<'a>, String> {
-        let built = self.heap.get_or_init(|| {
+    /// The analyses of the core, opened on first use (finding the heap's isolates and pages,
+    /// then indexing every object); the error says why the heap cannot be read. Later stages
+    /// (references, stacks, roots) are built by the analyses as commands ask for them, with a
+    /// spinner while they run.
+    pub fn analysis(&self) -> Result<&Analysis<'a>, String> {
+        let opened = self.analysis.get_or_init(|| {
             let progress = Progress::spinner(self.progress, "reading the V8 heap");
-            let layout = self.layout().map_err(|e| e.to_string())?;
+            let layout = self.chosen_layout().map_err(|e| e.to_string())?;
             let model =
                 HeapModel::open_with_layout(self.image, layout).map_err(|e| e.to_string())?;
-            progress.set_message("indexing heap objects");
-            let analysis = HeapAnalysis::new(model);
-            analysis.index();
             progress.finish();
+            let analysis = Analysis::new(self.image, model)
+                .with_progress(std::sync::Arc::new(Spinners::new(self.progress)));
+            analysis.index();
             Ok(analysis)
         });
-        built.as_ref().map_err(Clone::clone)
+        opened.as_ref().map_err(Clone::clone)
     }
 
-    /// The heap with its reverse-reference index built (showing progress while it is).
-    pub fn heap_with_refs(&self) -> Result<&HeapAnalysis<'a>, String> {
-        let heap = self.heap()?;
-        let progress = Progress::spinner(self.progress, "indexing references");
-        heap.refs();
-        progress.finish();
-        Ok(heap)
-    }
-
-    /// The heap with its references and GC roots ready (showing progress while they are built).
-    pub fn heap_with_roots(&self, stacks: &[ThreadStack]) -> Result<&HeapAnalysis<'a>, String> {
-        let heap = self.heap_with_refs()?;
-        let progress = Progress::spinner(self.progress, "finding GC roots");
-        heap.roots(stacks);
-        progress.finish();
-        Ok(heap)
-    }
-
-    /// Every thread's stack, native and JavaScript frames named.
-    pub fn stacks(&self) -> Result<&[ThreadStack], String> {
-        let built = self.stacks.get_or_init(|| {
-            let heap = self.heap()?;
-            let progress = Progress::spinner(self.progress, "unwinding threads");
-            let unwinder = coroner_unwind::Unwinder::from_heap(self.image, heap.model().heap());
-            let stacks = coroner_analysis::stacks(heap.model(), &unwinder);
-            progress.finish();
-            Ok(stacks)
-        });
-        built.as_ref().map(Vec::as_slice).map_err(Clone::clone)
-    }
-
-    /// The selected thread (an index into [`Session::stacks`]).
+    /// The selected thread (an index into [`Analysis::stacks`]).
     pub fn selected_thread(&self) -> usize {
         self.selected_thread.get()
     }
@@ -173,9 +142,10 @@ impl<'a> Session<'a> {
         self.selected_frame.set(index);
     }
 
-    /// The heap, if it has been read already (for completion, which must not start a scan).
-    pub fn heap_if_ready(&self) -> Option<&HeapAnalysis<'a>> {
-        self.heap.get().and_then(|r| r.as_ref().ok())
+    /// The analyses, if the heap has been read already (for completion, which must not start
+    /// a scan).
+    pub fn analysis_if_open(&self) -> Option<&Analysis<'a>> {
+        self.analysis.get().and_then(|r| r.as_ref().ok())
     }
 
     /// True once the user pressed Ctrl-C during the running command.

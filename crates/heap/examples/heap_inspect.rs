@@ -31,8 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let name = rest.first().ok_or(usage)?;
             let n: usize = rest.get(1).and_then(|n| n.parse().ok()).unwrap_or(10);
             let mut found = 0;
-            for page in model.heap().pages() {
-                for o in model.heap().walk(page) {
+            for page in model.pages() {
+                for o in model.walk(page) {
                     if &*model.map_facts(o.map).census_name == name.as_str() {
                         found += 1;
                         if found <= n {

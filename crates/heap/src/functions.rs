@@ -140,12 +140,47 @@ impl HeapModel<'_> {
     }
 
     /// The `SharedFunctionInfo` of the JS function at `addr`.
-    pub(crate) fn function_shared(&self, addr: u64) -> Result<u64, DecodeError> {
+    pub fn function_shared(&self, addr: u64) -> Result<u64, DecodeError> {
         self.pointer(
             addr,
             self.layout().js_function.shared,
             "function's SharedFunctionInfo",
         )
+    }
+
+    /// The context (closure scope) of the JS function at `addr`.
+    pub fn function_context(&self, addr: u64) -> Result<u64, DecodeError> {
+        self.pointer(
+            addr,
+            self.layout().js_function.context,
+            "function's context",
+        )
+    }
+
+    /// The `ScopeInfo` of the context at `ctx`: what its slots are (names, kinds) and which
+    /// function's scope it is.
+    pub fn context_scope_info(&self, ctx: u64) -> Result<u64, DecodeError> {
+        let w = self.array_element(ctx, self.layout().context.scope_info_index)?;
+        self.layout().tagging.strong(w).ok_or(DecodeError::Invalid {
+            addr: ctx,
+            what: "context scope info",
+            value: w,
+        })
+    }
+
+    /// The name a stack frame of the JS function at `addr` goes by, as V8's stack traces name
+    /// it: its debug name, else its own `name` data property when that is a string (where V8
+    /// keeps the names it sets at run time: methods with computed or symbol keys). `None` for
+    /// an anonymous function.
+    pub fn frame_function_name(&self, addr: u64) -> Option<String> {
+        self.function_name(addr)
+            .ok()
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                let w = self.own_data_property(addr, |k| k.is("name"))?;
+                let s = self.string(self.layout().tagging.strong(w)?, None).ok()?;
+                Some(s.to_string_lossy()).filter(|n| !n.is_empty())
+            })
     }
 
     /// The name of the JS function at `addr` (its debug name: the inferred name when it has no

@@ -81,16 +81,6 @@ impl HeapModel<'_> {
         }
     }
 
-    /// `addr` without its heap object tag, when it has one.
-    fn untag(&self, addr: u64) -> u64 {
-        let t = &self.layout().tagging;
-        if addr & t.heap_object_tag_mask == t.heap_object_tag {
-            addr & !t.heap_object_tag_mask
-        } else {
-            addr
-        }
-    }
-
     fn word_value(&self, word: u64, depth: u32, o: &InspectOptions) -> Value {
         match self.layout().tagging.decode(word) {
             Tagged::Smi(n) => Value {

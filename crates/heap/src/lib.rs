@@ -25,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod code;
 mod edges;
 mod elements;
 mod error;
@@ -32,18 +33,25 @@ mod functions;
 mod inspect;
 mod maps;
 mod model;
+mod outside;
 mod properties;
+mod references;
 mod strings;
 mod value;
 
-pub use coroner_v8 as v8;
+pub use code::CodeTier;
+/// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,
+/// readers). The layout itself stays below: decoding is this crate's job.
+pub use coroner_v8::{
+    HeapError, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader, Space,
+};
 pub use edges::{Edge, EdgeName, SlotRule};
 pub use elements::{ElementValue, Elements};
 pub use error::DecodeError;
 pub use functions::{LineColumn, SharedInfo};
 pub use inspect::{iso_date, InspectOptions};
 pub use maps::MapFacts;
-pub use model::{Class, Header, HeapModel};
+pub use model::{Class, Header, HeapModel, Role};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
 pub use strings::JsString;
 pub use value::{

@@ -50,6 +50,9 @@ pub struct MapFacts {
     pub internal: bool,
     /// The map of an object used as a prototype.
     pub is_prototype_map: bool,
+    /// Its objects keep their properties in a dictionary (each object its own), not in the
+    /// map's descriptors.
+    pub dictionary_properties: bool,
     /// The census name of some objects of this map is their own: an own `Symbol.toStringTag`
     /// data property names them (V8 does so for `console`, `Atomics`, `Math`, ...). Use
     /// [`HeapModel::census_name_of`] for the objects of such maps.
@@ -63,8 +66,7 @@ impl MapFacts {
     pub fn signature(&self, model: &HeapModel<'_>) -> Option<Arc<str>> {
         self.signature
             .get_or_init(|| {
-                let info = self.info?;
-                if info.is_dictionary_map(model.layout()) {
+                if self.info.is_none() || self.dictionary_properties {
                     return None;
                 }
                 let descriptors = model.descriptors(self.addr);
@@ -104,6 +106,7 @@ impl HeapModel<'_> {
                 constructor: None,
                 internal: true,
                 is_prototype_map: false,
+                dictionary_properties: false,
                 per_object_name: false,
                 signature: OnceLock::new(),
             };
@@ -156,6 +159,7 @@ impl HeapModel<'_> {
             constructor,
             internal,
             is_prototype_map,
+            dictionary_properties: info.is_dictionary_map(layout),
             per_object_name,
             signature: OnceLock::new(),
         }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use coroner_image::ProcessImage;
 use coroner_v8::layout::Layout;
 use coroner_v8::map::{is_map, read_map};
-use coroner_v8::{Heap, HeapError, MapInfo};
+use coroner_v8::{Heap, HeapError, Isolate, MapInfo, Page, PageWalk, Reader};
 
 use crate::error::DecodeError;
 use crate::maps::MapFacts;
@@ -98,6 +98,20 @@ impl Class {
     }
 }
 
+/// Instance types the analyses single out beyond their [`Class`]: the roots of the heap and the
+/// stores whose references are named from the objects that own them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A global object (`JSGlobalObject`): a root, whose properties are globals.
+    GlobalObject,
+    /// A native context: a root, the realm's builtins and script contexts.
+    NativeContext,
+    /// The dictionary of a global object's properties (its values are `PropertyCell`s).
+    GlobalDictionary,
+    /// An `AllocationSite`: holds the boilerplate V8 copies for each evaluation of a literal.
+    AllocationSite,
+}
+
 /// The header of a heap object: where it is, its map, and its instance type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
@@ -144,6 +158,7 @@ impl<T> Cache<T> {
 pub struct HeapModel<'a> {
     heap: Heap<'a>,
     classes: Vec<Class>,
+    roles: Vec<(u16, Role)>,
     pub(crate) descriptors: Cache<Result<Vec<Descriptor>, DecodeError>>,
     pub(crate) facts: Cache<MapFacts>,
     pub(crate) to_string_tag: OnceLock<Option<u64>>,
@@ -186,9 +201,11 @@ impl<'a> HeapModel<'a> {
     /// The model of a heap already opened.
     pub fn new(heap: Heap<'a>) -> HeapModel<'a> {
         let classes = classify(heap.layout());
+        let roles = roles(heap.layout());
         HeapModel {
             heap,
             classes,
+            roles,
             descriptors: Cache::new(),
             facts: Cache::new(),
             to_string_tag: OnceLock::new(),
@@ -196,14 +213,61 @@ impl<'a> HeapModel<'a> {
         }
     }
 
-    /// The heap: layout, isolates, pages and walks.
-    pub fn heap(&self) -> &Heap<'a> {
+    /// The heap of the V8 layer: layout, memory, isolates, pages and walks. Decoders of this
+    /// crate read through it; the layers above use the model's own queries.
+    pub(crate) fn heap(&self) -> &Heap<'a> {
         &self.heap
     }
 
-    /// The layout.
+    /// The heap as the V8 layer sees it, for the other users of that layer (the unwinder walks
+    /// frames with it). The analyses decode nothing through it: they ask the model.
+    pub fn v8_heap(&self) -> &Heap<'a> {
+        &self.heap
+    }
+
+    /// The layout: every offset and type number of this core's V8.
     pub fn layout(&self) -> &Layout {
         self.heap.layout()
+    }
+
+    /// Every isolate, by address.
+    pub fn isolates(&self) -> &[Isolate] {
+        self.heap.isolates()
+    }
+
+    /// Every heap page, by address.
+    pub fn pages(&self) -> &[Page] {
+        self.heap.pages()
+    }
+
+    /// The page whose object area holds `addr`.
+    pub fn page_of(&self, addr: u64) -> Option<&Page> {
+        self.heap.page_of(addr)
+    }
+
+    /// A walk over the objects of `page`.
+    pub fn walk(&self, page: &Page) -> PageWalk<'_> {
+        self.heap.walk(page)
+    }
+
+    /// Runs `f` on every page with a walk of it, in parallel; the results in page order.
+    pub fn par_map_pages<R, F>(&self, f: F) -> Vec<R>
+    where
+        R: Send,
+        F: Fn(&Page, PageWalk<'_>) -> R + Sync + Send,
+    {
+        self.heap.par_map_pages(f)
+    }
+
+    /// A reader of `page`'s object area, for reading many objects of one page (see
+    /// [`HeapModel::for_each_reference`]).
+    pub fn page_reader(&self, page: &Page) -> Reader<'a> {
+        self.heap.page_reader(page)
+    }
+
+    /// Whether `addr` is in the read-only heap, which every isolate shares and no GC collects.
+    pub fn is_read_only(&self, addr: u64) -> bool {
+        self.heap.is_read_only(addr)
     }
 
     /// The isolate the object at `addr` belongs to (index into the heap's isolates; `None` for
@@ -218,6 +282,24 @@ impl<'a> HeapModel<'a> {
             .get(usize::from(t))
             .copied()
             .unwrap_or(Class::Internal)
+    }
+
+    /// What the analyses single out instance type `t` for, if anything.
+    pub fn role_of(&self, t: u16) -> Option<Role> {
+        self.roles
+            .iter()
+            .find_map(|&(rt, role)| (rt == t).then_some(role))
+    }
+
+    /// The object address an address-like word names: a tagged pointer (strong or weak) without
+    /// its tag, any other word as it is (an address typed without its tag).
+    pub fn untag(&self, word: u64) -> u64 {
+        self.layout().tagging.untag(word)
+    }
+
+    /// The object a tagged word points to, when it is a strong heap pointer.
+    pub fn pointer_target(&self, word: u64) -> Option<u64> {
+        self.layout().tagging.strong(word)
     }
 
     /// V8's name of instance type `t` (`"JS_OBJECT_TYPE"`), or its number.
@@ -367,6 +449,20 @@ impl<'a> HeapModel<'a> {
             _ => None,
         }
     }
+}
+
+/// The instance types that have a [`Role`], with it.
+fn roles(layout: &Layout) -> Vec<(u16, Role)> {
+    let types = &layout.types;
+    let mut roles = vec![
+        (types.js_global_object, Role::GlobalObject),
+        (types.native_context, Role::NativeContext),
+        (types.global_dictionary, Role::GlobalDictionary),
+    ];
+    if let Some(t) = types.number("ALLOCATION_SITE_TYPE") {
+        roles.push((t, Role::AllocationSite));
+    }
+    roles
 }
 
 /// The class of every instance type number of the layout.

@@ -65,8 +65,9 @@ impl HeapModel<'_> {
         Some(s.to_string_lossy())
     }
 
-    /// The length field of the string at `addr`.
-    pub(crate) fn string_length(&self, addr: u64) -> Result<u64, DecodeError> {
+    /// The length of the string at `addr`, in UTF-16 code units (its length field: cheap, for
+    /// rejecting strings before decoding them).
+    pub fn string_length(&self, addr: u64) -> Result<u64, DecodeError> {
         let raw = self.u32_at(addr, self.layout().string.length)?;
         let len = i32::from_le_bytes(raw.to_le_bytes());
         u64::try_from(len).map_err(|_| DecodeError::Invalid {

@@ -19,7 +19,6 @@ fn builtin_module_functions_have_their_source() {
         let model = &o.model;
         let label = o.label();
         let functions: Vec<u64> = model
-            .heap()
             .par_map_pages(|_, walk| {
                 walk.filter(|obj| model.class_of(obj.instance_type) == Class::Function)
                     .map(|obj| obj.addr)
@@ -49,12 +48,7 @@ fn builtin_module_functions_have_their_source() {
             }
             // The line and column (from the script's line ends) are where the source text
             // stands in the script (found by counting newlines here).
-            let layout = model.layout();
-            let mem = model.heap().memory();
-            let sfi = layout
-                .tagging
-                .strong(mem.read_u64(f + layout.js_function.shared).expect("shared"))
-                .expect("a SharedFunctionInfo");
+            let sfi = model.function_shared(f).expect("a SharedFunctionInfo");
             let info = model.shared_info(sfi).expect("shared info");
             let (start, end) = info.positions.expect("positions");
             let from = info.token_position.unwrap_or(start);

@@ -19,7 +19,7 @@ fn every_object_of_every_fixture_decodes() {
     for o in all() {
         let model = &o.model;
         // (objects, failures of JS objects and strings, examples)
-        let results: Vec<(u64, Vec<String>)> = model.heap().par_map_pages(|_, walk| {
+        let results: Vec<(u64, Vec<String>)> = model.par_map_pages(|_, walk| {
             let mut n = 0u64;
             let mut bad = Vec::new();
             for (i, obj) in walk.enumerate() {
@@ -69,10 +69,9 @@ fn addresses_without_an_object_are_errors() {
         let label = o.label();
         let options = InspectOptions::default();
         let (page, first) = model
-            .heap()
             .pages()
             .iter()
-            .find_map(|p| Some((p, model.heap().walk(p).find(|obj| obj.size >= 24)?)))
+            .find_map(|p| Some((p, model.walk(p).find(|obj| obj.size >= 24)?)))
             .expect("an object of three words");
         let cases = [
             ("null", 0u64),

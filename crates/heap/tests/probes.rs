@@ -6,8 +6,8 @@
 mod support;
 
 use coroner_fixtures::ProbeValue;
-use coroner_heap::v8::types::StringRepresentation;
 use coroner_heap::{Class, InspectOptions, Value, ValueType};
+use coroner_v8::types::StringRepresentation;
 use serde_json::Value as Json;
 use support::{opened, Opened};
 
@@ -590,7 +590,6 @@ fn objects_extra_facts_decode() {
         // The global object's properties (a GlobalDictionary of PropertyCells).
         let global_type = m.layout().types.js_global_object;
         let globals: Vec<u64> = m
-            .heap()
             .par_map_pages(|_, walk| {
                 walk.filter(|obj| obj.instance_type == global_type)
                     .map(|obj| obj.addr)
@@ -643,7 +642,7 @@ fn representation(o: &Opened, addr: u64) -> String {
     let one_byte = if shape.representation == StringRepresentation::Thin {
         let w = o
             .model
-            .heap()
+            .v8_heap()
             .memory()
             .read_u64(addr + layout.string.thin_actual)
             .expect("w");
@@ -714,7 +713,7 @@ fn strings_have_their_representations_and_lengths() {
         let layout = o.model.layout();
         let word = |addr: u64, off: u64| -> u64 {
             o.model
-                .heap()
+                .v8_heap()
                 .memory()
                 .read_u64(addr + off)
                 .expect("readable")

@@ -27,7 +27,7 @@ mod version;
 
 use std::path::{Path, PathBuf};
 
-use coroner_corefile::{AddressSpace, Backing, CoreFile};
+use coroner_corefile::{AddressSpace, Backing, CoreFile, ReadError};
 
 pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
@@ -202,6 +202,27 @@ impl ProcessImage {
     /// The process's memory: the core's bytes, completed from matching files.
     pub fn memory(&self) -> &AddressSpace {
         self.core.memory()
+    }
+
+    /// Bytes of the process's memory that are readable: held by the core, or by a file found.
+    pub fn bytes_present(&self) -> u64 {
+        self.memory().bytes_present()
+    }
+
+    /// Up to `len` bytes of memory at `start`, for a disassembler: fewer where the readable
+    /// memory ends (halving until a read succeeds); the error says why not even the first byte
+    /// can be read.
+    pub fn read_code(&self, start: u64, len: usize) -> Result<Vec<u8>, ReadError> {
+        let memory = self.memory();
+        let mut n = len;
+        while n > 0 {
+            let mut buf = vec![0u8; n];
+            if memory.read(start, &mut buf).is_ok() {
+                return Ok(buf);
+            }
+            n /= 2;
+        }
+        memory.read_u8(start).map(|b| vec![b])
     }
 
     /// Every ELF module the process had mapped, the executable among them.

@@ -20,7 +20,8 @@ use crate::error::HeapError;
 use crate::isolate::{find_isolates, measured_heap_offset, Isolate};
 use crate::labs::{find_in_memory, KnownLab, Lab, LabOrigin};
 use crate::layout::{Layout, TableMatch};
-use crate::pages::{find_pages, Page, PageKind, Space};
+use crate::pages::{find_pages, Page, PageKind, ReadOnlyAreas, Space};
+use crate::read::Reader;
 use crate::walk::{PageWalk, WalkEnd};
 
 /// What a walk of one page must know besides the page.
@@ -39,6 +40,7 @@ pub struct Heap<'a> {
     labs: Vec<KnownLab>,
     /// Per page (same order as `pages`).
     states: Vec<PageState>,
+    read_only: ReadOnlyAreas,
 }
 
 impl<'a> Heap<'a> {
@@ -116,6 +118,7 @@ impl<'a> Heap<'a> {
         }
         let mut heap = Heap {
             space,
+            read_only: ReadOnlyAreas::of(&pages),
             layout,
             isolates,
             pages,
@@ -252,6 +255,19 @@ impl<'a> Heap<'a> {
         let i = self.pages.partition_point(|p| p.addr <= addr);
         let page = self.pages.get(i.checked_sub(1)?)?;
         page.contains(addr).then_some(page)
+    }
+
+    /// Whether `addr` is in the read-only heap (shared by every isolate, never collected).
+    #[inline]
+    pub fn is_read_only(&self, addr: u64) -> bool {
+        self.read_only.contains(addr)
+    }
+
+    /// A reader of `page`'s object area: the area's bytes taken once as a slice when the core
+    /// holds them contiguously, so that reading every word of every object of the page is
+    /// indexing, not a search of the address space per word.
+    pub fn page_reader(&self, page: &Page) -> Reader<'a> {
+        Reader::with_window(self.space, page.area_start, page.area_end)
     }
 
     /// A walk over the objects of `page` (one of [`Heap::pages`]).

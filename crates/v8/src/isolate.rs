@@ -14,7 +14,7 @@ use coroner_corefile::{AddressSpace, ReadError};
 
 use crate::labs::Lab;
 use crate::layout::Layout;
-use crate::pages::{Page, PageKind};
+use crate::pages::{Page, ReadOnlyAreas};
 use crate::read::Reader;
 use crate::scan::{par_scan, Run};
 
@@ -57,11 +57,7 @@ impl Isolate {
 /// Every isolate of the process, by address. `pages` are the heap pages found in the core: the
 /// oddballs of a roots table must be on the read-only ones.
 pub(crate) fn find_isolates(layout: &Layout, space: &AddressSpace, pages: &[Page]) -> Vec<Isolate> {
-    let ro: Vec<(u64, u64)> = pages
-        .iter()
-        .filter(|p| p.kind == PageKind::ReadOnly)
-        .map(|p| (p.area_start, p.area_end))
-        .collect();
+    let ro = ReadOnlyAreas::of(pages);
     let checker = Checker {
         layout,
         r: Reader::new(space),
@@ -167,7 +163,7 @@ fn read_isolate(layout: &Layout, space: &AddressSpace, addr: u64, roots: u64) ->
 struct Checker<'a> {
     layout: &'a Layout,
     r: Reader<'a>,
-    ro: &'a [(u64, u64)],
+    ro: &'a ReadOnlyAreas,
 }
 
 impl Checker<'_> {
@@ -225,7 +221,7 @@ impl Checker<'_> {
     #[inline]
     fn in_ro(&self, word: u64) -> bool {
         match self.layout.tagging.strong(word) {
-            Some(a) => self.ro.iter().any(|&(s, e)| s <= a && a < e),
+            Some(a) => self.ro.contains(a),
             None => false,
         }
     }
@@ -269,11 +265,7 @@ mod tests {
             let layout = Layout::load(&image).expect("layout");
             let space = image.memory();
             let pages = crate::pages::find_pages(&layout, space);
-            let ro: Vec<(u64, u64)> = pages
-                .iter()
-                .filter(|p| p.kind == PageKind::ReadOnly)
-                .map(|p| (p.area_start, p.area_end))
-                .collect();
+            let ro = ReadOnlyAreas::of(&pages);
             let checker = Checker {
                 layout: &layout,
                 r: Reader::new(space),

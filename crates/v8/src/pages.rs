@@ -141,6 +141,34 @@ impl Page {
     }
 }
 
+/// The object areas of the read-only pages, sorted: the read-only heap is shared by every
+/// isolate and holds what nearly every object points at (maps, oddballs, empty arrays), so
+/// "is this word read-only?" is asked for most words of the heap and must be a binary search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOnlyAreas(Vec<(u64, u64)>);
+
+impl ReadOnlyAreas {
+    /// The areas of the read-only pages among `pages`.
+    pub fn of(pages: &[Page]) -> ReadOnlyAreas {
+        let mut areas: Vec<(u64, u64)> = pages
+            .iter()
+            .filter(|p| p.kind == PageKind::ReadOnly)
+            .map(|p| (p.area_start, p.area_end))
+            .collect();
+        areas.sort_unstable();
+        ReadOnlyAreas(areas)
+    }
+
+    /// Whether `addr` is in the object area of a read-only page.
+    #[inline]
+    pub fn contains(&self, addr: u64) -> bool {
+        let i = self.0.partition_point(|&(start, _)| start <= addr);
+        i.checked_sub(1)
+            .and_then(|i| self.0.get(i))
+            .is_some_and(|&(_, end)| addr < end)
+    }
+}
+
 /// Every page whose header the core holds, by address; `isolate` is not yet set.
 pub(crate) fn find_pages(layout: &Layout, space: &AddressSpace) -> Vec<Page> {
     let r = Reader::new(space);

@@ -68,6 +68,20 @@ impl Tagging {
             .then_some(word & !self.heap_object_tag_mask)
     }
 
+    /// The address an address-like word names: a heap pointer's (strong or weak) without its
+    /// tag, any other word as it is. This is how coroner reads an address a person typed or
+    /// a tool printed: either V8's tagged form (`0x…1`, or `0x…3` for a weak slot's value) or
+    /// the object's own untagged address.
+    #[inline]
+    pub fn untag(&self, word: u64) -> u64 {
+        let low = word & self.heap_object_tag_mask;
+        if low == self.heap_object_tag || low == self.weak_tag {
+            word & !self.heap_object_tag_mask
+        } else {
+            word
+        }
+    }
+
     /// The tagged (strong) pointer value of the object at untagged address `addr`.
     #[inline]
     pub fn tag(&self, addr: u64) -> u64 {
@@ -110,5 +124,8 @@ mod tests {
         assert_eq!(X64.strong(0x1000_0003), None);
         assert_eq!(X64.smi(0x1000_0001), None);
         assert_eq!(X64.align(13), Some(16));
+        assert_eq!(X64.untag(0x1000_0001), 0x1000_0000);
+        assert_eq!(X64.untag(0x1000_0003), 0x1000_0000);
+        assert_eq!(X64.untag(0x1000_0000), 0x1000_0000);
     }
 }

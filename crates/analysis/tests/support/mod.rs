@@ -2,10 +2,8 @@
 
 use std::sync::OnceLock;
 
-use coroner_analysis::HeapAnalysis;
+use coroner_analysis::Analysis;
 use coroner_fixtures::Fixture;
-use coroner_heap::HeapModel;
-use coroner_image::{OpenOptions, ProcessImage};
 use rayon::prelude::*;
 
 /// One fixture, opened and analysed.
@@ -13,7 +11,7 @@ pub struct Opened {
     /// The fixture.
     pub fixture: Fixture,
     /// Its analysis.
-    pub analysis: HeapAnalysis<'static>,
+    pub analysis: Analysis<'static>,
 }
 
 impl Opened {
@@ -28,24 +26,12 @@ impl Opened {
 pub fn opened() -> &'static [Opened] {
     static OPENED: OnceLock<Vec<Opened>> = OnceLock::new();
     OPENED.get_or_init(|| {
-        coroner_fixtures::all()
+        coroner_fixtures::images(coroner_fixtures::not_large)
             .into_par_iter()
-            .filter(|f| f.scenario != "large")
-            .map(|fixture| {
-                let options = OpenOptions {
-                    exe: Some(fixture.exe.clone()),
-                    ..Default::default()
-                };
-                let image = ProcessImage::open(&fixture.core, &options)
-                    .unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
-                // The images live as long as the test binary.
-                let image: &'static ProcessImage = Box::leak(Box::new(image));
-                let model = HeapModel::open(image)
+            .map(|(fixture, image)| {
+                let analysis = Analysis::open(image)
                     .unwrap_or_else(|e| panic!("{}: heap did not open: {e}", fixture.label()));
-                Opened {
-                    fixture,
-                    analysis: HeapAnalysis::new(model),
-                }
+                Opened { fixture, analysis }
             })
             .collect()
     })

@@ -60,9 +60,9 @@ pub fn run(session: &Session, args: &DisasmArgs) -> Result<Disassembly, CommandE
     let image = session.image();
     let unwinder = Unwinder::new(image);
     let frame_pcs: Vec<(u64, bool)> = session
-        .stacks()
+        .analysis()
         .ok()
-        .and_then(|s| s.get(session.selected_thread()))
+        .and_then(|a| a.stacks().get(session.selected_thread()))
         .map(|t| {
             t.frames
                 .iter()
@@ -188,23 +188,13 @@ fn symbol_address(session: &Session, name: &str) -> Result<u64, CommandError> {
 
 /// Up to `len` bytes of code at `start`, fewer where the mapping ends.
 fn read_code(session: &Session, start: u64, len: usize) -> Result<Vec<u8>, CommandError> {
-    let memory = session.image().memory();
-    let mut n = len;
-    while n > 0 {
-        let mut buf = vec![0u8; n];
-        if memory.read(start, &mut buf).is_ok() {
-            return Ok(buf);
-        }
-        n /= 2;
-    }
-    let why = memory
-        .read_u8(start)
-        .err()
-        .map_or("unreadable".to_string(), |e| e.to_string());
-    Err(match session.image().file_hint(start) {
-        Some(hint) => format!("no code at {start:#x}: {why}; {hint}"),
-        None => format!("no code at {start:#x}: {why}"),
-    })
+    let image = session.image();
+    image
+        .read_code(start, len)
+        .map_err(|e| match image.file_hint(start) {
+            Some(hint) => format!("no code at {start:#x}: {e}; {hint}"),
+            None => format!("no code at {start:#x}: {e}"),
+        })
 }
 
 impl Report for Disassembly {

@@ -57,11 +57,11 @@ pub fn run(
     args: &FindJsInstancesArgs,
     line: &str,
 ) -> Result<(InstanceList, Option<String>), CommandError> {
-    let heap = session.heap()?;
+    let analysis = session.analysis()?;
     // Names with spaces (`Object {a, b}`) arrive as several words when unquoted.
     let name = args.name.join(" ");
     let (offset, limit) = args.page.bounds();
-    let found = heap.instances(&InstancesQuery {
+    let found = analysis.instances(&InstancesQuery {
         name: name.clone(),
         offset,
         limit,
@@ -80,7 +80,7 @@ pub fn run(
             address: format!("{a:#x}"),
             value: args
                 .detailed
-                .then(|| heap.model().inspect(a, &options).ok().map(Box::new))
+                .then(|| analysis.model().inspect(a, &options).ok().map(Box::new))
                 .flatten(),
         })
         .collect::<Vec<_>>();

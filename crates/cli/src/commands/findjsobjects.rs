@@ -32,17 +32,68 @@ pub struct FindJsObjectsArgs {
     pub page: Page,
 }
 
-/// The census, as printed. JSON: an array of `{"name", "count", "size", ...}` rows.
+/// One row of the census. JSON: `{"name", "count", "size", "constructor"?, "properties"?,
+/// "sample"?, "internal"?, "isolates": [{"isolate", "count", "size"}]}`.
 #[derive(Debug, Serialize)]
-#[serde(transparent)]
+struct RowJson<'r> {
+    name: &'r str,
+    count: u64,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constructor: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<&'r [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample: Option<&'r str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    internal: bool,
+    isolates: Vec<ShareJson>,
+}
+
+/// A row's part in one isolate (`isolate` is `null` for the shared read-only heap).
+#[derive(Debug, Serialize)]
+struct ShareJson {
+    isolate: Option<usize>,
+    count: u64,
+    size: u64,
+}
+
+impl<'r> From<&'r CensusRow> for RowJson<'r> {
+    fn from(r: &'r CensusRow) -> RowJson<'r> {
+        RowJson {
+            name: &r.name,
+            count: r.count,
+            size: r.size,
+            constructor: r.constructor.as_deref(),
+            properties: r.properties.as_deref(),
+            sample: r.sample.as_deref(),
+            internal: r.internal,
+            isolates: r
+                .isolates
+                .iter()
+                .map(|s| ShareJson {
+                    isolate: s.isolate,
+                    count: s.count,
+                    size: s.size,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The census, as printed. JSON: an array of rows.
+#[derive(Debug)]
 pub struct ObjectTable {
     rows: Vec<CensusRow>,
-    #[serde(skip)]
     census: Census,
-    #[serde(skip)]
     shown_from: usize,
-    #[serde(skip)]
     detailed: bool,
+}
+
+impl Serialize for ObjectTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.rows.iter().map(RowJson::from))
+    }
 }
 
 /// Takes the census. Returns the table and, when a page was asked for and more rows follow,
@@ -52,9 +103,9 @@ pub fn run(
     args: &FindJsObjectsArgs,
     line: &str,
 ) -> Result<(ObjectTable, Option<String>), CommandError> {
-    let heap = session.heap()?;
+    let analysis = session.analysis()?;
     if let Some(i) = args.isolate {
-        let n = heap.model().heap().isolates().len();
+        let n = analysis.model().isolates().len();
         if i >= n {
             return Err(format!(
                 "no isolate {i}: this core has {n} (0 to {})",
@@ -71,7 +122,7 @@ pub fn run(
             _ => Generation::Old,
         }),
     };
-    let census = heap.census(&options);
+    let census = analysis.census(&options);
     let (range, next) = args.page.window(census.rows.len(), line);
     let rows = census.rows[range.clone()].to_vec();
     Ok((

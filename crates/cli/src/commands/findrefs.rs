@@ -8,10 +8,10 @@ use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
 use coroner_analysis::{PropertyMatch, Reference};
-use coroner_heap::EdgeName;
 use serde::Serialize;
 
 use super::{parse_address, CommandError, Page};
+use crate::json::{edge_parts, hex};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -90,22 +90,6 @@ pub struct RefList {
     total: usize,
 }
 
-fn hex(a: u64) -> String {
-    format!("{a:#x}")
-}
-
-/// The name, index or key an edge carries.
-fn edge_parts(edge: &EdgeName) -> (Option<String>, Option<u64>) {
-    match edge {
-        EdgeName::Property { name, .. } | EdgeName::ContextVariable(name) => {
-            (Some(name.clone()), None)
-        }
-        EdgeName::MapValue(k) | EdgeName::WeakMapValue(k) => (Some(k.clone()), None),
-        EdgeName::Element(i) => (None, Some(*i)),
-        _ => (None, None),
-    }
-}
-
 fn row(r: &Reference, target: bool) -> RefRow {
     let (name, index) = edge_parts(&r.edge);
     RefRow {
@@ -152,12 +136,12 @@ pub fn run(
     args: &FindRefsArgs,
     line: &str,
 ) -> Result<(RefList, Option<String>), CommandError> {
-    let heap = session.heap_with_refs()?;
+    let analysis = session.analysis()?;
     let (rows, summary) = if let Some(name) = &args.name {
-        let found = heap.with_property(name);
+        let found = analysis.with_property(name);
         let rows: Vec<RefRow> = found
             .iter()
-            .map(|m| property_row(m, heap.model().short(m.value)))
+            .map(|m| property_row(m, analysis.model().short(m.value)))
             .collect();
         let summary = format!(
             "{} object{} with a property {name:?}",
@@ -166,7 +150,7 @@ pub fn run(
         );
         (rows, summary)
     } else if let Some(text) = &args.string {
-        let found = heap.holding_string(text).map_err(|e| e.to_string())?;
+        let found = analysis.holding_string(text).map_err(|e| e.to_string())?;
         let rows: Vec<RefRow> = found.iter().map(|r| row(r, true)).collect();
         let summary = format!(
             "{} {} holding the string {text:?}",
@@ -185,7 +169,7 @@ pub fn run(
             .or(args.address.as_deref())
             .ok_or("give an address, -n NAME or -s TEXT")?;
         let addr = parse_address(text)?;
-        let found = heap.references(addr).map_err(|e| e.to_string())?;
+        let found = analysis.references(addr).map_err(|e| e.to_string())?;
         let rows: Vec<RefRow> = found.references.iter().map(|r| row(r, false)).collect();
         let mut summary = format!(
             "{} reference{} to {:#x} ({})",

@@ -87,12 +87,11 @@ struct ModuleInfo {
 
 /// Gathers `info` for the session's core.
 pub fn run(session: &Session, _args: &InfoArgs) -> Result<Info, CommandError> {
-    Ok(gather(session.image(), session.layout()))
+    Ok(gather(session.image(), session.chosen_layout()))
 }
 
 fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>) -> Info {
     let core = image.core();
-    let memory = image.memory();
     let segments = core.segments();
     Info {
         core: image.core_path().display().to_string(),
@@ -144,7 +143,7 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>) -> Info {
         },
         mappings: segments.len(),
         bytes_in_core: segments.iter().map(|s| s.filesz).sum(),
-        bytes_readable: memory.bytes_present(),
+        bytes_readable: image.bytes_present(),
         bytes_mapped: segments.iter().map(|s| s.memsz).sum(),
         modules: image
             .modules()

@@ -55,8 +55,8 @@ pub struct Inspected(Value);
 /// Decodes the value at the address.
 pub fn run(session: &Session, args: &InspectArgs) -> Result<Inspected, CommandError> {
     let addr = parse_address(&args.address)?;
-    let heap = session.heap()?;
-    let value = heap
+    let analysis = session.analysis()?;
+    let value = analysis
         .model()
         .inspect(addr, &args.options())
         .map_err(|e| e.to_string())?;

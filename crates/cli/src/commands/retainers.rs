@@ -11,6 +11,7 @@ use coroner_analysis::{Hop, RetainerOptions, RetainerPath, RootKind};
 use serde::Serialize;
 
 use super::{parse_address, CommandError};
+use crate::json::{edge_parts, hex};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -80,8 +81,7 @@ struct PathRow {
     hops: Vec<HopRow>,
 }
 
-/// The paths found. JSON: `{"address", "name", "paths", "visited", "depth", "limited"?,
-/// "stacks"?}`.
+/// The paths found. JSON: `{"address", "name", "paths", "visited", "depth", "limited"?}`.
 #[derive(Debug, Serialize)]
 pub struct RetainerList {
     address: String,
@@ -91,13 +91,6 @@ pub struct RetainerList {
     depth: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     limited: Option<String>,
-    /// Why the stacks are not among the roots, when they could not be unwound.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stacks: Option<String>,
-}
-
-fn hex(a: u64) -> String {
-    format!("{a:#x}")
 }
 
 fn root_row(root: &RootKind, object: u64) -> RootRow {
@@ -129,15 +122,7 @@ fn root_row(root: &RootKind, object: u64) -> RootRow {
 }
 
 fn hop_row(h: &Hop) -> HopRow {
-    use coroner_heap::EdgeName;
-    let (name, index) = match &h.edge {
-        EdgeName::Property { name, .. } | EdgeName::ContextVariable(name) => {
-            (Some(name.clone()), None)
-        }
-        EdgeName::MapValue(k) | EdgeName::WeakMapValue(k) => (Some(k.clone()), None),
-        EdgeName::Element(i) => (None, Some(*i)),
-        _ => (None, None),
-    };
+    let (name, index) = edge_parts(&h.edge);
     HopRow {
         holder: hex(h.holder),
         holder_name: h.holder_name.clone(),
@@ -162,22 +147,17 @@ fn path_row(p: &RetainerPath) -> PathRow {
 /// Finds the paths.
 pub fn run(session: &Session, args: &RetainersArgs) -> Result<RetainerList, CommandError> {
     let addr = parse_address(&args.address)?;
-    let heap = session.heap()?;
+    let analysis = session.analysis()?;
     // Check the address before unwinding stacks and scanning for roots.
-    heap.object_id(addr).map_err(|e| e.to_string())?;
-    let (stacks, stacks_note) = match session.stacks() {
-        Ok(s) => (s, None),
-        Err(e) => (&[][..], Some(format!("stacks not searched: {e}"))),
-    };
+    analysis.object_id(addr).map_err(|e| e.to_string())?;
     let options = RetainerOptions {
         paths: args.paths.max(1),
         max_depth: args.depth,
         max_visited: args.max_visited.max(1),
         weak: args.weak,
     };
-    let r = session
-        .heap_with_roots(stacks)?
-        .retainers(addr, stacks, &options)
+    let r = analysis
+        .retainers(addr, &options)
         .map_err(|e| e.to_string())?;
     Ok(RetainerList {
         address: hex(r.target),
@@ -186,7 +166,6 @@ pub fn run(session: &Session, args: &RetainersArgs) -> Result<RetainerList, Comm
         visited: r.visited,
         depth: r.depth,
         limited: r.limited.clone(),
-        stacks: stacks_note,
     })
 }
 
@@ -214,9 +193,6 @@ impl Report for RetainerList {
         summary.push_str(&format!("; {} objects visited", self.visited));
         if let Some(l) = &self.limited {
             summary.push_str(&format!("; {l}"));
-        }
-        if let Some(s) = &self.stacks {
-            summary.push_str(&format!("; {s}"));
         }
         writeln!(out, "{}", style.dim(&summary))
     }

@@ -4,10 +4,12 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
-use coroner_analysis::{NamedFrame, ThreadStack};
+use coroner_analysis::{NamedFrame, NamedKind, PositionSource, ThreadStack};
+use coroner_unwind::V8FrameType;
 use serde::Serialize;
 
 use super::CommandError;
+use crate::json;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -46,12 +48,109 @@ pub struct SourceArgs {
     pub context: u64,
 }
 
+/// One frame as JSON shows it: `{"kind": "js"|"native"|"v8", "pc", "fp"?, "function",
+/// "offset"?, "module"?, "frame_type"?, "file"?, "line"?, "column"?, "position"?,
+/// "source_position"?, "this"?, "arguments"?, "closure"?, "found_by"}`.
+#[derive(Debug, Serialize)]
+struct FrameJson<'f> {
+    kind: &'static str,
+    #[serde(serialize_with = "json::address")]
+    pc: u64,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "json::opt_address"
+    )]
+    fp: Option<u64>,
+    function: &'f str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module: Option<&'f str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'f str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_position: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    this: Option<&'f str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'f [String]>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "json::opt_address"
+    )]
+    closure: Option<u64>,
+    found_by: String,
+}
+
+impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
+    fn from(f: &'f NamedFrame) -> FrameJson<'f> {
+        let mut j = FrameJson {
+            kind: "native",
+            pc: f.pc,
+            fp: f.fp,
+            function: &f.function,
+            offset: None,
+            module: None,
+            frame_type: None,
+            file: None,
+            line: None,
+            column: None,
+            position: None,
+            source_position: None,
+            this: None,
+            arguments: None,
+            closure: None,
+            found_by: f.found_by.to_string(),
+        };
+        match &f.kind {
+            NamedKind::Native { offset, module } => {
+                j.offset = *offset;
+                j.module = module.as_deref();
+            }
+            NamedKind::V8 { frame_type } => {
+                j.kind = "v8";
+                j.frame_type = Some(frame_type.to_string());
+            }
+            NamedKind::Js(js) => {
+                j.kind = "js";
+                j.frame_type = Some(js.frame_type.to_string());
+                j.file = js.file.as_deref();
+                j.line = js.line;
+                j.column = js.column;
+                j.position = js.position.map(|p| match p {
+                    PositionSource::Executing => "executing",
+                    PositionSource::FunctionStart => "function_start",
+                });
+                j.source_position = js.source_position;
+                j.this = js.this.as_deref();
+                j.arguments = Some(&js.arguments);
+                j.closure = Some(js.closure);
+            }
+        }
+        j
+    }
+}
+
+/// Serializes frames in their JSON form.
+fn frames_json<S: serde::Serializer>(frames: &[NamedFrame], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(frames.iter().map(FrameJson::from))
+}
+
 /// One thread as `bt` prints it.
 #[derive(Debug, Serialize)]
 struct ThreadOut {
     number: usize,
     tid: u32,
     current: bool,
+    #[serde(serialize_with = "frames_json")]
     frames: Vec<NamedFrame>,
     #[serde(skip_serializing_if = "Option::is_none")]
     more_frames: Option<usize>,
@@ -75,13 +174,13 @@ fn thread_out(number: usize, t: &ThreadStack, limit: Option<usize>) -> ThreadOut
         current: t.current,
         frames: t.frames[..shown].to_vec(),
         more_frames: (shown < t.frames.len()).then(|| t.frames.len() - shown),
-        end: t.end.clone(),
+        end: t.end.to_string(),
     }
 }
 
 /// `bt [all|N]`.
 pub fn bt(session: &Session, args: &BtArgs) -> Result<Backtraces, CommandError> {
-    let stacks = session.stacks()?;
+    let stacks = session.analysis()?.stacks();
     let threads = match args.what.as_deref() {
         Some("all") => stacks
             .iter()
@@ -107,7 +206,7 @@ pub fn bt(session: &Session, args: &BtArgs) -> Result<Backtraces, CommandError> 
         let unreadable = threads
             .iter()
             .flat_map(|t| &t.frames)
-            .filter_map(|f| f.source_unreadable)
+            .filter_map(|f| f.js()?.source_unreadable)
             .find_map(|addr| image.file_hint(addr));
         if unreadable.is_some() {
             note.push_str(
@@ -156,12 +255,12 @@ impl Report for Backtraces {
 /// `#3  0x00000000018cfd1c  inner (/app/x.js:25:13) this=<global>, args=(1, "a")`.
 fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
     let pc = style.dim(&format!("{:#018x}", f.pc));
-    let what = match f.kind {
-        "js" => {
+    let what = match &f.kind {
+        NamedKind::Js(js) => {
             let mut s = style.bold(&f.function);
-            if let Some(file) = &f.file {
+            if let Some(file) = &js.file {
                 s.push_str(&format!(" ({file}"));
-                match (f.line, f.column, f.source_position) {
+                match (js.line, js.column, js.source_position) {
                     (Some(l), Some(c), _) => s.push_str(&format!(":{l}:{c}")),
                     // The source is not readable: the character offset is all there is.
                     (_, _, Some(p)) => s.push_str(&format!(" @{p}")),
@@ -170,34 +269,30 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
                 s.push(')');
             }
             let mut notes = Vec::new();
-            if let Some(t) = f.frame_type.as_deref().filter(|t| *t != "interpreted") {
-                notes.push(t);
+            if js.frame_type != V8FrameType::Interpreted {
+                notes.push(js.frame_type.to_string());
             }
-            if f.position == Some(coroner_analysis::PositionSource::FunctionStart) {
-                notes.push("function start");
+            if js.position == Some(PositionSource::FunctionStart) {
+                notes.push("function start".to_string());
             }
             if !notes.is_empty() {
                 s.push_str(&style.dim(&format!(" [{}]", notes.join(", "))));
             }
-            if let Some(this) = &f.this {
+            if let Some(this) = &js.this {
                 s.push_str(&format!(" this={this}"));
             }
-            if let Some(args) = &f.arguments {
-                s.push_str(&format!(" args=({})", args.join(", ")));
-            }
+            s.push_str(&format!(" args=({})", js.arguments.join(", ")));
             s
         }
-        "v8" => format!(
-            "{} {}",
-            f.function,
-            style.dim(&format!("<{}>", f.frame_type.as_deref().unwrap_or("v8")))
-        ),
-        _ => {
+        NamedKind::V8 { frame_type } => {
+            format!("{} {}", f.function, style.dim(&format!("<{frame_type}>")))
+        }
+        NamedKind::Native { offset, module } => {
             let mut s = f.function.clone();
-            if let Some(off) = f.offset {
+            if let Some(off) = offset {
                 s.push_str(&format!("+{off:#x}"));
             }
-            if let Some(m) = &f.module {
+            if let Some(m) = module {
                 s.push_str(&style.dim(&format!(" [{m}]")));
             }
             s
@@ -226,7 +321,7 @@ pub struct ThreadList {
 
 /// `thread list` or `thread N`.
 pub fn thread(session: &Session, args: &ThreadArgs) -> Result<ThreadList, CommandError> {
-    let stacks = session.stacks()?;
+    let stacks = session.analysis()?.stacks();
     if args.what != "list" {
         let n: usize = args
             .what
@@ -251,11 +346,11 @@ pub fn thread(session: &Session, args: &ThreadArgs) -> Result<ThreadList, Comman
             current: t.current,
             selected: i == selected,
             frames: t.frames.len(),
-            js_frames: t.frames.iter().filter(|f| f.kind == "js").count(),
+            js_frames: t.frames.iter().filter(|f| f.js().is_some()).count(),
             top: t
                 .frames
                 .iter()
-                .find(|f| f.kind == "js")
+                .find(|f| f.js().is_some())
                 .or_else(|| t.frames.first())
                 .map(|f| f.function.clone())
                 .unwrap_or_default(),
@@ -292,14 +387,20 @@ impl Report for ThreadList {
 pub struct FrameDetail {
     thread: usize,
     index: usize,
+    #[serde(serialize_with = "frame_json")]
     frame: NamedFrame,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     variables: Vec<Variable>,
     /// The interpreter's registers (interpreted frames), in short form.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     registers: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_hex")]
-    sp: Option<u64>,
+    #[serde(serialize_with = "json::address")]
+    sp: u64,
+}
+
+/// Serializes a frame in its JSON form.
+fn frame_json<S: serde::Serializer>(frame: &NamedFrame, s: S) -> Result<S::Ok, S::Error> {
+    FrameJson::from(frame).serialize(s)
 }
 
 #[derive(Debug, Serialize)]
@@ -308,16 +409,10 @@ struct Variable {
     value: String,
 }
 
-fn opt_hex<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.serialize_str(&format!("{v:#x}")),
-        None => s.serialize_none(),
-    }
-}
-
 /// `frame [N]`.
 pub fn frame(session: &Session, args: &FrameArgs) -> Result<FrameDetail, CommandError> {
-    let stacks = session.stacks()?;
+    let analysis = session.analysis()?;
+    let stacks = analysis.stacks();
     let ti = session.selected_thread();
     let t = stacks.get(ti).ok_or("the core has no threads")?;
     let index = args.index.unwrap_or_else(|| session.selected_frame());
@@ -330,35 +425,18 @@ pub fn frame(session: &Session, args: &FrameArgs) -> Result<FrameDetail, Command
         )
     })?;
     session.select_frame(index);
-    let raw = t.raw.frames.get(index);
-    let mut variables = Vec::new();
-    let mut registers = Vec::new();
-    if let Some(coroner_unwind::FrameKind::V8 { js: Some(js), .. }) = raw.map(|r| &r.kind) {
-        let heap = session.heap()?;
-        let model = heap.model();
-        if let Some(words) = raw.and_then(|r| coroner_analysis::interpreter_registers(model, r)) {
-            registers = words.into_iter().map(|w| model.short(w)).collect();
-        }
-        let layout = model.layout();
-        if let Some(ctx) = layout.tagging.strong(js.context) {
-            if let Ok(vars) = model.context_variables(ctx) {
-                variables = vars
-                    .into_iter()
-                    .map(|(name, word)| Variable {
-                        name,
-                        value: model.short(word),
-                    })
-                    .collect();
-            }
-        }
-    }
+    let locals = analysis.frame_locals(f);
     Ok(FrameDetail {
         thread: ti + 1,
         index,
         frame: f.clone(),
-        variables,
-        registers,
-        sp: raw.map(|r| r.sp),
+        variables: locals
+            .variables
+            .into_iter()
+            .map(|(name, value)| Variable { name, value })
+            .collect(),
+        registers: locals.registers,
+        sp: f.sp,
     })
 }
 
@@ -367,28 +445,28 @@ impl Report for FrameDetail {
         writeln!(out, "{}", frame_line(self.index, &self.frame, style))?;
         let f = &self.frame;
         let fp = f.fp.map_or("-".to_string(), |v| format!("{v:#x}"));
-        let sp = self.sp.map_or("-".to_string(), |v| format!("{v:#x}"));
         writeln!(
             out,
-            "  thread #{}, pc {:#x}, sp {sp}, fp {fp}, found by {}",
-            self.thread, f.pc, f.found_by
+            "  thread #{}, pc {:#x}, sp {:#x}, fp {fp}, found by {}",
+            self.thread, f.pc, self.sp, f.found_by
         )?;
-        if let Some(t) = &f.frame_type {
-            writeln!(out, "  frame type: {t}")?;
-        }
-        if let Some(c) = f.closure {
-            writeln!(
-                out,
-                "  function: {c:#x} (inspect it for its context and source)"
-            )?;
-        }
-        if let Some(this) = &f.this {
-            writeln!(out, "  this: {this}")?;
-        }
-        if let Some(args) = &f.arguments {
-            for (i, a) in args.iter().enumerate() {
-                writeln!(out, "  arg {i}: {a}")?;
+        match &f.kind {
+            NamedKind::V8 { frame_type } => writeln!(out, "  frame type: {frame_type}")?,
+            NamedKind::Js(js) => {
+                writeln!(out, "  frame type: {}", js.frame_type)?;
+                writeln!(
+                    out,
+                    "  function: {:#x} (inspect it for its context and source)",
+                    js.closure
+                )?;
+                if let Some(this) = &js.this {
+                    writeln!(out, "  this: {this}")?;
+                }
+                for (i, a) in js.arguments.iter().enumerate() {
+                    writeln!(out, "  arg {i}: {a}")?;
+                }
             }
+            NamedKind::Native { .. } => {}
         }
         if !self.registers.is_empty() {
             writeln!(out, "  {}", style.bold("registers:"))?;
@@ -429,20 +507,20 @@ pub fn source(session: &Session, args: &SourceArgs) -> Result<SourceListing, Com
             args.what
         ));
     }
-    let stacks = session.stacks()?;
-    let t = stacks
+    let analysis = session.analysis()?;
+    let t = analysis
+        .stacks()
         .get(session.selected_thread())
         .ok_or("the core has no threads")?;
     // The selected frame, or the nearest JS frame below it.
-    let f = t.frames[session
+    let (file, script, line) = t.frames[session
         .selected_frame()
         .min(t.frames.len().saturating_sub(1))..]
         .iter()
-        .find(|f| f.kind == "js" && f.script.is_some() && f.line.is_some())
+        .filter_map(NamedFrame::js)
+        .find_map(|js| Some((js.file.clone(), js.script?, js.line?)))
         .ok_or("no JavaScript frame with a script at or below the selected frame")?;
-    let (script, line) = (f.script.unwrap_or(0), f.line.unwrap_or(0));
-    let heap = session.heap()?;
-    let (text, _) = heap
+    let (text, _) = analysis
         .model()
         .script_text(script, 0, u64::MAX, None)
         .map_err(|e| match session.image().file_hint(e.addr()) {
@@ -464,7 +542,7 @@ pub fn source(session: &Session, args: &SourceArgs) -> Result<SourceListing, Com
         })
         .collect();
     Ok(SourceListing {
-        file: f.file.clone().unwrap_or_default(),
+        file: file.unwrap_or_default(),
         line,
         lines,
     })

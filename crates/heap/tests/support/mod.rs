@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 
 use coroner_fixtures::Fixture;
 use coroner_heap::HeapModel;
-use coroner_image::{OpenOptions, ProcessImage};
 use rayon::prelude::*;
 
 /// One fixture, opened.
@@ -30,7 +29,6 @@ impl Opened {
     pub fn instances_of(&self, name: &str) -> Vec<u64> {
         let model = &self.model;
         let mut found: Vec<u64> = model
-            .heap()
             .par_map_pages(|_, walk| {
                 walk.filter(|o| {
                     let f = model.map_facts(o.map);
@@ -73,18 +71,9 @@ pub fn opened(scenarios: &[&str]) -> Vec<&'static Opened> {
 pub fn all() -> &'static [Opened] {
     static OPENED: OnceLock<Vec<Opened>> = OnceLock::new();
     OPENED.get_or_init(|| {
-        coroner_fixtures::all()
+        coroner_fixtures::images(coroner_fixtures::not_large)
             .into_par_iter()
-            .filter(|f| f.scenario != "large")
-            .map(|fixture| {
-                let options = OpenOptions {
-                    exe: Some(fixture.exe.clone()),
-                    ..Default::default()
-                };
-                let image = ProcessImage::open(&fixture.core, &options)
-                    .unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
-                // The images live as long as the test binary.
-                let image: &'static ProcessImage = Box::leak(Box::new(image));
+            .map(|(fixture, image)| {
                 let model = HeapModel::open(image)
                     .unwrap_or_else(|e| panic!("{}: heap did not open: {e}", fixture.label()));
                 Opened { fixture, model }

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use coroner_fixtures::{Fixture, GdbPhysicalFrame};
-use coroner_image::{OpenOptions, ProcessImage};
+use coroner_image::ProcessImage;
 use coroner_unwind::{Backtrace, Frame, FrameKind, Unwinder};
 use coroner_v8::Heap;
 use rayon::prelude::*;
@@ -40,16 +40,12 @@ impl Opened {
 pub fn opened() -> &'static [Opened] {
     static OPENED: OnceLock<Vec<Opened>> = OnceLock::new();
     OPENED.get_or_init(|| {
-        coroner_fixtures::all()
+        coroner_fixtures::images(|_| true)
             .into_par_iter()
-            .map(|fixture| {
-                let options = OpenOptions::with_exe(fixture.exe.clone());
-                let image = ProcessImage::open(&fixture.core, &options)
-                    .unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
-                // The images and heaps live as long as the test binary.
-                let image: &'static ProcessImage = Box::leak(Box::new(image));
+            .map(|(fixture, image)| {
                 let heap = Heap::open(image)
                     .unwrap_or_else(|e| panic!("{}: heap did not open: {e}", fixture.label()));
+                // The heaps live as long as the test binary, as the images do.
                 let heap: &'static Heap<'static> = Box::leak(Box::new(heap));
                 let traces = Unwinder::from_heap(image, heap).backtraces();
                 Opened {

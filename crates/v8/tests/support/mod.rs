@@ -4,7 +4,6 @@
 use std::sync::OnceLock;
 
 use coroner_fixtures::Fixture;
-use coroner_image::{OpenOptions, ProcessImage};
 use coroner_v8::{Heap, HeapError, ObjectRef};
 use rayon::prelude::*;
 
@@ -35,19 +34,11 @@ impl Opened {
 pub fn opened() -> &'static [Opened] {
     static OPENED: OnceLock<Vec<Opened>> = OnceLock::new();
     OPENED.get_or_init(|| {
-        coroner_fixtures::all()
+        coroner_fixtures::images(|_| true)
             .into_par_iter()
-            .map(|fixture| {
-                let options = OpenOptions {
-                    exe: Some(fixture.exe.clone()),
-                    ..OpenOptions::default()
-                };
-                let image = ProcessImage::open(&fixture.core, &options)
-                    .unwrap_or_else(|e| panic!("{}: {e}", fixture.label()));
-                // The images live as long as the test binary.
-                let image: &'static ProcessImage = Box::leak(Box::new(image));
-                let heap = Heap::open(image);
-                Opened { fixture, heap }
+            .map(|(fixture, image)| Opened {
+                fixture,
+                heap: Heap::open(image),
             })
             .collect()
     })

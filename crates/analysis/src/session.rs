@@ -1,0 +1,239 @@
+//! [`Analysis`]: the analyses of one open core. It owns what they share — the heap model, the
+//! object index, the reverse-reference index, every thread's named stack and the roots — and
+//! builds each on first use, once, in the order they need each other (the roots need the stacks
+//! and the object index; the references need the object index). A command asks for the answer
+//! it wants; it never wires the pieces together itself.
+
+use std::sync::{Arc, OnceLock};
+
+use coroner_heap::HeapModel;
+use coroner_image::ProcessImage;
+use coroner_unwind::Unwinder;
+
+use crate::census::{census, Census, CensusOptions};
+use crate::index::ObjectIndex;
+use crate::instances::{instances, known_names, Instances, InstancesQuery};
+use crate::refs::{
+    holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
+    RefsError,
+};
+use crate::retainers::{retainers, RetainerOptions, Retainers};
+use crate::reverse::ReverseIndex;
+use crate::roots::Roots;
+use crate::stacks::{stacks, JsFrame, NamedFrame, ThreadStack};
+
+/// A part of the analysis that is built once, on first use, and may take a while on a large
+/// core: what [`Progress`] is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Walking every page to index every object.
+    IndexingObjects,
+    /// Reading every object's references.
+    IndexingReferences,
+    /// Unwinding every thread and naming its frames.
+    Unwinding,
+    /// Scanning stacks and native memory for roots.
+    FindingRoots,
+}
+
+/// Told when a [`Stage`] starts and ends (a front end shows a spinner meanwhile).
+pub trait Progress: Send + Sync {
+    /// `stage` is starting.
+    fn begin(&self, stage: Stage);
+    /// `stage` is done.
+    fn end(&self, stage: Stage);
+}
+
+/// The interpreter registers and closure variables of a JavaScript frame, in short form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameLocals {
+    /// The interpreter's registers `r0`, `r1`, ... (interpreted frames only).
+    pub registers: Vec<String>,
+    /// The variables of the frame's closure context, by name.
+    pub variables: Vec<(String, String)>,
+}
+
+/// The analyses of one open core (see the module documentation).
+pub struct Analysis<'a> {
+    image: &'a ProcessImage,
+    model: HeapModel<'a>,
+    index: OnceLock<ObjectIndex>,
+    refs: OnceLock<ReverseIndex>,
+    stacks: OnceLock<Vec<ThreadStack>>,
+    roots: OnceLock<Roots>,
+    progress: Option<Arc<dyn Progress>>,
+}
+
+impl<'a> Analysis<'a> {
+    /// The analyses of `image`, whose heap `model` is.
+    pub fn new(image: &'a ProcessImage, model: HeapModel<'a>) -> Analysis<'a> {
+        Analysis {
+            image,
+            model,
+            index: OnceLock::new(),
+            refs: OnceLock::new(),
+            stacks: OnceLock::new(),
+            roots: OnceLock::new(),
+            progress: None,
+        }
+    }
+
+    /// Opens the heap of `image` with the layout of its own build (see [`HeapModel::open`]).
+    pub fn open(image: &'a ProcessImage) -> Result<Analysis<'a>, coroner_heap::HeapError> {
+        Ok(Analysis::new(image, HeapModel::open(image)?))
+    }
+
+    /// Reports each stage to `progress` from now on.
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Analysis<'a> {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Runs `build` as `stage`, telling the progress observer.
+    fn stage<T>(&self, stage: Stage, build: impl FnOnce() -> T) -> T {
+        if let Some(p) = &self.progress {
+            p.begin(stage);
+        }
+        let built = build();
+        if let Some(p) = &self.progress {
+            p.end(stage);
+        }
+        built
+    }
+
+    /// The process image.
+    pub fn image(&self) -> &'a ProcessImage {
+        self.image
+    }
+
+    /// The heap model: what any one object is.
+    pub fn model(&self) -> &HeapModel<'a> {
+        &self.model
+    }
+
+    /// The object index (built by the first call).
+    pub fn index(&self) -> &ObjectIndex {
+        self.index
+            .get_or_init(|| self.stage(Stage::IndexingObjects, || ObjectIndex::build(&self.model)))
+    }
+
+    /// The reverse-reference index (built by the first call, after the object index).
+    pub fn refs(&self) -> &ReverseIndex {
+        let index = self.index();
+        self.refs.get_or_init(|| {
+            self.stage(Stage::IndexingReferences, || {
+                ReverseIndex::build(&self.model, index)
+            })
+        })
+    }
+
+    /// The reverse-reference index, if some query has built it already.
+    pub fn refs_if_built(&self) -> Option<&ReverseIndex> {
+        self.refs.get()
+    }
+
+    /// Every thread's stack, native and JavaScript frames named (unwound by the first call).
+    pub fn stacks(&self) -> &[ThreadStack] {
+        self.stacks.get_or_init(|| {
+            self.stage(Stage::Unwinding, || {
+                let unwinder = Unwinder::from_heap(self.image, self.model.v8_heap());
+                stacks(&self.model, &unwinder)
+            })
+        })
+    }
+
+    /// The roots of the heap (found by the first call, after the stacks and the object index).
+    pub fn roots(&self) -> &Roots {
+        let stacks = self.stacks();
+        let index = self.index();
+        self.roots.get_or_init(|| {
+            self.stage(Stage::FindingRoots, || {
+                Roots::find(&self.model, index, stacks)
+            })
+        })
+    }
+
+    /// The census of the heap (`findjsobjects`).
+    pub fn census(&self, options: &CensusOptions) -> Census {
+        census(&self.model, self.index(), options)
+    }
+
+    /// The instances of a census name (`findjsinstances`).
+    pub fn instances(&self, query: &InstancesQuery) -> Instances {
+        instances(&self.model, self.index(), query)
+    }
+
+    /// Every name the census may list, for completion and suggestions.
+    pub fn known_names(&self) -> Vec<Arc<str>> {
+        known_names(&self.model, self.index())
+    }
+
+    /// The id of the object starting at `addr` (tagged or not), or why there is none.
+    pub fn object_id(&self, addr: u64) -> Result<u32, RefsError> {
+        object_id(&self.model, self.index(), addr)
+    }
+
+    /// The references to the object at `addr`, named (`findrefs ADDR`).
+    pub fn references(&self, addr: u64) -> Result<References, RefsError> {
+        let id = self.object_id(addr)?;
+        Ok(references(&self.model, self.index(), self.refs(), id))
+    }
+
+    /// The objects with an own property named `name` (`findrefs -n NAME`).
+    pub fn with_property(&self, name: &str) -> Vec<PropertyMatch> {
+        with_property(&self.model, self.index(), Some(self.refs()), name)
+    }
+
+    /// The objects whose property or element is a string equal to `text` (`findrefs -s`).
+    pub fn holding_string(&self, text: &str) -> Result<Vec<Reference>, RefsError> {
+        holding_string(&self.model, self.index(), self.refs(), text)
+    }
+
+    /// The shortest retainer paths of the object at `addr` (`retainers ADDR`).
+    pub fn retainers(&self, addr: u64, options: &RetainerOptions) -> Result<Retainers, RefsError> {
+        let id = self.object_id(addr)?;
+        let roots = self.roots();
+        Ok(retainers(
+            &self.model,
+            self.index(),
+            self.refs(),
+            roots,
+            id,
+            options,
+        ))
+    }
+
+    /// The interpreter registers and closure variables of a JavaScript frame.
+    pub fn frame_locals(&self, frame: &NamedFrame) -> FrameLocals {
+        let Some(js) = frame.js() else {
+            return FrameLocals::default();
+        };
+        FrameLocals {
+            registers: self.registers(frame, js),
+            variables: self.variables(js),
+        }
+    }
+
+    fn registers(&self, frame: &NamedFrame, js: &JsFrame) -> Vec<String> {
+        let words = js
+            .bytecode
+            .zip(frame.fp)
+            .and_then(|(b, fp)| self.model.interpreter_registers(b.array, fp));
+        words
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| self.model.short(w))
+            .collect()
+    }
+
+    fn variables(&self, js: &JsFrame) -> Vec<(String, String)> {
+        let vars = self
+            .model
+            .pointer_target(js.context)
+            .and_then(|ctx| self.model.context_variables(ctx).ok());
+        vars.unwrap_or_default()
+            .into_iter()
+            .map(|(name, word)| (name, self.model.short(word)))
+            .collect()
+    }
+}

@@ -1,0 +1,233 @@
+//! Code: what a frame's code says about the frame. Which tier compiled the JIT code a pc is in
+//! (from the kind in its `Code` object's flags), which source position the bytecode at an
+//! offset of a `BytecodeArray` comes from (its source position table), and an interpreted
+//! frame's register file (sized by its `BytecodeArray`).
+//!
+//! The unwinder finds frames and hands up raw facts (a pc, a bytecode array and offset, a frame
+//! pointer); this module decodes the heap objects behind them, so that the analyses above never
+//! read a V8 field themselves.
+
+use crate::model::HeapModel;
+
+/// Most bytes of a source position table decoded (real tables are a few KiB).
+const MAX_TABLE_BYTES: u64 = 1 << 22;
+/// Most interpreter registers read from one frame (real functions use tens, rarely hundreds).
+const MAX_REGISTERS: u64 = 4096;
+
+/// The compiler tier of JIT code, from its `Code` object's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeTier {
+    /// Sparkplug, the baseline compiler.
+    Baseline,
+    /// Maglev, the mid-tier optimizing compiler.
+    Maglev,
+    /// Turbofan, the top-tier optimizing compiler.
+    Turbofan,
+}
+
+impl HeapModel<'_> {
+    /// Which tier compiled the JIT code at `pc`: from the kind in the flags of the `Code`
+    /// object that holds (or, from V8 11, owns the `InstructionStream` that holds) the pc.
+    /// `None` when the pc is in no code object of the heap, or its kind is not a JIT tier.
+    pub fn code_tier(&self, pc: u64) -> Option<CodeTier> {
+        let layout = self.layout();
+        let frames = &layout.frames;
+        let heap = self.heap();
+        let page = heap.page_of(pc)?;
+        let holder = heap
+            .walk(page)
+            .find(|o| o.addr <= pc && pc < o.addr.saturating_add(u64::from(o.size)))?;
+        let code = match layout.types.name(holder.instance_type)? {
+            "CODE_TYPE" => holder.addr,
+            "INSTRUCTION_STREAM_TYPE" => self
+                .pointer(holder.addr, frames.instruction_stream_code?, "code")
+                .ok()?,
+            _ => return None,
+        };
+        let flags = i64::from(self.u32_at(code, frames.code_flags?).ok()?);
+        let kind = (flags >> frames.code_kind_shift?) & frames.code_kind_mask?;
+        if Some(kind) == frames.code_kind_baseline {
+            Some(CodeTier::Baseline)
+        } else if Some(kind) == frames.code_kind_maglev {
+            Some(CodeTier::Maglev)
+        } else if Some(kind) == frames.code_kind_turbofan {
+            Some(CodeTier::Turbofan)
+        } else {
+            None
+        }
+    }
+
+    /// The script offset of the bytecode at `offset` of the `BytecodeArray` at `array`, from
+    /// its source position table: the last entry whose code offset is at most `offset`.
+    pub fn executing_position(&self, array: u64, offset: i64) -> Option<u64> {
+        let layout = self.layout();
+        let table = self
+            .pointer(
+                array,
+                layout.bytecode_array.source_position_table,
+                "source position table",
+            )
+            .ok()?;
+        // The table is a (trusted) byte array; anything else (undefined, an exception marker
+        // while positions are being collected) means there is none to read.
+        let header = self.header(table).ok()?;
+        if !layout
+            .types
+            .name(header.instance_type)?
+            .ends_with("BYTE_ARRAY_TYPE")
+        {
+            return None;
+        }
+        let len = self.array_length(table).ok()?;
+        if len > MAX_TABLE_BYTES {
+            return None;
+        }
+        let bytes = self
+            .heap()
+            .memory()
+            .bytes(
+                table.checked_add(layout.fixed_array.header_size)?,
+                usize::try_from(len).ok()?,
+            )
+            .ok()?;
+        lookup(bytes, offset, layout.bytecode_array.position_flag_bits)
+    }
+
+    /// The interpreter's register file of an interpreted frame (r0, r1, ...: tagged words),
+    /// read from below the frame's fixed part (at `fp`); its size is the frame size of the
+    /// function's `BytecodeArray` at `array`. `None` when the layout lacks the offsets.
+    pub fn interpreter_registers(&self, array: u64, fp: u64) -> Option<Vec<u64>> {
+        let layout = self.layout();
+        let frame_size = self
+            .heap()
+            .memory()
+            .read_i32(array.checked_add(layout.bytecode_array.frame_size?)?)
+            .ok()?;
+        let count = u64::try_from(frame_size).ok()? / layout.tagging.pointer_size;
+        if count > MAX_REGISTERS {
+            return None;
+        }
+        let r0 = fp.checked_add_signed(layout.frames.register_file?)?;
+        (0..count)
+            .map(|i| {
+                self.word(r0.checked_sub(i * layout.tagging.pointer_size)?)
+                    .ok()
+            })
+            .collect()
+    }
+}
+
+/// Decodes a source position table and finds the script offset for `code_offset`.
+/// `flag_bits`: how many low bits of each code delta are flags (V8 14), or `None` for the older
+/// signed deltas.
+fn lookup(bytes: &[u8], code_offset: i64, flag_bits: Option<u32>) -> Option<u64> {
+    let mut reader = Vlq { bytes, at: 0 };
+    // V8 starts before the first bytecode (kFunctionEntryBytecodeOffset = -1), at position 0.
+    let mut code: i64 = -1;
+    let mut raw: i64 = 0;
+    let mut found: Option<i64> = None;
+    while reader.at < bytes.len() {
+        let delta = match flag_bits {
+            // (delta << bits) | flags, unsigned.
+            Some(bits) => i64::try_from(reader.unsigned()?.checked_shr(bits)?).ok()?,
+            None => {
+                // A negative code delta marks an expression (not a statement) position:
+                // -(d + 1).
+                let delta = reader.signed()?;
+                if delta < 0 {
+                    -(delta + 1)
+                } else {
+                    delta
+                }
+            }
+        };
+        code = code.checked_add(delta)?;
+        raw = raw.checked_add(reader.signed()?)?;
+        if code > code_offset {
+            break;
+        }
+        found = Some(raw);
+    }
+    // SourcePosition: bit 0 external flag, bits 1-30 the script offset plus one.
+    let script_offset = ((found? >> 1) & ((1 << 30) - 1)) - 1;
+    u64::try_from(script_offset).ok()
+}
+
+/// V8's variable-length zig-zag integers: 7 bits a byte, low first, 0x80 = more.
+struct Vlq<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl Vlq<'_> {
+    /// A zig-zag signed integer.
+    fn signed(&mut self) -> Option<i64> {
+        let value = self.unsigned()?;
+        Some(((value >> 1) as i64) ^ -((value & 1) as i64))
+    }
+
+    /// An unsigned integer.
+    fn unsigned(&mut self) -> Option<u64> {
+        let mut value: u64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let b = *self.bytes.get(self.at)?;
+            self.at += 1;
+            value |= u64::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift >= 64 {
+                return None;
+            }
+        }
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lookup;
+
+    /// Encodes (code delta, position delta) pairs as V8 does, for the decoder's own check.
+    fn encode(pairs: &[(i64, i64)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &(a, b) in pairs {
+            for v in [a, b] {
+                let mut z = ((v << 1) ^ (v >> 63)) as u64;
+                loop {
+                    let byte = (z & 0x7f) as u8;
+                    z >>= 7;
+                    if z == 0 {
+                        out.push(byte);
+                        break;
+                    }
+                    out.push(byte | 0x80);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn finds_the_last_entry_at_or_before_the_offset() {
+        // Positions 10, 25 (expression), 40 at code offsets 0, 5, 12 (stored +1, shifted by 1).
+        let pos = |p: i64| (p + 1) << 1;
+        let table = encode(&[
+            (1, pos(10)),
+            (-6, pos(25) - pos(10)),
+            (7, pos(40) - pos(25)),
+        ]);
+        assert_eq!(lookup(&table, 0, None), Some(10));
+        assert_eq!(lookup(&table, 4, None), Some(10));
+        assert_eq!(lookup(&table, 5, None), Some(25));
+        assert_eq!(lookup(&table, 100, None), Some(40));
+        assert_eq!(lookup(&table, -5, None), None);
+        assert_eq!(
+            lookup(&[0x80], 0, None),
+            None,
+            "a truncated table is no answer"
+        );
+    }
+}
