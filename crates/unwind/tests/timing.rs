@@ -11,13 +11,7 @@ use coroner_v8::Heap;
 
 #[test]
 fn unwinding_the_largest_fixture() {
-    let largest = coroner_fixtures::all()
-        .into_iter()
-        .max_by_key(|f| {
-            let size = std::fs::metadata(&f.core).map(|m| m.len()).unwrap_or(0);
-            (f.scenario == "large", size)
-        })
-        .expect("fixtures");
+    let largest = coroner_fixtures::largest();
     let t = Instant::now();
     let image = ProcessImage::open(&largest.core, &OpenOptions::with_exe(largest.exe.clone()))
         .expect("the core opens");

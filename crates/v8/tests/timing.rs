@@ -9,13 +9,7 @@ use coroner_v8::Heap;
 
 #[test]
 fn walk_of_the_largest_fixture() {
-    let largest = coroner_fixtures::all()
-        .into_iter()
-        .max_by_key(|f| {
-            let size = std::fs::metadata(&f.core).map(|m| m.len()).unwrap_or(0);
-            (f.scenario == "large", size)
-        })
-        .expect("fixtures");
+    let largest = coroner_fixtures::largest();
     let options = OpenOptions {
         exe: Some(largest.exe.clone()),
         ..OpenOptions::default()
