@@ -4,7 +4,7 @@
 //! `cargo run --release -p coroner-analysis --example list_instances -- CORE Walrus`
 
 use coroner_analysis::{Analysis, CensusOptions, InstancesQuery};
-use coroner_heap::{HeapModel, InspectOptions};
+use coroner_heap::InspectOptions;
 use coroner_image::{OpenOptions, ProcessImage};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,8 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => return Err("usage: list_instances CORE CONSTRUCTOR".into()),
     };
     let image = ProcessImage::open(core.as_ref(), &OpenOptions::default())?;
-    let heap = Analysis::new(&image, HeapModel::open(&image)?);
-    for row in heap.census(&CensusOptions::default()).rows.iter().take(5) {
+    let analysis = Analysis::open(&image)?;
+    for row in analysis.census(&CensusOptions::default()).rows.iter().take(5) {
         println!("{:>10} {:>12}  {}", row.count, row.size, row.name);
     }
     let query = InstancesQuery {
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         limit: Some(10),
         ..Default::default()
     };
-    let found = heap.instances(&query);
+    let found = analysis.instances(&query);
     println!(
         "{} instances; the first {}:",
         found.total,
@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {addr:#x}");
     }
     if let Some(&first) = found.addresses.first() {
-        let value = heap.model().inspect(first, &InspectOptions::default())?;
+        let value = analysis.model().inspect(first, &InspectOptions::default())?;
         println!("{}", serde_json::to_string_pretty(&value)?);
     }
     Ok(())
