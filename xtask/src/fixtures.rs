@@ -336,7 +336,7 @@ pub fn write_index(layout: &Layout, versions: &Versions, harness: &[u8]) -> Resu
                     core: dir.join(run::CORE),
                     exe: layout.node_exe(version),
                     expect: dir.join(run::EXPECT),
-                    snapshot: dir.join(run::SNAPSHOT),
+                    snapshot: kind.has_snapshot().then(|| dir.join(run::SNAPSHOT)),
                     dir,
                 });
             }
@@ -406,7 +406,7 @@ mod tests {
         let versions = Versions::parse("18.20.8\n20.20.2 default\n").expect("versions");
         let all = plan(&layout, &versions, &Options::default()).expect("plan");
         let scenarios = scenario::default_set(&layout).expect("scenarios").len();
-        assert_eq!(all.len(), 2 * 2 * scenarios);
+        assert_eq!(all.len(), 2 * Kind::ALL.len() * scenarios);
         assert!(all.iter().all(|j| j.scenario.name != LARGE));
 
         let large = Options {
@@ -422,7 +422,8 @@ mod tests {
             [
                 "20.20.2/large/gcore",
                 "18.20.8/objects/abort",
-                "18.20.8/objects/gcore"
+                "18.20.8/objects/gcore",
+                "18.20.8/objects/live"
             ]
         );
 

@@ -126,11 +126,10 @@ pub fn is_complete(dir: &Path) -> bool {
 }
 
 /// Whether `dir` holds a fixture's core and the files made with it (gdb's backtraces are made
-/// from the core afterwards, and cached separately).
+/// from the core afterwards, and cached separately; the heap snapshot, of the kinds that take
+/// one, was checked when the fixture was made).
 fn has_core(dir: &Path) -> bool {
-    [HASH, CORE, EXPECT, SNAPSHOT]
-        .iter()
-        .all(|f| dir.join(f).is_file())
+    [HASH, CORE, EXPECT].iter().all(|f| dir.join(f).is_file())
 }
 
 fn sizes(core: &Path) -> (u64, u64) {
@@ -178,7 +177,7 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
     let log = tmp.join(STDERR);
 
     let dumper = match job.kind {
-        Kind::Abort => env.abort_dumper,
+        Kind::Abort | Kind::Live => env.abort_dumper,
         Kind::Gcore => Dumper::Gdb,
     };
     let status =
@@ -217,13 +216,13 @@ fn run_node(
 ) -> Result<Option<ExitStatus>, String> {
     let scenario = &job.scenario;
     let mut command = match (job.kind, dumper) {
-        (Kind::Abort, Dumper::Kernel) => {
+        (Kind::Abort | Kind::Live, Dumper::Kernel) => {
             // The shell raises the core size limit, then becomes node (same pid).
             let mut c = Command::new("sh");
             c.arg("-c").arg(r#"ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"; exec "$0" "$@""#).arg(exe);
             c
         }
-        (Kind::Abort, Dumper::Gdb) => {
+        (Kind::Abort | Kind::Live, Dumper::Gdb) => {
             let mut c = Command::new("gdb");
             c.args([
                 "--readnever",
@@ -311,7 +310,7 @@ fn take_core(
         ));
     };
     match (job.kind, dumper) {
-        (Kind::Abort, Dumper::Kernel) if status.signal() != Some(6) => {
+        (Kind::Abort | Kind::Live, Dumper::Kernel) if status.signal() != Some(6) => {
             return Err(format!("node {} instead of aborting", describe(status)))
         }
         (Kind::Gcore, _) if !status.success() => return Err(format!("node {}", describe(status))),
@@ -347,7 +346,7 @@ fn take_core(
                 "node exited normally but no core appeared (did the scenario call harness.dump?)"
                     .to_string()
             }
-            Kind::Abort => format!(
+            Kind::Abort | Kind::Live => format!(
                 "gdb {} but no core appeared (did node abort?)",
                 describe(status)
             ),
@@ -376,14 +375,22 @@ fn check(job: &Job, exe: &Path, out: &Path, dumper: Dumper) -> Result<(), String
             expect.exec_path.display()
         ));
     }
-    let counts = try_snapshot_constructor_counts(out.join(SNAPSHOT)).map_err(|e| e.to_string())?;
-    for (class, &expected) in &expect.classes {
-        let found = counts.get(class).copied().unwrap_or(0);
-        if found != expected {
-            return Err(format!(
-                "the heap snapshot has {found} {class}, expect.json says {expected}"
-            ));
+    if job.kind.has_snapshot() {
+        let counts =
+            try_snapshot_constructor_counts(out.join(SNAPSHOT)).map_err(|e| e.to_string())?;
+        for (class, &expected) in &expect.classes {
+            let found = counts.get(class).copied().unwrap_or(0);
+            if found != expected {
+                return Err(format!(
+                    "the heap snapshot has {found} {class}, expect.json says {expected}"
+                ));
+            }
         }
+    } else if out.join(SNAPSHOT).exists() {
+        return Err(format!(
+            "a {} core must be dumped without a heap snapshot",
+            job.kind
+        ));
     }
     let core = elf::summarize(&out.join(CORE)).map_err(|e| e.to_string())?;
     if core.threads.len() != expect.threads as usize {
@@ -399,7 +406,7 @@ fn check(job: &Job, exe: &Path, out: &Path, dumper: Dumper) -> Result<(), String
             expect.pid
         ));
     }
-    if job.kind == Kind::Abort && !core.threads.iter().any(|t| t.signal == 6) {
+    if job.kind.aborts() && !core.threads.iter().any(|t| t.signal == 6) {
         return Err("no thread of the abort core stopped on SIGABRT".to_string());
     }
     Ok(())

@@ -101,7 +101,11 @@ fn only_the_heap_model_decodes() {
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable");
-        let shown = file.strip_prefix(&crates).unwrap_or(&file).display().to_string();
+        let shown = file
+            .strip_prefix(&crates)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for (word, what) in DECODING {

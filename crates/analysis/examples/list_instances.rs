@@ -15,7 +15,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let image = ProcessImage::open(core.as_ref(), &OpenOptions::default())?;
     let analysis = Analysis::open(&image)?;
-    for row in analysis.census(&CensusOptions::default()).rows.iter().take(5) {
+    for row in analysis
+        .census(&CensusOptions::default())
+        .rows
+        .iter()
+        .take(5)
+    {
         println!("{:>10} {:>12}  {}", row.count, row.size, row.name);
     }
     let query = InstancesQuery {
@@ -33,7 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {addr:#x}");
     }
     if let Some(&first) = found.addresses.first() {
-        let value = analysis.model().inspect(first, &InspectOptions::default())?;
+        let value = analysis
+            .model()
+            .inspect(first, &InspectOptions::default())?;
         println!("{}", serde_json::to_string_pretty(&value)?);
     }
     Ok(())

@@ -164,9 +164,78 @@ pub fn demangle(name: &str) -> String {
     if name.starts_with("_Z") {
         if let Ok(sym) = cpp_demangle::Symbol::new(name) {
             if let Ok(s) = sym.demangle(&cpp_demangle::DemangleOptions::default()) {
-                return s;
+                return gnu_literals(&s);
             }
         }
     }
     name.to_owned()
+}
+
+/// Integer literals of template arguments as GNU's demangler (gdb, c++filt) writes them:
+/// `8ul`, not cpp_demangle's `(unsigned long)8`; `true`, not `(bool)1`. Names then read as
+/// they do in gdb, and compare equal to its backtraces.
+fn gnu_literals(name: &str) -> String {
+    const SUFFIXES: [(&str, &str); 6] = [
+        ("(unsigned long long)", "ull"),
+        ("(unsigned long)", "ul"),
+        ("(unsigned int)", "u"),
+        ("(long long)", "ll"),
+        ("(long)", "l"),
+        ("(int)", ""),
+    ];
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    // Bounded: each turn consumes at least one character of `rest`.
+    'scan: while !rest.is_empty() {
+        for (cast, suffix) in SUFFIXES {
+            if let Some(after) = rest.strip_prefix(cast) {
+                let digits = after
+                    .char_indices()
+                    .take_while(|&(i, c)| c.is_ascii_digit() || (i == 0 && c == '-'))
+                    .count();
+                if digits > 0 && after[..digits].chars().any(|c| c.is_ascii_digit()) {
+                    out.push_str(&after[..digits]);
+                    out.push_str(suffix);
+                    rest = &after[digits..];
+                    continue 'scan;
+                }
+            }
+        }
+        for (cast, text) in [("(bool)0", "false"), ("(bool)1", "true")] {
+            if let Some(after) = rest.strip_prefix(cast) {
+                out.push_str(text);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{demangle, gnu_literals};
+
+    #[test]
+    fn template_literals_read_as_gdb_prints_them() {
+        assert_eq!(
+            gnu_literals("node::MaybeStackBuffer<v8::Local<v8::Value>, (unsigned long)8> const&"),
+            "node::MaybeStackBuffer<v8::Local<v8::Value>, 8ul> const&"
+        );
+        assert_eq!(
+            gnu_literals("f<(int)-3, (bool)1, (long)2>"),
+            "f<-3, true, 2l>"
+        );
+        assert_eq!(gnu_literals("(unsigned long)"), "(unsigned long)");
+        assert_eq!(gnu_literals("g(long)"), "g(long)");
+        assert_eq!(
+            demangle("_ZN4node6worker11MessagePort11PostMessageEPNS_11EnvironmentEN2v85LocalINS4_7ContextEEENS5_INS4_5ValueEEERKNS_16MaybeStackBufferIS9_Lm8EEE"),
+            "node::worker::MessagePort::PostMessage(node::Environment*, v8::Local<v8::Context>, v8::Local<v8::Value>, node::MaybeStackBuffer<v8::Local<v8::Value>, 8ul> const&)"
+        );
+    }
 }

@@ -112,7 +112,7 @@ fn builtins_gdb_names_are_coroners_and_coroner_names_the_remapped_ones() {
     let (mut same, mut better) = (0usize, 0usize);
     for o in opened() {
         let gdb = o.fixture.gdb_threads();
-        let mut remapped_named = 0;
+        let (mut remapped_named, mut text_named) = (0, 0);
         for bt in &o.traces {
             let what = format!("{} thread {}", o.label(), bt.tid);
             let Some(g) = gdb.iter().find(|t| t.lwp == bt.tid) else {
@@ -141,6 +141,8 @@ fn builtins_gdb_names_are_coroners_and_coroner_names_the_remapped_ones() {
                 }
                 if code.link_address.is_some_and(|l| l != f.pc) {
                     remapped_named += 1;
+                } else {
+                    text_named += 1;
                 }
                 match theirs.get(n) {
                     Some(p) if p.pc == Some(f.pc) && p.functions.iter().any(|g| g == name) => {
@@ -156,8 +158,11 @@ fn builtins_gdb_names_are_coroners_and_coroner_names_the_remapped_ones() {
                 }
             }
         }
+        // Node 22+ usually runs its builtins from a copy in V8's code range; when V8 did not
+        // make one (it may not, by its own choice), every builtin frame runs from the
+        // executable's text and is named there.
         let major = o.fixture.expect.node_major();
-        if major >= 22 && remapped_named == 0 {
+        if major >= 22 && remapped_named == 0 && text_named == 0 {
             problems.push(format!(
                 "{}: no builtin frame in the remapped code range was named",
                 o.label()

@@ -38,7 +38,7 @@ fn innermost_segment(bt: &Backtrace) -> Vec<(&coroner_unwind::Frame, &V8FrameTyp
 /// `node:child_process` and of `node:internal/child_process` (fixtures/README.md).
 fn frames_above_the_scenario(o: &Opened) -> usize {
     match o.fixture.kind {
-        Kind::Abort => 1,
+        Kind::Abort | Kind::Live => 1,
         Kind::Gcore => 4,
     }
 }

@@ -86,6 +86,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(WalkEnd::AreaEnd) => "area end".to_string(),
             Some(WalkEnd::LabTop(_)) => "lab top".to_string(),
             Some(WalkEnd::PastTop { .. }) => "past top".to_string(),
+            Some(WalkEnd::FromSpace) => "from-space".to_string(),
+            Some(WalkEnd::TrimmedLarge { .. }) => "trimmed large object".to_string(),
             Some(WalkEnd::Stuck { .. }) | None => "stuck".to_string(),
         };
         *ends.entry(label).or_default() += 1;

@@ -28,7 +28,9 @@ use crate::walk::{PageWalk, WalkEnd};
 #[derive(Debug, Clone, Default)]
 struct PageState {
     labs: Vec<Lab>,
-    past_top: Option<u64>,
+    /// Why the page holds no live object, when it holds none: it lies past new space's
+    /// allocation top, or in from-space.
+    unused: Option<WalkEnd>,
 }
 
 /// The V8 heap of one core: every isolate and every page, with the layout to read them.
@@ -126,7 +128,7 @@ impl<'a> Heap<'a> {
             states: Vec::new(),
         };
         heap.assign_labs();
-        heap.mark_past_top();
+        heap.mark_unused_new_pages();
         let stuck = heap.stuck_pages();
         if !stuck.is_empty() {
             let found = find_in_memory(&heap.layout, space, &heap.pages, &stuck);
@@ -187,14 +189,21 @@ impl<'a> Heap<'a> {
             }
         }
         for (state, old) in states.iter_mut().zip(&self.states) {
-            state.past_top = old.past_top;
+            state.unused = old.unused;
         }
         self.states = states;
     }
 
-    /// Marks the new-space pages that follow, in allocation order, the page holding their
-    /// isolate's new-space allocation top.
-    fn mark_past_top(&mut self) {
+    /// Marks the new-space pages that hold no live object: from-space pages (the last
+    /// scavenge evacuated them; in a core dumped with no GC since, they still hold the stale
+    /// originals), and the to-space pages that follow, in allocation order, the page holding
+    /// their isolate's new-space allocation top.
+    fn mark_unused_new_pages(&mut self) {
+        for (page, state) in self.pages.iter().zip(self.states.iter_mut()) {
+            if page.space == Space::New && page.is_from_space(&self.layout) {
+                state.unused = Some(WalkEnd::FromSpace);
+            }
+        }
         let by_metadata: HashMap<u64, usize> = self
             .pages
             .iter()
@@ -219,7 +228,7 @@ impl<'a> Heap<'a> {
                     break;
                 }
                 seen[next] = true;
-                self.states[next].past_top = Some(top);
+                self.states[next].unused = Some(WalkEnd::PastTop { top });
                 i = next;
             }
         }
@@ -277,11 +286,11 @@ impl<'a> Heap<'a> {
             .binary_search_by_key(&page.addr, |p| p.addr)
             .ok()
             .and_then(|i| self.states.get(i));
-        let (labs, past_top) = match state {
-            Some(s) => (s.labs.as_slice(), s.past_top),
+        let (labs, unused) = match state {
+            Some(s) => (s.labs.as_slice(), s.unused),
             None => (&[][..], None),
         };
-        PageWalk::new(&self.layout, self.space, page, labs, past_top)
+        PageWalk::new(&self.layout, self.space, page, labs, unused)
     }
 
     /// Runs `f` on every page with a walk of it, in parallel, and returns the results in page

@@ -15,7 +15,7 @@ use coroner_corefile::ReadError;
 use crate::labs::Lab;
 use crate::layout::Layout;
 use crate::map::{is_map_with, read_map_with, MapInfo};
-use crate::pages::{Page, Space};
+use crate::pages::{Page, PageKind, Space};
 use crate::read::Reader;
 use crate::size::{object_size_with, SizeError};
 
@@ -52,6 +52,17 @@ pub enum WalkEnd {
         /// The new space's allocation top (on another page).
         top: u64,
     },
+    /// The page is a large-object page, which holds one object: it ended at `end`, before the
+    /// area's end (V8 trims a large object in place, a string or an array that shrank, and
+    /// leaves no filler after it: nothing else is ever allocated on the page).
+    TrimmedLarge {
+        /// Where the page's one object ends.
+        end: u64,
+    },
+    /// The page is a from-space page of the young generation: the last scavenge evacuated
+    /// every live object out of it, and what it still holds are the stale originals (or
+    /// whatever was there before). The walk yields nothing.
+    FromSpace,
     /// Something that is not an object was met.
     Stuck {
         /// Where.
@@ -105,24 +116,28 @@ pub struct PageWalk<'a> {
     layout: &'a Layout,
     r: Reader<'a>,
     at: u64,
+    area_start: u64,
     area_end: u64,
     labs: Vec<Lab>,
     /// Whether the page is bump-allocated to its end (a new-space page): nothing after a LAB
     /// top on it is allocated, whatever the LAB's limit.
     linear: bool,
+    /// Whether the page holds one object only (a large-object page).
+    single: bool,
     end: Option<WalkEnd>,
     cache: Box<[Option<MapInfo>; MAP_CACHE]>,
 }
 
 impl<'a> PageWalk<'a> {
-    /// A walk of `page`, aware of the allocation areas `labs` that may lie on it; `past_top`
-    /// when the page lies after its space's allocation top (the walk then yields nothing).
+    /// A walk of `page`, aware of the allocation areas `labs` that may lie on it; `unused`
+    /// says why the page holds no live object, when it holds none (it lies after its space's
+    /// allocation top, or in from-space): the walk then yields nothing and ends so.
     pub(crate) fn new(
         layout: &'a Layout,
         space: &'a coroner_corefile::AddressSpace,
         page: &Page,
         labs: &[Lab],
-        past_top: Option<u64>,
+        unused: Option<WalkEnd>,
     ) -> PageWalk<'a> {
         let labs = labs
             .iter()
@@ -133,10 +148,12 @@ impl<'a> PageWalk<'a> {
             layout,
             r: Reader::with_window(space, page.area_start, page.area_end),
             at: page.area_start,
+            area_start: page.area_start,
             area_end: page.area_end,
             labs,
             linear: page.space == Space::New,
-            end: past_top.map(|top| WalkEnd::PastTop { top }),
+            single: page.kind == PageKind::Large,
+            end: unused,
             cache: Box::new([None; MAP_CACHE]),
         }
     }
@@ -189,6 +206,10 @@ impl Iterator for PageWalk<'_> {
         }
         if self.at >= self.area_end {
             self.end = Some(WalkEnd::AreaEnd);
+            return None;
+        }
+        if self.single && self.at > self.area_start {
+            self.end = Some(WalkEnd::TrimmedLarge { end: self.at });
             return None;
         }
         if let Some(lab) = self.labs.iter().find(|l| l.top == self.at).copied() {
