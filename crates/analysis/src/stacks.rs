@@ -243,12 +243,12 @@ fn own_name_property(model: &HeapModel<'_>, function: u64) -> Option<String> {
         ..Default::default()
     };
     let value = model.inspect(function, &options).ok()?;
+    // An accessor's value is no string.
     value
-        .properties?
-        .into_iter()
-        .find(|p| p.name == "name" && !p.accessor)
-        .and_then(|p| p.value.as_str().map(str::to_string))
+        .property("name")
+        .and_then(coroner_heap::Value::as_str)
         .filter(|n| !n.is_empty())
+        .map(str::to_string)
 }
 
 /// Which tier compiled the JIT code at `pc`: `baseline`, `maglev` or `turbofan`, from the kind
