@@ -11,6 +11,7 @@ mod render;
 mod repl;
 mod report;
 mod session;
+mod value_json;
 mod words;
 
 use std::process::ExitCode;

@@ -5,7 +5,9 @@
 
 use std::fmt::Write as _;
 
-use coroner_heap::{Value, ValueType};
+use coroner_heap::{
+    iso_date, FunctionDetail, InternalSlots, JsObject, PromiseState, Value, ValueKind,
+};
 
 use crate::report::TextStyle;
 
@@ -22,69 +24,280 @@ pub fn value(v: &Value, style: &TextStyle) -> String {
 fn heading(v: &Value, style: &TextStyle) -> String {
     let mut h = String::new();
     if let Some(a) = v.address {
-        let _ = write!(h, "{} ", style.dim(&format!("{:#x}", a.0)));
+        let _ = write!(h, "{} ", style.dim(&format!("{a:#x}")));
     }
-    let kind = v.value_type();
-    let name = match kind {
-        ValueType::Function => {
-            let n = v
-                .name
-                .as_deref()
+    match &v.kind {
+        ValueKind::Function { name, detail, .. } => {
+            let n = Some(name.as_str())
                 .filter(|n| !n.is_empty())
                 .unwrap_or("(anonymous)");
-            let mut s = format!("function {}", style.bold(n));
-            if let Some(script) = &v.script {
-                let _ = write!(s, " at {script}");
-                if let (Some(l), Some(c)) = (v.line, v.column) {
-                    let _ = write!(s, ":{l}:{c}");
+            let _ = write!(h, "function {}", style.bold(n));
+            if let Some(FunctionDetail::Closure {
+                script: Some(script),
+                position,
+                ..
+            }) = detail
+            {
+                let _ = write!(h, " at {script}");
+                if let Some(p) = position {
+                    let _ = write!(h, ":{}:{}", p.line, p.column);
                 }
             }
-            s
         }
-        ValueType::Other => format!("<{}>", v.name.as_deref().unwrap_or("other")),
-        _ => style.bold(v.constructor.as_deref().unwrap_or(type_word(kind))),
+        ValueKind::Other { name, .. } => {
+            let _ = write!(h, "<{}>", name.as_deref().unwrap_or("other"));
+        }
+        kind => h.push_str(&style.bold(v.constructor().unwrap_or(type_word(kind)))),
+    }
+    let length = match &v.kind {
+        ValueKind::Array { length, .. } => Some(*length),
+        ValueKind::Map { size, .. } | ValueKind::Set { size, .. } => Some(*size),
+        ValueKind::ArrayBuffer { byte_length, .. } => *byte_length,
+        ValueKind::TypedArray { view, .. } => view.as_ref().and_then(|view| view.length),
+        _ => None,
     };
-    h.push_str(&name);
-    if let Some(len) = v.length {
-        if !matches!(kind, ValueType::String) {
-            let _ = write!(h, " length {len}");
-        }
+    if let Some(len) = length {
+        let _ = write!(h, " length {len}");
     }
     h
 }
 
-fn type_word(kind: ValueType) -> &'static str {
+/// What an expanded object without a constructor name is called.
+fn type_word(kind: &ValueKind) -> &'static str {
     match kind {
-        ValueType::Object => "Object",
-        ValueType::Array => "Array",
-        ValueType::Map => "Map",
-        ValueType::Set => "Set",
-        ValueType::Date => "Date",
-        ValueType::Regexp => "RegExp",
-        ValueType::Error => "Error",
-        ValueType::Promise => "Promise",
-        ValueType::Arraybuffer => "ArrayBuffer",
-        ValueType::Typedarray => "TypedArray",
-        ValueType::Context => "Context",
+        ValueKind::Object { .. } => "Object",
+        ValueKind::Array { .. } => "Array",
+        ValueKind::Map { .. } => "Map",
+        ValueKind::Set { .. } => "Set",
+        ValueKind::Date { .. } => "Date",
+        ValueKind::RegExp { .. } => "RegExp",
+        ValueKind::Error { .. } => "Error",
+        ValueKind::Promise { .. } => "Promise",
+        ValueKind::ArrayBuffer { .. } => "ArrayBuffer",
+        ValueKind::TypedArray { .. } => "TypedArray",
+        ValueKind::Context { .. } => "Context",
         _ => "",
     }
 }
 
 /// True when the value has something to show beyond its short form.
 fn is_expanded(v: &Value) -> bool {
-    v.properties.is_some()
-        || v.elements.is_some()
-        || v.entries.is_some()
-        || v.context.is_some()
-        || v.message.is_some()
-        || v.state.is_some()
-        || v.bytes.is_some()
-        || v.map.is_some()
-        || v.source.is_some() && v.value_type() == ValueType::Function
-        || v.target.is_some()
-        || v.primitive.is_some()
-        || v.iso.is_some()
+    let listed = |o: &JsObject| o.properties.is_some() || o.elements.is_some();
+    v.map.is_some()
         || v.error.is_some()
+        || match &v.kind {
+            ValueKind::Object { object, slots } => listed(object) || slots.is_some(),
+            ValueKind::Array { object, .. } | ValueKind::RegExp { object, .. } => listed(object),
+            ValueKind::Function { object, detail, .. } => listed(object) || detail.is_some(),
+            ValueKind::Map {
+                object, entries, ..
+            } => listed(object) || entries.is_some(),
+            ValueKind::Set {
+                object, members, ..
+            } => listed(object) || members.is_some(),
+            ValueKind::Date { object, time } => listed(object) || time.and_then(iso_date).is_some(),
+            ValueKind::Error {
+                object, message, ..
+            } => listed(object) || message.is_some(),
+            ValueKind::Promise { object, state } => listed(object) || state.is_some(),
+            ValueKind::ArrayBuffer { object, bytes, .. } => listed(object) || bytes.is_some(),
+            ValueKind::TypedArray { object, view } => {
+                listed(object) || view.as_ref().is_some_and(|view| view.bytes.is_some())
+            }
+            ValueKind::Context { variables, .. } => variables.is_some(),
+            _ => false,
+        }
+}
+
+/// One line of an expanded value: a label, and a nested value or a text.
+type Line<'a> = (String, Option<&'a Value>, String);
+
+/// A nested value's line.
+fn nested<'a>(label: &str, v: &'a Value) -> Line<'a> {
+    (label.into(), Some(v), String::new())
+}
+
+/// A text line.
+fn text<'a>(label: &str, text: String) -> Line<'a> {
+    (label.into(), None, text)
+}
+
+/// A JS object's properties and elements, one line each.
+fn object_lines<'a>(lines: &mut Vec<Line<'a>>, object: &'a JsObject) {
+    for p in object.properties.iter().flatten() {
+        let name = if p.accessor {
+            format!("{} (accessor)", p.name)
+        } else {
+            p.name.clone()
+        };
+        lines.push((name, Some(&p.value), String::new()));
+    }
+    for e in object.elements.iter().flatten() {
+        lines.push((format!("[{}]", e.index), Some(&e.value), String::new()));
+    }
+}
+
+/// The lines of an expanded value's kind, and the entries of a Map or Set (key, value).
+fn kind_lines<'a>(
+    v: &'a Value,
+    pad: &str,
+    style: &TextStyle,
+) -> (Vec<Line<'a>>, Vec<(String, Option<&'a Value>)>) {
+    let mut lines = Vec::new();
+    let mut entries = Vec::new();
+    match &v.kind {
+        ValueKind::Object { object, slots } => {
+            match slots {
+                Some(InternalSlots::Proxy { target, handler }) => {
+                    lines.push(nested("target", target));
+                    lines.push(nested("handler", handler));
+                }
+                Some(InternalSlots::Primitive(primitive)) => {
+                    lines.push(nested("primitive", primitive));
+                }
+                Some(InternalSlots::Generator {
+                    function,
+                    state,
+                    context,
+                }) => {
+                    lines.push(text("state", state.name().to_string()));
+                    lines.push(nested("function", function));
+                    lines.push(nested("context", context));
+                }
+                None => {}
+            }
+            object_lines(&mut lines, object);
+        }
+        ValueKind::Function { object, detail, .. } => {
+            let mut source = None;
+            match detail {
+                Some(FunctionDetail::Closure {
+                    context, source: s, ..
+                }) => {
+                    lines.push(nested("context", context));
+                    source = s.as_ref();
+                }
+                Some(FunctionDetail::Bound {
+                    target,
+                    this,
+                    arguments,
+                }) => {
+                    lines.push(nested("target", target));
+                    lines.push(nested("this", this));
+                    for (i, a) in arguments.iter().enumerate() {
+                        lines.push(nested(&format!("bound[{i}]"), a));
+                    }
+                }
+                None => {}
+            }
+            object_lines(&mut lines, object);
+            if let Some(src) = source {
+                lines.push(text("source", src.clone()));
+            }
+        }
+        ValueKind::Map {
+            object, entries: e, ..
+        } => {
+            object_lines(&mut lines, object);
+            for e in e.iter().flatten() {
+                entries.push((leaf(&e.key, style), Some(&e.value)));
+            }
+        }
+        ValueKind::Set {
+            object, members, ..
+        } => {
+            object_lines(&mut lines, object);
+            for m in members.iter().flatten() {
+                entries.push((leaf(m, style), None));
+            }
+        }
+        ValueKind::Date { object, time } => {
+            if let Some(iso) = time.and_then(iso_date) {
+                lines.push(text("value", iso));
+            }
+            object_lines(&mut lines, object);
+        }
+        ValueKind::RegExp {
+            object,
+            source,
+            flags,
+        } => {
+            if let Some(src) = source {
+                let flags = flags.as_deref().unwrap_or("");
+                lines.push(text("source", format!("/{src}/{flags}")));
+            }
+            object_lines(&mut lines, object);
+        }
+        ValueKind::Error {
+            object,
+            message,
+            stack,
+        } => {
+            if let Some(m) = message {
+                lines.push(text("message", format!("{m:?}")));
+            }
+            object_lines(&mut lines, object);
+            if let Some(stack) = stack {
+                lines.push(text("stack", stack.replace('\n', &format!("\n{pad}  "))));
+            }
+        }
+        ValueKind::Promise { object, state } => {
+            if let Some(state) = state {
+                lines.push(text("state", state.name().to_string()));
+                if let PromiseState::Fulfilled(r) | PromiseState::Rejected(r) = state {
+                    lines.push(nested("result", r));
+                }
+            }
+            object_lines(&mut lines, object);
+        }
+        ValueKind::ArrayBuffer {
+            object,
+            byte_length,
+            bytes,
+        } => {
+            if let Some(len) = byte_length {
+                lines.push(text("byte length", len.to_string()));
+            }
+            if let Some(b) = bytes {
+                lines.push(text("bytes", spaced_hex(b)));
+            }
+            object_lines(&mut lines, object);
+        }
+        ValueKind::TypedArray { object, view } => {
+            if let Some(view) = view {
+                lines.push(nested("buffer", &view.buffer));
+                lines.push(text("byte offset", view.byte_offset.to_string()));
+                lines.push(text("byte length", view.byte_length.to_string()));
+                if let Some(b) = &view.bytes {
+                    lines.push(text("bytes", spaced_hex(b)));
+                }
+            }
+            object_lines(&mut lines, object);
+        }
+        ValueKind::Array { object, .. } => object_lines(&mut lines, object),
+        ValueKind::Context {
+            variables,
+            previous,
+        } => {
+            if let Some(previous) = previous {
+                lines.push(nested("previous", previous));
+            }
+            for var in variables.iter().flatten() {
+                lines.push((var.name.clone(), Some(&var.value), String::new()));
+            }
+        }
+        ValueKind::Other { .. }
+        | ValueKind::Smi(_)
+        | ValueKind::Number(_)
+        | ValueKind::String { .. }
+        | ValueKind::Boolean(_)
+        | ValueKind::Null
+        | ValueKind::Undefined
+        | ValueKind::Hole
+        | ValueKind::Symbol { .. }
+        | ValueKind::BigInt { .. } => {}
+    }
+    (lines, entries)
 }
 
 fn write_value(out: &mut String, v: &Value, depth: usize, style: &TextStyle) {
@@ -94,93 +307,9 @@ fn write_value(out: &mut String, v: &Value, depth: usize, style: &TextStyle) {
     }
     out.push_str(&heading(v, style));
     let pad = INDENT.repeat(depth + 1);
-    let mut lines: Vec<(String, Option<&Value>, String)> = Vec::new();
-    if let Some(iso) = &v.iso {
-        lines.push(("value".into(), None, iso.clone()));
-    }
-    if let (ValueType::Regexp, Some(src)) = (v.value_type(), &v.source) {
-        lines.push((
-            "source".into(),
-            None,
-            format!("/{src}/{}", v.flags.as_deref().unwrap_or("")),
-        ));
-    }
-    if let Some(m) = &v.message {
-        lines.push(("message".into(), None, format!("{m:?}")));
-    }
-    if let Some(s) = &v.state {
-        lines.push(("state".into(), None, s.clone()));
-    }
-    for (label, field) in [
-        ("result", &v.result),
-        ("primitive", &v.primitive),
-        ("target", &v.target),
-        ("this", &v.bound_this),
-        ("handler", &v.handler),
-        ("function", &v.function),
-        ("buffer", &v.buffer),
-        ("context", &v.context),
-        ("previous", &v.previous),
-    ] {
-        if let Some(inner) = field {
-            lines.push((label.into(), Some(inner), String::new()));
-        }
-    }
-    if let Some(args) = &v.bound_arguments {
-        for (i, a) in args.iter().enumerate() {
-            lines.push((format!("bound[{i}]"), Some(a), String::new()));
-        }
-    }
-    if let Some(off) = v.byte_offset {
-        lines.push(("byte offset".into(), None, off.to_string()));
-    }
-    if let Some(len) = v.byte_length {
-        lines.push(("byte length".into(), None, len.to_string()));
-    }
-    if let Some(b) = &v.bytes {
-        lines.push(("bytes".into(), None, spaced_hex(b)));
-    }
-    if let Some(props) = &v.properties {
-        for p in props {
-            let name = if p.accessor {
-                format!("{} (accessor)", p.name)
-            } else {
-                p.name.clone()
-            };
-            lines.push((name, Some(&p.value), String::new()));
-        }
-    }
-    if let Some(elements) = &v.elements {
-        for e in elements {
-            lines.push((format!("[{}]", e.index), Some(&e.value), String::new()));
-        }
-    }
-    let mut entry_lines = Vec::new();
-    if let Some(entries) = &v.entries {
-        for e in entries {
-            let key = leaf(&e.key, style);
-            match &e.value {
-                Some(val) => entry_lines.push((key, Some(val))),
-                None => entry_lines.push((key, None)),
-            }
-        }
-    }
-    if let Some(src) = v
-        .source
-        .as_ref()
-        .filter(|_| v.value_type() == ValueType::Function)
-    {
-        lines.push(("source".into(), None, src.clone()));
-    }
-    if let Some(stack) = &v.stack {
-        lines.push((
-            "stack".into(),
-            None,
-            stack.replace('\n', &format!("\n{pad}  ")),
-        ));
-    }
+    let (mut lines, entry_lines) = kind_lines(v, &pad, style);
     if let Some(m) = &v.map {
-        let mut s = format!("{:#x} {}", m.address.0, m.instance_type);
+        let mut s = format!("{:#x} {}", m.address, m.instance_type);
         let _ = write!(
             s,
             ", {} bytes, {} in-object, {} descriptors{}",
@@ -192,10 +321,10 @@ fn write_value(out: &mut String, v: &Value, depth: usize, style: &TextStyle) {
         if let Some(k) = &m.elements_kind {
             let _ = write!(s, ", {k}");
         }
-        lines.push(("map".into(), None, s));
+        lines.push(text("map", s));
     }
     if let Some(e) = &v.error {
-        lines.push(("error".into(), None, e.clone()));
+        lines.push(text("error", e.clone()));
     }
     out.push_str(" {");
     for (label, inner, text) in lines {
@@ -221,21 +350,20 @@ fn write_value(out: &mut String, v: &Value, depth: usize, style: &TextStyle) {
 /// A value on one line: the short form, with the address of heap strings dimmed after it.
 fn leaf(v: &Value, style: &TextStyle) -> String {
     let short = v.short();
-    match (v.value_type(), v.address) {
-        (ValueType::String, Some(a)) => format!("{short} {}", style.dim(&format!("{:#x}", a.0))),
+    match (&v.kind, v.address) {
+        (ValueKind::String { .. }, Some(a)) => format!("{short} {}", style.dim(&format!("{a:#x}"))),
         _ => short,
     }
 }
 
-/// `0102ff` → `01 02 ff`.
-fn spaced_hex(hex: &str) -> String {
-    let bytes = hex.as_bytes();
-    let mut out = String::with_capacity(hex.len() * 3 / 2);
-    for (i, pair) in bytes.chunks(2).enumerate() {
+/// Bytes as spaced hex: `01 02 ff`.
+fn spaced_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(std::str::from_utf8(pair).unwrap_or("??"));
+        let _ = write!(out, "{b:02x}");
     }
     out
 }

@@ -6,7 +6,8 @@
 //! cargo run --release -p coroner-heap --example heap_inspect -- CORE EXE inspect ADDR [DEPTH] [-F] [-m] [-s] [-l N]
 //! ```
 //!
-//! `find` lists the first N (default 10) objects whose census name is NAME.
+//! `find` lists the first N (default 10) objects whose census name is NAME; `inspect` prints the
+//! value tree in Rust's debug form (`coroner CORE -c 'inspect ADDR' --json` writes its JSON).
 
 use coroner_heap::{HeapModel, InspectOptions};
 use coroner_image::{OpenOptions, ProcessImage};
@@ -63,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             match model.inspect(addr, &o) {
-                Ok(v) => println!("{}", serde_json::to_string_pretty(&v)?),
+                Ok(v) => println!("{v:#?}"),
                 Err(e) => println!("error: {e}"),
             }
         }

@@ -6,8 +6,10 @@
 //! dictionary mode), elements of every kind, strings of every representation, numbers, BigInts,
 //! symbols, functions with their scripts and positions, closure contexts, collections, dates,
 //! regexps, errors, promises, buffers, proxies, bound functions and generators. `inspect` turns
-//! any of them into a [`Value`] tree (the JSON schema of `docs/values.md`), and
-//! [`Value::short`] gives the one-line form tables use. [`HeapModel::edges`] lists the
+//! any of them into a [`Value`] tree, typed data: a [`ValueKind`] per kind of value, each
+//! carrying exactly what that kind can have (the CLI writes it as the JSON schema of
+//! `docs/values.md`; this crate knows no format). [`Value::short`] gives the one-line form
+//! tables use. [`HeapModel::edges`] lists the
 //! references an object holds, each named ([`EdgeName`]), for `findrefs` and `retainers`.
 //!
 //! Layer: heap model. It reads memory through the V8 layer and the process image, and must not
@@ -35,6 +37,7 @@ mod maps;
 mod model;
 mod outside;
 mod properties;
+mod receivers;
 mod references;
 mod strings;
 mod value;
@@ -55,6 +58,6 @@ pub use model::{Class, Header, HeapModel, Role};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
 pub use strings::JsString;
 pub use value::{
-    number_text, Address, Element, Entry, MapDescription, Primitive, Property, Value, ValueType,
-    ValueTypeField,
+    number_text, Element, FunctionDetail, GeneratorState, Internal, InternalSlots, JsObject,
+    MapDescription, MapEntry, PromiseState, Property, Value, ValueKind, Variable, View,
 };

@@ -4,7 +4,7 @@
 
 mod support;
 
-use coroner_heap::{Class, InspectOptions, ValueType};
+use coroner_heap::{Class, FunctionDetail, InspectOptions, LineColumn, ValueKind};
 use support::all;
 
 #[test]
@@ -30,16 +30,28 @@ fn builtin_module_functions_have_their_source() {
         let mut with_source = 0;
         for &f in functions.iter().step_by(7) {
             let v = model.inspect(f, &options).expect("functions decode");
-            assert_eq!(v.value_type(), ValueType::Function, "{label}");
-            let Some(script) = v.script.as_deref() else {
+            // Expanded (depth 1), a function with code is a closure.
+            let ValueKind::Function {
+                detail:
+                    Some(FunctionDetail::Closure {
+                        script,
+                        position,
+                        source,
+                        ..
+                    }),
+                ..
+            } = &v.kind
+            else {
+                panic!("{label}: not an expanded function: {v:?}");
+            };
+            let Some(script) = script.as_deref() else {
                 continue;
             };
             if !script.starts_with("node:") {
                 continue;
             }
             assert!(v.error.is_none(), "{label}: {script}: {:?}", v.error);
-            let source = v
-                .source
+            let source = source
                 .as_deref()
                 .unwrap_or_else(|| panic!("{label}: no source"));
             if source.is_empty() {
@@ -60,8 +72,8 @@ fn builtin_module_functions_have_their_source() {
             let line = before.iter().filter(|&&c| c == '\n').count() as u64 + 1;
             let column = before.iter().rev().take_while(|&&c| c != '\n').count() as u64 + 1;
             assert_eq!(
-                (v.line, v.column),
-                (Some(line), Some(column)),
+                *position,
+                Some(LineColumn { line, column }),
                 "{label}: {script}"
             );
             let rest: String = text.chars().skip(from as usize).collect();

@@ -6,8 +6,11 @@
 mod support;
 
 use coroner_fixtures::ProbeValue;
-use coroner_heap::{Class, InspectOptions, Value, ValueType};
 use coroner_v8::types::StringRepresentation;
+use coroner_heap::{
+    iso_date, Class, Element, FunctionDetail, InspectOptions, InternalSlots, PromiseState, Value,
+    ValueKind,
+};
 use serde_json::Value as Json;
 use support::{opened, Opened};
 
@@ -23,40 +26,36 @@ fn options() -> InspectOptions {
 
 /// What differs between the recorded value and the decoded one (`None`: they are the same).
 fn mismatch(expected: &ProbeValue, got: &Value) -> Option<String> {
-    let t = got.value_type();
-    let ok = match expected {
-        ProbeValue::Undefined => t == ValueType::Undefined,
-        ProbeValue::Null => t == ValueType::Null,
-        ProbeValue::Bool(b) => {
-            t == ValueType::Boolean && got.value == Some(coroner_heap::Primitive::Bool(*b))
-        }
-        ProbeValue::Number(n) => {
-            matches!(t, ValueType::Smi | ValueType::Number)
-                && got
-                    .as_f64()
-                    .is_some_and(|g| ProbeValue::Number(*n).same_value(&ProbeValue::Number(g)))
-        }
-        ProbeValue::String(s) => {
-            t == ValueType::String
-                && got.utf16.is_none()
-                && !got.truncated
-                && got.as_str() == Some(s)
-        }
-        ProbeValue::Utf16(units) => {
-            t == ValueType::String && got.utf16.as_ref() == Some(units) && !got.truncated
-        }
-        ProbeValue::BigInt(d) => {
-            t == ValueType::Bigint && got.value == Some(coroner_heap::Primitive::String(d.clone()))
-        }
-        ProbeValue::Symbol(d) => t == ValueType::Symbol && &got.description == d,
-        ProbeValue::Object(name) => got.constructor.as_deref() == Some(name.as_str()),
-        ProbeValue::Hole => t == ValueType::Hole,
-        ProbeValue::Accessor => t == ValueType::Other,
-        ProbeValue::Array(items) => {
-            if t != ValueType::Array || got.length != Some(items.len() as u64) {
+    let ok = match (expected, &got.kind) {
+        (ProbeValue::Undefined, ValueKind::Undefined)
+        | (ProbeValue::Null, ValueKind::Null)
+        | (ProbeValue::Hole, ValueKind::Hole)
+        | (ProbeValue::Accessor, ValueKind::Other { .. }) => true,
+        (ProbeValue::Bool(b), ValueKind::Boolean(g)) => b == g,
+        (ProbeValue::Number(n), ValueKind::Smi(_) | ValueKind::Number(_)) => got
+            .as_f64()
+            .is_some_and(|g| ProbeValue::Number(*n).same_value(&ProbeValue::Number(g))),
+        (
+            ProbeValue::String(s),
+            ValueKind::String {
+                text, utf16: None, ..
+            },
+        ) => !got.truncated && text == s,
+        (
+            ProbeValue::Utf16(units),
+            ValueKind::String {
+                utf16: Some(got_units),
+                ..
+            },
+        ) => !got.truncated && got_units == units,
+        (ProbeValue::BigInt(d), ValueKind::BigInt { decimal }) => decimal == d,
+        (ProbeValue::Symbol(d), ValueKind::Symbol { description }) => description == d,
+        (ProbeValue::Object(name), _) => got.constructor() == Some(name.as_str()),
+        (ProbeValue::Array(items), ValueKind::Array { object, length }) => {
+            if *length != items.len() as u64 {
                 false
             } else {
-                let elements = got.elements.as_deref().unwrap_or(&[]);
+                let elements = object.elements.as_deref().unwrap_or(&[]);
                 return items.iter().enumerate().find_map(|(i, item)| {
                     match elements.iter().find(|e| e.index == i as u64) {
                         Some(e) => mismatch(item, &e.value).map(|m| format!("[{i}]: {m}")),
@@ -65,16 +64,13 @@ fn mismatch(expected: &ProbeValue, got: &Value) -> Option<String> {
                 });
             }
         }
+        _ => false,
     };
     (!ok).then(|| format!("expected {expected:?}, decoded {}", summary(got)))
 }
 
 fn summary(v: &Value) -> String {
-    serde_json::to_string(v)
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect()
+    format!("{v:?}").chars().take(300).collect()
 }
 
 /// Checks every probe of one fixture; returns what does not hold.
@@ -90,10 +86,14 @@ fn check_probes(o: &Opened) -> Vec<String> {
                 continue;
             }
         };
-        if v.constructor.as_deref() != Some(class.as_str()) {
-            bad.push(format!("{class}: constructor {:?}", v.constructor));
+        let ValueKind::Object { object, slots } = &v.kind else {
+            bad.push(format!("{class}: not a plain object: {}", summary(&v)));
+            continue;
+        };
+        if object.constructor.as_deref() != Some(class.as_str()) || slots.is_some() {
+            bad.push(format!("{class}: constructor {:?}", object.constructor));
         }
-        let decoded = v.properties.clone().unwrap_or_default();
+        let decoded = object.properties.clone().unwrap_or_default();
         let names: Vec<&str> = decoded
             .iter()
             .filter(|p| !p.symbol)
@@ -166,7 +166,7 @@ fn field(o: &Opened, probe: &str, name: &str, depth: u32) -> Value {
         .and_then(|p| p.address)
         .unwrap_or_else(|| panic!("{}: {probe}.{name} is not an object", o.label()));
     o.model
-        .inspect(at.0, &InspectOptions { depth, ..options() })
+        .inspect(at, &InspectOptions { depth, ..options() })
         .unwrap_or_else(|e| panic!("{}: {probe}.{name}: {e}", o.label()))
 }
 
@@ -178,13 +178,21 @@ fn json_u64(j: &Json) -> u64 {
     j.as_u64().unwrap_or_else(|| panic!("not a number: {j}"))
 }
 
-fn hex(bytes: &Json) -> String {
+fn bytes(bytes: &Json) -> Vec<u8> {
     bytes
         .as_array()
         .unwrap_or_else(|| panic!("not bytes: {bytes}"))
         .iter()
-        .map(|b| format!("{:02x}", json_u64(b)))
+        .map(|b| u8::try_from(json_u64(b)).expect("a byte"))
         .collect()
+}
+
+/// The name of a function value.
+fn function_name(v: &Value) -> Option<&str> {
+    match &v.kind {
+        ValueKind::Function { name, .. } => Some(name),
+        _ => None,
+    }
 }
 
 #[test]
@@ -197,20 +205,19 @@ fn objects_extra_facts_decode() {
         // Elements: V8's kind, the length, every element.
         for (name, e) in extra["elements"].as_object().expect("elements") {
             let v = field(o, "ElementsProbe", name, 1);
-            let addr = v.address.expect("address").0;
+            let addr = v.address.expect("address");
             let els = m.elements(addr, 1000).expect("elements decode");
             assert_eq!(els.kind, json_str(&e["kind"]), "{label}: {name} kind");
-            assert_eq!(
-                v.length,
-                Some(json_u64(&e["length"])),
-                "{label}: {name} length"
-            );
-            let got: Vec<&coroner_heap::Element> = v
+            let ValueKind::Array { object, length } = &v.kind else {
+                panic!("{label}: {name} is not an array: {v:?}");
+            };
+            assert_eq!(*length, json_u64(&e["length"]), "{label}: {name} length");
+            let got: Vec<&Element> = object
                 .elements
                 .as_deref()
-                .unwrap_or(&[])
+                .expect("an expanded array lists its elements")
                 .iter()
-                .filter(|e| e.value.value_type() != ValueType::Hole)
+                .filter(|e| !matches!(e.value.kind, ValueKind::Hole))
                 .collect();
             let want = e["elements"].as_object().expect("elements");
             assert_eq!(got.len(), want.len(), "{label}: {name} elements {got:?}");
@@ -228,9 +235,15 @@ fn objects_extra_facts_decode() {
         // Collections: Map entries in insertion order, Set members, the WeakMap's entry.
         let c = &extra["collections"];
         let map = field(o, "CollectionProbe", "map", 2);
-        assert_eq!(map.value_type(), ValueType::Map);
-        assert_eq!(map.length, Some(json_u64(&c["map"]["size"])), "{label}");
-        let entries = map.entries.as_deref().expect("map entries");
+        let ValueKind::Map {
+            size,
+            entries: Some(entries),
+            ..
+        } = &map.kind
+        else {
+            panic!("{label}: not an expanded map: {map:?}");
+        };
+        assert_eq!(*size, json_u64(&c["map"]["size"]), "{label}");
         let keys: Vec<&str> = entries.iter().filter_map(|e| e.key.as_str()).collect();
         let want_keys: Vec<&str> = c["map"]["keys"]
             .as_array()
@@ -243,12 +256,8 @@ fn objects_extra_facts_decode() {
             .iter()
             .zip(c["map"]["values"].as_array().expect("values"))
         {
-            let value = e.value.as_ref().expect("map value");
-            assert_eq!(
-                value.constructor.as_deref(),
-                Some(json_str(&w["class"])),
-                "{label}"
-            );
+            let value = &e.value;
+            assert_eq!(value.constructor(), Some(json_str(&w["class"])), "{label}");
             assert_eq!(
                 value.property("label").and_then(Value::as_str),
                 Some(json_str(&w["label"])),
@@ -256,25 +265,37 @@ fn objects_extra_facts_decode() {
             );
         }
         let set = field(o, "CollectionProbe", "set", 1);
-        assert_eq!(set.value_type(), ValueType::Set);
-        let members = set.entries.as_deref().expect("set entries");
-        for (e, w) in members
+        let ValueKind::Set {
+            size,
+            members: Some(members),
+            ..
+        } = &set.kind
+        else {
+            panic!("{label}: not an expanded set: {set:?}");
+        };
+        for (member, w) in members
             .iter()
             .zip(c["set"]["values"].as_array().expect("set values"))
         {
             let w = ProbeValue::from_json(w).expect("probe value");
-            assert_eq!(mismatch(&w, &e.key), None, "{label}: set member");
+            assert_eq!(mismatch(&w, member), None, "{label}: set member");
         }
         assert_eq!(members.len() as u64, json_u64(&c["set"]["size"]), "{label}");
+        assert_eq!(*size, json_u64(&c["set"]["size"]), "{label}");
         let weak = field(o, "CollectionProbe", "weakMap", 1);
-        let we = weak.entries.as_deref().expect("weak map entries");
+        let ValueKind::Map {
+            entries: Some(we), ..
+        } = &weak.kind
+        else {
+            panic!("{label}: not an expanded weak map: {weak:?}");
+        };
         assert_eq!(we.len(), 1, "{label}: weak map entries");
         assert_eq!(
-            we[0].key.constructor.as_deref(),
+            we[0].key.constructor(),
             Some(json_str(&c["weakMap"]["key"]))
         );
         assert_eq!(
-            we[0].value.as_ref().and_then(|v| v.constructor.as_deref()),
+            we[0].value.constructor(),
             Some(json_str(&c["weakMap"]["value"]))
         );
 
@@ -283,95 +304,137 @@ fn objects_extra_facts_decode() {
         for name in ["buffer", "uint8", "float64", "dataView"] {
             let v = field(o, "BufferProbe", name, 1);
             let w = &b[name];
-            assert_eq!(v.value_type(), ValueType::Typedarray, "{label}: {name}");
+            let ValueKind::TypedArray {
+                object,
+                view: Some(view),
+            } = &v.kind
+            else {
+                panic!("{label}: {name} is not an expanded view: {v:?}");
+            };
             assert_eq!(
-                v.constructor.as_deref(),
+                object.constructor.as_deref(),
                 Some(json_str(&w["class"])),
                 "{label}: {name}"
             );
             assert_eq!(
-                v.byte_offset,
-                Some(json_u64(&w["byteOffset"])),
+                view.byte_offset,
+                json_u64(&w["byteOffset"]),
                 "{label}: {name}"
             );
             assert_eq!(
-                v.byte_length,
-                Some(json_u64(&w["byteLength"])),
+                view.byte_length,
+                json_u64(&w["byteLength"]),
                 "{label}: {name}"
             );
             assert_eq!(
-                v.bytes.as_deref(),
-                Some(hex(&w["bytes"]).as_str()),
+                view.bytes.as_deref(),
+                Some(bytes(&w["bytes"]).as_slice()),
                 "{label}: {name}"
             );
-            let buffer = v.buffer.as_ref().expect("buffer");
+            assert_eq!(view.element_type.is_none(), name == "dataView", "{label}");
             let backing = o
                 .model
-                .inspect(buffer.address.expect("buffer address").0, &options())
+                .inspect(view.buffer.address.expect("buffer address"), &options())
                 .expect("buffer decodes");
+            let ValueKind::ArrayBuffer { byte_length, .. } = backing.kind else {
+                panic!("{label}: {name}'s buffer is not an ArrayBuffer: {backing:?}");
+            };
             assert_eq!(
-                backing.byte_length,
+                byte_length,
                 Some(json_u64(&w["backingByteLength"])),
                 "{label}"
             );
         }
         let ab = field(o, "BufferProbe", "arrayBuffer", 1);
-        assert_eq!(ab.value_type(), ValueType::Arraybuffer);
+        let ValueKind::ArrayBuffer {
+            byte_length,
+            bytes: Some(ab_bytes),
+            ..
+        } = &ab.kind
+        else {
+            panic!("{label}: not an expanded ArrayBuffer: {ab:?}");
+        };
         assert_eq!(
-            ab.bytes.as_deref(),
-            Some(hex(&b["arrayBuffer"]["bytes"]).as_str()),
+            *byte_length,
+            Some(json_u64(&b["arrayBuffer"]["byteLength"])),
             "{label}"
         );
+        assert_eq!(ab_bytes, &bytes(&b["arrayBuffer"]["bytes"]), "{label}");
         let f64s = field(o, "BufferProbe", "float64", 1);
-        assert_eq!(f64s.element_type.as_deref(), Some("Float64"), "{label}");
-        assert_eq!(f64s.length, Some(3), "{label}");
+        let ValueKind::TypedArray {
+            view: Some(view), ..
+        } = &f64s.kind
+        else {
+            panic!("{label}: not an expanded typed array: {f64s:?}");
+        };
+        assert_eq!(view.element_type.as_deref(), Some("Float64"), "{label}");
+        assert_eq!(view.length, Some(3), "{label}");
 
         // Date, RegExp, Error, promises.
         let s = &extra["special"];
         let date = field(o, "SpecialProbe", "date", 1);
-        assert_eq!(date.as_f64(), s["date"]["ms"].as_f64(), "{label}: date");
+        let ValueKind::Date {
+            time: Some(time), ..
+        } = date.kind
+        else {
+            panic!("{label}: not an expanded date: {date:?}");
+        };
+        assert_eq!(Some(time), s["date"]["ms"].as_f64(), "{label}: date");
         assert_eq!(
-            date.iso.as_deref(),
+            iso_date(time).as_deref(),
             Some(json_str(&s["date"]["iso"])),
             "{label}"
         );
         let re = field(o, "SpecialProbe", "regexp", 1);
+        let ValueKind::RegExp { source, flags, .. } = &re.kind else {
+            panic!("{label}: not a regexp: {re:?}");
+        };
         assert_eq!(
-            re.source.as_deref(),
+            source.as_deref(),
             Some(json_str(&s["regexp"]["source"])),
             "{label}"
         );
         assert_eq!(
-            re.flags.as_deref(),
+            flags.as_deref(),
             Some(json_str(&s["regexp"]["flags"])),
             "{label}"
         );
         let err = field(o, "SpecialProbe", "error", 1);
-        assert_eq!(err.value_type(), ValueType::Error);
+        let ValueKind::Error { message, .. } = &err.kind else {
+            panic!("{label}: not an error: {err:?}");
+        };
         assert_eq!(
-            err.message.as_deref(),
+            message.as_deref(),
             Some(json_str(&s["error"]["message"])),
             "{label}"
         );
         for (name, p) in s["promises"].as_object().expect("promises") {
             let v = field(o, "SpecialProbe", name, 2);
-            assert_eq!(
-                v.state.as_deref(),
-                Some(json_str(&p["state"])),
-                "{label}: {name}"
-            );
-            if let Some(value) = p.get("value") {
-                let r = v.result.as_ref().expect("result");
-                assert_eq!(r.as_str(), Some(json_str(value)), "{label}: {name}");
-            }
-            if let Some(reason) = p.get("reason_message") {
-                let r = v.result.as_ref().expect("reason");
-                assert_eq!(r.constructor.as_deref(), Some(json_str(&p["reason_class"])));
-                assert_eq!(
-                    r.message.as_deref(),
-                    Some(json_str(reason)),
-                    "{label}: {name}"
-                );
+            let ValueKind::Promise {
+                state: Some(state), ..
+            } = &v.kind
+            else {
+                panic!("{label}: {name} is not an expanded promise: {v:?}");
+            };
+            assert_eq!(state.name(), json_str(&p["state"]), "{label}: {name}");
+            match state {
+                PromiseState::Pending => {}
+                PromiseState::Fulfilled(r) => {
+                    let value = p.get("value").expect("a fulfilled promise's value");
+                    assert_eq!(r.as_str(), Some(json_str(value)), "{label}: {name}");
+                }
+                PromiseState::Rejected(r) => {
+                    let reason = p.get("reason_message").expect("a rejection's reason");
+                    assert_eq!(r.constructor(), Some(json_str(&p["reason_class"])));
+                    let ValueKind::Error { message, .. } = &r.kind else {
+                        panic!("{label}: {name}'s reason is not an error: {r:?}");
+                    };
+                    assert_eq!(
+                        message.as_deref(),
+                        Some(json_str(reason)),
+                        "{label}: {name}"
+                    );
+                }
             }
         }
 
@@ -396,15 +459,27 @@ fn objects_extra_facts_decode() {
         // Functions: names, the closure's context, the bound function, the generator.
         let f = &extra["functions"];
         let closure = field(o, "FunctionProbe", "closure", 2);
-        assert_eq!(
-            closure.name.as_deref(),
-            Some(json_str(&f["closure"]["name"])),
-            "{label}"
+        let ValueKind::Function {
+            name,
+            detail:
+                Some(FunctionDetail::Closure {
+                    script,
+                    position,
+                    context: ctx,
+                    ..
+                }),
+            ..
+        } = &closure.kind
+        else {
+            panic!("{label}: not an expanded closure: {closure:?}");
+        };
+        assert_eq!(name, json_str(&f["closure"]["name"]), "{label}");
+        assert!(
+            matches!(ctx.kind, ValueKind::Context { .. }),
+            "{label}: {ctx:?}"
         );
-        let ctx = closure.context.as_ref().expect("closure context");
-        assert_eq!(ctx.value_type(), ValueType::Context);
         let captured = ctx.property("captured").expect("captured");
-        assert_eq!(captured.constructor.as_deref(), Some("Object"), "{label}");
+        assert_eq!(captured.constructor(), Some("Object"), "{label}");
         assert_eq!(
             ctx.property("counter").and_then(Value::as_f64),
             f["closure"]["context"]["counter"].as_f64(),
@@ -412,7 +487,7 @@ fn objects_extra_facts_decode() {
         );
         let captured = o
             .model
-            .inspect(captured.address.expect("captured address").0, &options())
+            .inspect(captured.address.expect("captured address"), &options())
             .expect("captured decodes");
         assert_eq!(
             captured.property("label").and_then(Value::as_str),
@@ -425,11 +500,12 @@ fn objects_extra_facts_decode() {
             .position(|l| l.contains("return function inner()"))
             .expect("inner in the source") as u64
             + 1;
-        assert_eq!(closure.line, Some(line), "{label}: line of inner");
         assert_eq!(
-            closure.script.as_deref(),
-            Some(o.fixture.expect.argv[1].as_str())
+            position.map(|p| p.line),
+            Some(line),
+            "{label}: line of inner"
         );
+        assert_eq!(script.as_deref(), Some(o.fixture.expect.argv[1].as_str()));
         // With `-s`, each function's source is the scenario's text at its line and column.
         let lines: Vec<&str> = source.lines().collect();
         for name in ["closure", "arrow", "asyncFunction", "classConstructor"] {
@@ -441,16 +517,24 @@ fn objects_extra_facts_decode() {
             };
             let v = m.inspect(probe, &with_source).expect("FunctionProbe");
             let f = v.property(name).expect("function property");
-            let at = f.address.expect("address").0;
+            let at = f.address.expect("address");
             let f = m.inspect(at, &with_source).expect("function decodes");
-            let text = f
-                .source
+            let ValueKind::Function {
+                detail:
+                    Some(FunctionDetail::Closure {
+                        source,
+                        position: Some(position),
+                        ..
+                    }),
+                ..
+            } = &f.kind
+            else {
+                panic!("{label}: {name} is not an expanded closure: {f:?}");
+            };
+            let text = source
                 .as_deref()
                 .unwrap_or_else(|| panic!("{label}: {name} source"));
-            let (line, column) = (
-                f.line.expect("line") as usize,
-                f.column.expect("column") as usize,
-            );
+            let (line, column) = (position.line as usize, position.column as usize);
             let from: String = lines[line - 1..].join("\n");
             let from: String = from.chars().skip(column - 1).collect();
             assert!(
@@ -460,29 +544,26 @@ fn objects_extra_facts_decode() {
             assert!(!text.is_empty());
         }
         let bound = field(o, "FunctionProbe", "bound", 1);
+        let ValueKind::Function {
+            name,
+            detail:
+                Some(FunctionDetail::Bound {
+                    target,
+                    this,
+                    arguments,
+                }),
+            ..
+        } = &bound.kind
+        else {
+            panic!("{label}: not an expanded bound function: {bound:?}");
+        };
+        assert_eq!(name, json_str(&f["bound"]["name"]), "{label}");
+        assert_eq!(function_name(target), Some(json_str(&f["bound"]["target"])));
         assert_eq!(
-            bound.name.as_deref(),
-            Some(json_str(&f["bound"]["name"])),
-            "{label}"
-        );
-        assert_eq!(
-            bound.target.as_ref().and_then(|t| t.name.as_deref()),
-            Some(json_str(&f["bound"]["target"]))
-        );
-        assert_eq!(
-            bound
-                .bound_this
-                .as_ref()
-                .and_then(|t| t.constructor.as_deref()),
+            this.constructor(),
             Some(json_str(&f["bound"]["bound_this"]))
         );
-        let args: Vec<f64> = bound
-            .bound_arguments
-            .as_deref()
-            .expect("bound arguments")
-            .iter()
-            .filter_map(Value::as_f64)
-            .collect();
+        let args: Vec<f64> = arguments.iter().filter_map(Value::as_f64).collect();
         let want: Vec<f64> = f["bound"]["bound_args"]
             .as_array()
             .expect("args")
@@ -491,18 +572,25 @@ fn objects_extra_facts_decode() {
             .collect();
         assert_eq!(args, want, "{label}: bound arguments");
         let generator = field(o, "FunctionProbe", "generator", 1);
+        let ValueKind::Object {
+            slots:
+                Some(InternalSlots::Generator {
+                    function, state, ..
+                }),
+            ..
+        } = &generator.kind
+        else {
+            panic!("{label}: not an expanded generator: {generator:?}");
+        };
+        assert_eq!(state.name(), json_str(&f["generator"]["state"]));
         assert_eq!(
-            generator.state.as_deref(),
-            Some(json_str(&f["generator"]["state"]))
-        );
-        assert_eq!(
-            generator.function.as_ref().and_then(|g| g.name.as_deref()),
+            function_name(function),
             Some(json_str(&f["generator"]["function"]))
         );
         for name in ["arrow", "asyncFunction", "classConstructor"] {
             let v = field(o, "FunctionProbe", name, 1);
             assert_eq!(
-                v.name.as_deref(),
+                function_name(&v),
                 Some(json_str(&f[name]["name"])),
                 "{label}: {name}"
             );
@@ -511,19 +599,26 @@ fn objects_extra_facts_decode() {
         // Wrappers: the proxy's target, the boxed primitives.
         let w = &extra["wrappers"];
         let proxy = field(o, "WrapperProbe", "proxy", 2);
-        let target = proxy.target.as_ref().expect("proxy target");
-        assert_eq!(
-            target.constructor.as_deref(),
-            Some(json_str(&w["proxy"]["target"]))
-        );
+        let ValueKind::Object {
+            slots: Some(InternalSlots::Proxy { target, .. }),
+            ..
+        } = &proxy.kind
+        else {
+            panic!("{label}: not an expanded proxy: {proxy:?}");
+        };
+        assert_eq!(target.constructor(), Some(json_str(&w["proxy"]["target"])));
         assert_eq!(
             target.property("real").and_then(Value::as_str),
             Some(json_str(&w["proxy"]["target_real"]))
         );
         let prim = |name: &str| -> Value {
-            let v = field(o, "WrapperProbe", name, 1);
-            *v.primitive
-                .unwrap_or_else(|| panic!("{label}: {name} has no primitive"))
+            match field(o, "WrapperProbe", name, 1).kind {
+                ValueKind::Object {
+                    slots: Some(InternalSlots::Primitive(p)),
+                    ..
+                } => *p,
+                kind => panic!("{label}: {name} has no primitive: {kind:?}"),
+            }
         };
         assert_eq!(
             prim("boxedNumber").as_f64(),
@@ -536,20 +631,20 @@ fn objects_extra_facts_decode() {
             "{label}"
         );
         assert_eq!(
-            prim("boxedBoolean").value,
-            w["boxedBoolean"]
-                .as_bool()
-                .map(coroner_heap::Primitive::Bool)
+            prim("boxedBoolean").kind,
+            ValueKind::Boolean(w["boxedBoolean"].as_bool().expect("a boolean"))
         );
         assert_eq!(
-            prim("boxedBigInt").value,
-            Some(coroner_heap::Primitive::String(
-                json_str(&w["boxedBigInt"]).to_string()
-            ))
+            prim("boxedBigInt").kind,
+            ValueKind::BigInt {
+                decimal: json_str(&w["boxedBigInt"]).to_string()
+            }
         );
         assert_eq!(
-            prim("boxedSymbol").description.as_deref(),
-            w["boxedSymbol"].as_str()
+            prim("boxedSymbol").kind,
+            ValueKind::Symbol {
+                description: w["boxedSymbol"].as_str().map(str::to_string)
+            }
         );
 
         // The map (-m), and the short forms tables use.
@@ -575,7 +670,7 @@ fn objects_extra_facts_decode() {
         let elements = field(o, "ElementsProbe", "packedSmi", 0);
         assert_eq!(
             elements.short(),
-            format!("[Array length 3 {:#x}]", elements.address.expect("a").0)
+            format!("[Array length 3 {:#x}]", elements.address.expect("a"))
         );
         let closure = field(o, "FunctionProbe", "closure", 0);
         assert!(closure.short().starts_with("<Function inner 0x"), "{label}");
@@ -611,11 +706,11 @@ fn objects_extra_facts_decode() {
             let fixture = v.property("objectsFixture")?.clone();
             assert!(v
                 .property("Array")
-                .is_some_and(|a| a.value_type() == ValueType::Function));
+                .is_some_and(|a| matches!(a.kind, ValueKind::Function { .. })));
             Some(fixture)
         });
         let fixture = fixture.unwrap_or_else(|| panic!("{label}: no global objectsFixture"));
-        assert_eq!(fixture.constructor.as_deref(), Some("Object"), "{label}");
+        assert_eq!(fixture.constructor(), Some("Object"), "{label}");
 
         // Every Walrus is named walrus-ID.
         for addr in o.instances_of("Walrus") {
@@ -690,7 +785,6 @@ fn strings_have_their_representations_and_lengths() {
                 .property(name)
                 .and_then(|v| v.address)
                 .unwrap_or_else(|| panic!("{label}: {name} has no address"))
-                .0
         };
         for (name, rep) in extra["representations"]
             .as_object()
@@ -702,12 +796,14 @@ fn strings_have_their_representations_and_lengths() {
                 "{label}: {name}"
             );
             let v = probe.property(name).expect("field");
+            let ValueKind::String { length, .. } = v.kind else {
+                panic!("{label}: {name} is not a string: {v:?}");
+            };
             assert_eq!(
-                v.length,
+                Some(length),
                 extra["lengths"][name].as_u64(),
                 "{label}: {name} length"
             );
-            assert_eq!(v.value_type(), ValueType::String);
         }
         // Cons halves, slice parents and the thin string's target are the recorded strings.
         let layout = o.model.layout();

@@ -5,12 +5,13 @@ use std::io::{self, Write};
 use clap::Args as ClapArgs;
 use coroner_analysis::InstancesQuery;
 use coroner_heap::{InspectOptions, Value};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::{CommandError, Page};
 use crate::render;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
+use crate::value_json::Json;
 
 /// Options of `findjsinstances`.
 #[derive(Debug, ClapArgs)]
@@ -34,8 +35,13 @@ pub struct FindJsInstancesArgs {
 pub struct Instance {
     address: String,
     /// Boxed: a `Value` is large, and a listing can hold hundreds of thousands of instances.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "value_json")]
     value: Option<Box<Value>>,
+}
+
+/// An instance's value, as the JSON of docs/values.md.
+fn value_json<S: Serializer>(value: &Option<Box<Value>>, s: S) -> Result<S::Ok, S::Error> {
+    value.as_deref().map(Json).serialize(s)
 }
 
 /// The instances listed. JSON: an array of instances.

@@ -4,12 +4,13 @@ use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
 use coroner_heap::{InspectOptions, Value};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::{parse_address, CommandError};
 use crate::render;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
+use crate::value_json::Json;
 
 /// Options of `inspect`.
 #[derive(Debug, ClapArgs)]
@@ -48,9 +49,14 @@ impl InspectArgs {
 }
 
 /// The result of `inspect`: the value itself (its JSON is the value schema of docs/values.md).
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
+#[derive(Debug)]
 pub struct Inspected(Value);
+
+impl Serialize for Inspected {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Json(&self.0).serialize(s)
+    }
+}
 
 /// Decodes the value at the address.
 pub fn run(session: &Session, args: &InspectArgs) -> Result<Inspected, CommandError> {
