@@ -38,7 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {addr:#x}");
     }
     if let Some(&first) = found.addresses.first() {
-        let value = analysis.model().inspect(first, &InspectOptions::default())?;
+        let value = analysis
+            .model()
+            .inspect(first, &InspectOptions::default())?;
         println!("{}", value.short());
         let properties = value.object().and_then(|o| o.properties.as_deref());
         for p in properties.unwrap_or_default() {

@@ -129,6 +129,22 @@ pub struct Census {
     pub hidden: Totals,
     /// Number of isolates in the heap.
     pub isolates: usize,
+    /// The pages (of the isolates and generation counted) whose walk stopped before their
+    /// end: the objects after the stop are missing from the counts.
+    pub unwalked: Vec<Unwalked>,
+}
+
+/// A page the census could not walk to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwalked {
+    /// The page.
+    pub page: u64,
+    /// Where its walk stopped.
+    pub at: u64,
+    /// The bytes after that, not counted.
+    pub bytes: u64,
+    /// Why the walk stopped (`word 0x0 is not a map pointer`).
+    pub reason: String,
 }
 
 /// Counts per (slot, map id): slot = isolate index, or the last slot for the shared heap.
@@ -344,11 +360,28 @@ pub(crate) fn census(
             .then(b.count.cmp(&a.count))
             .then_with(|| a.name.cmp(&b.name))
     });
+    let unwalked = model
+        .unwalked_pages()
+        .into_iter()
+        .filter(|u| options.isolate.is_none() || u.page.isolate == options.isolate)
+        .filter(|u| {
+            options
+                .generation
+                .is_none_or(|g| Generation::of(u.page.space) == g)
+        })
+        .map(|u| Unwalked {
+            page: u.page.addr,
+            at: u.at,
+            bytes: u.bytes(),
+            reason: u.reason.to_string(),
+        })
+        .collect();
     Census {
         rows,
         total,
         hidden,
         isolates,
+        unwalked,
     }
 }
 

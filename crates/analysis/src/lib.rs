@@ -38,7 +38,7 @@ mod session;
 mod stacks;
 
 pub use census::{
-    Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, PROTOTYPE_NAME,
+    Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};
@@ -46,5 +46,5 @@ pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;
 pub use roots::{RootKind, Roots};
-pub use session::{Analysis, FrameLocals, Progress, Stage};
+pub use session::{Analysis, FrameLocals, IsolateSummary, Progress, Stage};
 pub use stacks::{JsFrame, NamedFrame, NamedKind, PositionSource, ThreadStack};

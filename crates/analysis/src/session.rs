@@ -53,6 +53,23 @@ pub struct FrameLocals {
     pub variables: Vec<(String, String)>,
 }
 
+/// One isolate of the process: a V8 heap and the thread that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsolateSummary {
+    /// Its index among the heap's isolates (what `--isolate N` takes).
+    pub index: usize,
+    /// The `Isolate` object's address.
+    pub addr: u64,
+    /// The threads found running its JavaScript (or C++ called from it), by tid.
+    pub threads: Vec<u32>,
+    /// Whether one of them is the process's main thread.
+    pub main: bool,
+    /// Its heap pages.
+    pub pages: usize,
+    /// The bytes those pages take (committed memory; objects take less).
+    pub bytes: u64,
+}
+
 /// The analyses of one open core (see the module documentation).
 pub struct Analysis<'a> {
     image: &'a ProcessImage,
@@ -151,6 +168,37 @@ impl<'a> Analysis<'a> {
                 Roots::find(&self.model, index, stacks)
             })
         })
+    }
+
+    /// Every isolate, with the threads that run it and the size of its heap.
+    pub fn isolates(&self) -> Vec<IsolateSummary> {
+        let pid = self.image.core().process().map(|p| p.pid);
+        let stacks = self.stacks();
+        self.model
+            .isolates()
+            .iter()
+            .enumerate()
+            .map(|(index, iso)| {
+                let threads: Vec<u32> = stacks
+                    .iter()
+                    .filter(|t| t.isolate == Some(index))
+                    .map(|t| t.tid)
+                    .collect();
+                let pages = self
+                    .model
+                    .pages()
+                    .iter()
+                    .filter(|p| p.isolate == Some(index));
+                IsolateSummary {
+                    index,
+                    addr: iso.addr,
+                    main: threads.iter().any(|&t| Some(t) == pid),
+                    threads,
+                    pages: pages.clone().count(),
+                    bytes: pages.map(|p| p.size).sum(),
+                }
+            })
+            .collect()
     }
 
     /// The census of the heap (`findjsobjects`).

@@ -119,6 +119,9 @@ pub struct ThreadStack {
     pub frames: Vec<NamedFrame>,
     /// Why the walk ended.
     pub end: EndReason,
+    /// The isolate whose JavaScript runs on this thread (an index into the heap's isolates),
+    /// when the thread is in JavaScript or in C++ called from it.
+    pub isolate: Option<usize>,
 }
 
 /// Unwinds every thread and names its frames.
@@ -131,6 +134,9 @@ pub(crate) fn stacks(model: &HeapModel<'_>, unwinder: &Unwinder<'_>) -> Vec<Thre
             current: bt.current,
             frames: bt.frames.iter().map(|f| name_frame(model, f)).collect(),
             end: bt.end,
+            isolate: bt
+                .isolate
+                .and_then(|a| model.isolates().iter().position(|i| i.addr == a)),
         })
         .collect()
 }

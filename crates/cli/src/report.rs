@@ -34,6 +34,13 @@ impl TextStyle {
 pub trait Report: serde::Serialize {
     /// Writes the result for a person to read.
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()>;
+
+    /// What makes the result partial (pages of a damaged heap not walked, ...): the text form
+    /// says it in place; with `--json`, whose documents keep their documented shape, each is
+    /// one `coroner: warning:` line on stderr.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Writes `report` as text, or as a single line of JSON.
@@ -44,6 +51,9 @@ pub fn emit(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if json {
+        for w in report.warnings() {
+            eprintln!("coroner: warning: {w}");
+        }
         report.write_json(out)?;
         writeln!(out)
     } else {
@@ -57,6 +67,8 @@ pub trait ErasedReport {
     fn write_json(&self, out: &mut dyn Write) -> io::Result<()>;
     /// The result as text.
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()>;
+    /// What makes the result partial.
+    fn warnings(&self) -> Vec<String>;
 }
 
 impl<T: Report> ErasedReport for T {
@@ -65,5 +77,8 @@ impl<T: Report> ErasedReport for T {
     }
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
         Report::write_text(self, out, style)
+    }
+    fn warnings(&self) -> Vec<String> {
+        Report::warnings(self)
     }
 }

@@ -37,9 +37,33 @@ fn info_matches_what_each_scenario_recorded() {
             info["executable"]["status"], "matched",
             "{what}: executable"
         );
-        if f.kind == coroner_fixtures::Kind::Abort {
+        if f.kind.aborts() {
             assert_eq!(info["signal"]["name"], "SIGABRT", "{what}: signal");
         }
+        // Every isolate, the main one run by the main thread; every page walked to its end.
+        let isolates = info["isolates"].as_array().expect("isolates");
+        let recorded = expect["extra"]["isolates"].as_u64().unwrap_or(1);
+        assert_eq!(isolates.len() as u64, recorded, "{what}: isolates");
+        let main: Vec<_> = isolates
+            .iter()
+            .filter(|i| i["thread_kind"] == "main")
+            .collect();
+        assert_eq!(main.len(), 1, "{what}: {isolates:?}");
+        assert!(
+            main[0]["threads"]
+                .as_array()
+                .is_some_and(|t| t.contains(&expect["pid"])),
+            "{what}: {isolates:?}"
+        );
+        if f.scenario == "workers" {
+            let workers = isolates
+                .iter()
+                .filter(|i| i["thread_kind"] == "worker")
+                .count();
+            assert_eq!(workers, 2, "{what}: {isolates:?}");
+        }
+        assert!(info["pages"].as_u64().unwrap_or(0) > 0, "{what}: pages");
+        assert_eq!(info["unwalked"], serde_json::json!([]), "{what}");
         assert!(
             info["bytes_in_core"].as_u64().unwrap_or(0) > 1 << 20,
             "{what}: bytes"

@@ -46,7 +46,8 @@ pub use code::CodeTier;
 /// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,
 /// readers). The layout itself stays below: decoding is this crate's job.
 pub use coroner_v8::{
-    HeapError, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader, Space,
+    HeapError, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader, Space, StuckReason,
+    WalkEnd,
 };
 pub use edges::{Edge, EdgeName, SlotRule};
 pub use elements::{ElementValue, Elements};
@@ -54,7 +55,7 @@ pub use error::DecodeError;
 pub use functions::{LineColumn, SharedInfo};
 pub use inspect::{iso_date, InspectOptions};
 pub use maps::MapFacts;
-pub use model::{Class, Header, HeapModel, Role};
+pub use model::{Class, Header, HeapModel, Role, UnwalkedPage};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
 pub use strings::JsString;
 pub use value::{

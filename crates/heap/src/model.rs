@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use coroner_image::ProcessImage;
 use coroner_v8::layout::Layout;
 use coroner_v8::map::{is_map, read_map};
-use coroner_v8::{Heap, HeapError, Isolate, MapInfo, Page, PageWalk, Reader};
+use coroner_v8::{Heap, HeapError, Isolate, MapInfo, Page, PageWalk, Reader, StuckReason, WalkEnd};
 
 use crate::error::DecodeError;
 use crate::maps::MapFacts;
@@ -110,6 +110,25 @@ pub enum Role {
     GlobalDictionary,
     /// An `AllocationSite`: holds the boilerplate V8 copies for each evaluation of a literal.
     AllocationSite,
+}
+
+/// A heap page whose walk stopped before its end: from `at` on, its bytes were not read as
+/// objects, so whatever lives there is missing from every answer that walks the heap.
+#[derive(Debug, Clone, Copy)]
+pub struct UnwalkedPage<'p> {
+    /// The page.
+    pub page: &'p Page,
+    /// Where the walk stopped.
+    pub at: u64,
+    /// Why.
+    pub reason: StuckReason,
+}
+
+impl UnwalkedPage<'_> {
+    /// The bytes of the page's object area left unread.
+    pub fn bytes(&self) -> u64 {
+        self.page.area_end.saturating_sub(self.at)
+    }
 }
 
 /// The header of a heap object: where it is, its map, and its instance type.
@@ -257,6 +276,23 @@ impl<'a> HeapModel<'a> {
         F: Fn(&Page, PageWalk<'_>) -> R + Sync + Send,
     {
         self.heap.par_map_pages(f)
+    }
+
+    /// The pages whose walk stopped before their end (see [`UnwalkedPage`]), in page order.
+    pub fn unwalked_pages(&self) -> Vec<UnwalkedPage<'_>> {
+        self.heap
+            .pages()
+            .iter()
+            .zip(self.heap.walk_ends())
+            .filter_map(|(page, end)| match *end {
+                WalkEnd::Stuck { addr, reason } => Some(UnwalkedPage {
+                    page,
+                    at: addr,
+                    reason,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// A reader of `page`'s object area, for reading many objects of one page (see

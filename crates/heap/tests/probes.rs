@@ -6,11 +6,11 @@
 mod support;
 
 use coroner_fixtures::ProbeValue;
-use coroner_v8::types::StringRepresentation;
 use coroner_heap::{
     iso_date, Class, Element, FunctionDetail, InspectOptions, InternalSlots, PromiseState, Value,
     ValueKind,
 };
+use coroner_v8::types::StringRepresentation;
 use serde_json::Value as Json;
 use support::{opened, Opened};
 

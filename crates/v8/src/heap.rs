@@ -42,6 +42,8 @@ pub struct Heap<'a> {
     labs: Vec<KnownLab>,
     /// Per page (same order as `pages`).
     states: Vec<PageState>,
+    /// How the walk of each page ends (same order as `pages`), found when the heap opens.
+    ends: Vec<WalkEnd>,
     read_only: ReadOnlyAreas,
 }
 
@@ -126,14 +128,24 @@ impl<'a> Heap<'a> {
             pages,
             labs,
             states: Vec::new(),
+            ends: Vec::new(),
         };
         heap.assign_labs();
         heap.mark_unused_new_pages();
+        heap.ends = heap.par_map_pages(|_, walk| walk.finish());
         let stuck = heap.stuck_pages();
         if !stuck.is_empty() {
             let found = find_in_memory(&heap.layout, space, &heap.pages, &stuck);
-            heap.labs.extend(found);
-            heap.assign_labs();
+            if !found.is_empty() {
+                heap.labs.extend(found);
+                heap.assign_labs();
+                // Only the pages that stopped can end otherwise now.
+                for i in 0..heap.pages.len() {
+                    if matches!(heap.ends[i], WalkEnd::Stuck { .. }) {
+                        heap.ends[i] = heap.walk(&heap.pages[i]).finish();
+                    }
+                }
+            }
             if heap.layout.source.needs_check() {
                 if let Some(why) = heap.unwalkable() {
                     return Err(mismatch(&heap.layout, &why));
@@ -141,6 +153,13 @@ impl<'a> Heap<'a> {
             }
         }
         Ok(heap)
+    }
+
+    /// How the walk of each page ends, in page order: at its area end, a LAB top, or past new
+    /// space's top when all is well; `Stuck` where something that is not an object stopped it
+    /// (the rest of that page is not walked: a damaged heap, or a fact coroner has wrong).
+    pub fn walk_ends(&self) -> &[WalkEnd] {
+        &self.ends
     }
 
     /// The last check of a borrowed table (see [`LayoutSource::needs_check`]): every page must
@@ -162,12 +181,12 @@ impl<'a> Heap<'a> {
     /// Where the walk of each page that stops early stops, in address order.
     fn stuck_pages(&self) -> Vec<u64> {
         let mut stuck: Vec<u64> = self
-            .par_map_pages(|_, walk| match walk.finish() {
-                WalkEnd::Stuck { addr, .. } => Some(addr),
+            .ends
+            .iter()
+            .filter_map(|e| match e {
+                WalkEnd::Stuck { addr, .. } => Some(*addr),
                 _ => None,
             })
-            .into_iter()
-            .flatten()
             .collect();
         stuck.sort_unstable();
         stuck

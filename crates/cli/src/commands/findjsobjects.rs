@@ -191,6 +191,30 @@ impl Report for ObjectTable {
                 ))
             )?;
         }
-        writeln!(out)
+        writeln!(out)?;
+        for w in self.warnings() {
+            writeln!(out, "{}", style.bold(&format!("warning: {w}")))?;
+        }
+        Ok(())
     }
+
+    fn warnings(&self) -> Vec<String> {
+        unwalked_warning(&self.census.unwalked)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// One line saying which pages the census could not walk to their end, and what that leaves
+/// out.
+pub fn unwalked_warning(unwalked: &[coroner_analysis::Unwalked]) -> Option<String> {
+    let first = unwalked.first()?;
+    let bytes: u64 = unwalked.iter().map(|u| u.bytes).sum();
+    Some(format!(
+        "{} heap page{} could not be walked to the end ({bytes} bytes not counted; the first stops at {:#x}: {}): the counts may be low",
+        unwalked.len(),
+        if unwalked.len() == 1 { "" } else { "s" },
+        first.at,
+        first.reason
+    ))
 }

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
+use coroner_analysis::Analysis;
 use coroner_image::{hex, ProcessImage};
 use coroner_v8::layout::{MetadataOrigin, TableMatch};
 use coroner_v8::{Layout, LayoutError};
@@ -36,7 +37,47 @@ pub struct Info {
     bytes_readable: u64,
     bytes_mapped: u64,
     modules: Vec<ModuleInfo>,
+    /// The V8 heap: its isolates and how its pages were walked, or why it cannot be read.
+    #[serde(flatten)]
+    heap: HeapInfo,
     warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum HeapInfo {
+    Read {
+        isolates: Vec<IsolateInfo>,
+        /// Heap pages found.
+        pages: usize,
+        /// Pages whose walk stopped before their end (their objects after the stop are in no
+        /// answer).
+        unwalked: Vec<UnwalkedInfo>,
+    },
+    Failed {
+        /// Why the heap cannot be read (every heap command fails with it).
+        heap_error: String,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct IsolateInfo {
+    index: usize,
+    address: String,
+    /// `main` (the process's main thread runs it), `worker`, or `unknown` (no thread was found
+    /// in its JavaScript).
+    thread_kind: &'static str,
+    threads: Vec<u32>,
+    pages: usize,
+    bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct UnwalkedInfo {
+    page: String,
+    at: String,
+    bytes: u64,
+    reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,10 +128,50 @@ struct ModuleInfo {
 
 /// Gathers `info` for the session's core.
 pub fn run(session: &Session, _args: &InfoArgs) -> Result<Info, CommandError> {
-    Ok(gather(session.image(), session.chosen_layout()))
+    let heap = match session.analysis() {
+        Ok(analysis) => heap_info(analysis),
+        Err(heap_error) => HeapInfo::Failed { heap_error },
+    };
+    Ok(gather(session.image(), session.chosen_layout(), heap))
 }
 
-fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>) -> Info {
+fn heap_info(analysis: &Analysis<'_>) -> HeapInfo {
+    let isolates = analysis
+        .isolates()
+        .into_iter()
+        .map(|i| IsolateInfo {
+            index: i.index,
+            address: format!("{:#x}", i.addr),
+            thread_kind: if i.main {
+                "main"
+            } else if i.threads.is_empty() {
+                "unknown"
+            } else {
+                "worker"
+            },
+            threads: i.threads,
+            pages: i.pages,
+            bytes: i.bytes,
+        })
+        .collect();
+    let model = analysis.model();
+    HeapInfo::Read {
+        isolates,
+        pages: model.pages().len(),
+        unwalked: model
+            .unwalked_pages()
+            .iter()
+            .map(|u| UnwalkedInfo {
+                page: format!("{:#x}", u.page.addr),
+                at: format!("{:#x}", u.at),
+                bytes: u.bytes(),
+                reason: u.reason.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>, heap: HeapInfo) -> Info {
     let core = image.core();
     let segments = core.segments();
     Info {
@@ -155,6 +236,7 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>) -> Info {
                 usable: m.status.is_usable(),
             })
             .collect(),
+        heap,
         warnings: image.warnings().to_vec(),
     }
 }
@@ -251,6 +333,57 @@ impl Info {
         ));
         for m in self.modules.iter().filter(|m| !m.usable) {
             rows.push(("", format!("{} {}", m.status, m.path)));
+        }
+        match &self.heap {
+            HeapInfo::Read {
+                isolates,
+                pages,
+                unwalked,
+            } => {
+                rows.push(("isolates", isolates.len().to_string()));
+                for i in isolates {
+                    let who = match (i.thread_kind, i.threads.as_slice()) {
+                        ("unknown", _) => "no thread found in its JavaScript".to_string(),
+                        (kind, tids) => format!(
+                            "{kind} thread, tid {}",
+                            tids.iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    rows.push((
+                        "",
+                        format!(
+                            "#{} {} {who}: {} in {} heap pages",
+                            i.index,
+                            i.address,
+                            size(i.bytes),
+                            i.pages
+                        ),
+                    ));
+                }
+                let walked = if unwalked.is_empty() {
+                    "every one walked to its end".to_string()
+                } else {
+                    let bytes: u64 = unwalked.iter().map(|u| u.bytes).sum();
+                    format!(
+                        "{} not walked to their end: {} of objects are in no answer",
+                        unwalked.len(),
+                        size(bytes)
+                    )
+                };
+                rows.push(("heap pages", format!("{pages}, {walked}")));
+                for u in unwalked {
+                    rows.push((
+                        "",
+                        format!("page {} stops at {}: {}", u.page, u.at, u.reason),
+                    ));
+                }
+            }
+            HeapInfo::Failed { heap_error } => {
+                rows.push(("heap", format!("cannot be read: {heap_error}")));
+            }
         }
         rows
     }

@@ -311,6 +311,9 @@ struct ThreadRow {
     frames: usize,
     js_frames: usize,
     top: String,
+    /// The isolate whose JavaScript the thread runs (`info` lists them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    isolate: Option<usize>,
 }
 
 /// The result of `thread list` / `thread N`.
@@ -354,6 +357,7 @@ pub fn thread(session: &Session, args: &ThreadArgs) -> Result<ThreadList, Comman
                 .or_else(|| t.frames.first())
                 .map(|f| f.function.clone())
                 .unwrap_or_default(),
+            isolate: t.isolate,
         })
         .collect();
     Ok(ThreadList { threads: rows })
@@ -363,9 +367,12 @@ impl Report for ThreadList {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
         for t in &self.threads {
             let mark = if t.selected { "*" } else { " " };
+            let isolate = t
+                .isolate
+                .map_or_else(|| "          ".to_string(), |i| format!("isolate #{i:<2}"));
             writeln!(
                 out,
-                "{mark} #{:<3} tid {:<8} {:>4} frames, {:>3} JS  {}{}",
+                "{mark} #{:<3} tid {:<8} {isolate} {:>4} frames, {:>3} JS  {}{}",
                 t.number,
                 t.tid,
                 t.frames,
