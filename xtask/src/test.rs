@@ -1,7 +1,8 @@
 //! `cargo xtask test [ARGS...]`: the one command that runs every test, for people and for CI.
 //!
 //! The tests of the V8 layers read real cores, so the fixtures are built first (a no-op when
-//! cached), then `cargo test --workspace` runs with any further arguments passed through.
+//! cached), then `cargo test --workspace --no-fail-fast` runs with any further arguments passed
+//! through: every failing test binary is reported, not only the first.
 
 use std::process::Command;
 
@@ -16,7 +17,7 @@ pub fn command(args: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .current_dir(&layout.root)
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(args)
         .status()
         .map_err(|e| Error::new(format!("could not run {cargo}: {e}")))?;

@@ -159,11 +159,18 @@ impl SymbolTable {
     }
 }
 
+/// How deep the demangler may nest. cpp_demangle's default (96) is too shallow for V8's
+/// Turboshaft reducer stacks, templates nested some 25 deep with substitutions under each,
+/// which gdb demangles; the limit still bounds a hostile name.
+const DEMANGLE_DEPTH: u32 = 1024;
+
 /// The readable form of a symbol name: C++ names demangled, others unchanged.
 pub fn demangle(name: &str) -> String {
     if name.starts_with("_Z") {
-        if let Ok(sym) = cpp_demangle::Symbol::new(name) {
-            if let Ok(s) = sym.demangle(&cpp_demangle::DemangleOptions::default()) {
+        let parse = cpp_demangle::ParseOptions::default().recursion_limit(DEMANGLE_DEPTH);
+        if let Ok(sym) = cpp_demangle::Symbol::new_with_options(name, &parse) {
+            let print = cpp_demangle::DemangleOptions::default().recursion_limit(DEMANGLE_DEPTH);
+            if let Ok(s) = sym.demangle(&print) {
                 return gnu_literals(&s);
             }
         }
@@ -237,5 +244,26 @@ mod tests {
             demangle("_ZN4node6worker11MessagePort11PostMessageEPNS_11EnvironmentEN2v85LocalINS4_7ContextEEENS5_INS4_5ValueEEERKNS_16MaybeStackBufferIS9_Lm8EEE"),
             "node::worker::MessagePort::PostMessage(node::Environment*, v8::Local<v8::Context>, v8::Local<v8::Value>, node::MaybeStackBuffer<v8::Local<v8::Value>, 8ul> const&)"
         );
+    }
+
+    #[test]
+    fn deeply_nested_turboshaft_names_demangle() {
+        // A frame of node 25's JIT compiler thread, named by gdb; cpp_demangle's default
+        // recursion limit refuses it.
+        let name = "_ZN2v88internal8compiler10turboshaft26DeadCodeEliminationReducerINS2_25StackCheckLoweringReducerINS2_21WasmJSLoweringReducerINS2_30LoadStoreSimplificationReducerINS2_30DuplicationOptimizationReducerINS2_40InstructionSelectionNormalizationReducerINS2_21EmitProjectionReducerINS2_21ValueNumberingReducerINS2_18GenericReducerBaseINS2_13TSReducerBaseINS2_11StackBottomINS_4base3tmp5list1IJNS2_12GraphVisitorES3_S4_S5_S6_S7_S8_SA_SC_EEEEEEEEEEEEEEEEEEEEEEEE20ReduceInputGraphGotoENS2_1VINS2_4NoneEEERKNS2_6GotoOpE";
+        let readable = demangle(name);
+        assert!(
+            readable.starts_with("v8::internal::compiler::turboshaft::DeadCodeEliminationReducer<")
+                && readable.ends_with(
+                    ">::ReduceInputGraphGoto(v8::internal::compiler::turboshaft::V<v8::internal::compiler::turboshaft::None>, v8::internal::compiler::turboshaft::GotoOp const&)"
+                ),
+            "{readable}"
+        );
+    }
+
+    #[test]
+    fn a_name_nested_past_the_limit_stays_mangled() {
+        let deep = format!("_Z1fI{}iEvv", "P".repeat(5000));
+        assert_eq!(demangle(&deep), deep);
     }
 }
