@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use coroner_heap::{
-    iso_date, FunctionDetail, InternalSlots, JsObject, PromiseState, Value, ValueKind,
+    iso_date, FunctionDetail, Internal, InternalSlots, JsObject, PromiseState, Value, ValueKind,
 };
 
 use crate::report::TextStyle;
@@ -124,17 +124,44 @@ fn text<'a>(label: &str, text: String) -> Line<'a> {
 
 /// A JS object's properties and elements, one line each.
 fn object_lines<'a>(lines: &mut Vec<Line<'a>>, object: &'a JsObject) {
+    object_lines_but(lines, object, &[]);
+}
+
+/// A JS object's properties and elements, one line each, but for the string-keyed properties
+/// named in `shown` (the kind's own lines show them already). An accessor reads as DevTools
+/// shows one, `[accessor]`, with its getter and setter functions when they are JS functions: a
+/// core cannot run the getter.
+fn object_lines_but<'a>(lines: &mut Vec<Line<'a>>, object: &'a JsObject, shown: &[&str]) {
     for p in object.properties.iter().flatten() {
-        let name = if p.accessor {
-            format!("{} (accessor)", p.name)
+        if !p.symbol && shown.contains(&p.name.as_str()) {
+            continue;
+        }
+        if p.accessor {
+            lines.push(text(&p.name, accessor_text(&p.value)));
         } else {
-            p.name.clone()
-        };
-        lines.push((name, Some(&p.value), String::new()));
+            lines.push((p.name.clone(), Some(&p.value), String::new()));
+        }
     }
     for e in object.elements.iter().flatten() {
         lines.push((format!("[{}]", e.index), Some(&e.value), String::new()));
     }
+}
+
+/// An accessor property's value on one line: `[accessor]`, then its JS getter and setter.
+fn accessor_text(v: &Value) -> String {
+    let mut s = String::from("[accessor]");
+    if let ValueKind::Other {
+        internal: Some(Internal::AccessorPair { getter, setter }),
+        ..
+    } = &v.kind
+    {
+        for (word, f) in [("get", getter), ("set", setter)] {
+            if let Some(f) = f {
+                let _ = write!(s, " {word} {}", f.short());
+            }
+        }
+    }
+    s
 }
 
 /// The lines of an expanded value's kind, and the entries of a Map or Set (key, value).
@@ -228,15 +255,11 @@ fn kind_lines<'a>(
             }
             object_lines(&mut lines, object);
         }
-        ValueKind::Error {
-            object,
-            message,
-            stack,
-        } => {
-            if let Some(m) = message {
-                lines.push(text("message", format!("{m:?}")));
-            }
-            object_lines(&mut lines, object);
+        ValueKind::Error { object, stack, .. } => {
+            // The message is an own property, listed with the others. The stack V8 formatted
+            // stands for the accessor that would return it.
+            let shown: &[&str] = if stack.is_some() { &["stack"] } else { &[] };
+            object_lines_but(&mut lines, object, shown);
             if let Some(stack) = stack {
                 lines.push(text("stack", stack.replace('\n', &format!("\n{pad}  "))));
             }

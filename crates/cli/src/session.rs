@@ -113,10 +113,8 @@ impl<'a> Session<'a> {
             let model =
                 HeapModel::open_with_layout(self.image, layout).map_err(|e| e.to_string())?;
             progress.finish();
-            let analysis = Analysis::new(self.image, model)
-                .with_progress(std::sync::Arc::new(Spinners::new(self.progress)));
-            analysis.index();
-            Ok(analysis)
+            Ok(Analysis::new(self.image, model)
+                .with_progress(std::sync::Arc::new(Spinners::new(self.progress))))
         });
         opened.as_ref().map_err(Clone::clone)
     }

@@ -106,3 +106,65 @@ fn bad_addresses_and_names_fail_cleanly() {
         assert!(!run.stderr.contains("panicked"));
     }
 }
+
+#[test]
+fn an_error_lists_its_message_once_and_accessors_read_as_devtools_shows_them() {
+    for f in coroner_fixtures::find("objects", Kind::Live) {
+        let what = format!("{} objects live", f.version);
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &[
+                "findjsinstances SpecialProbe -n 1",
+                "findjsinstances (Array) -n 1",
+            ],
+            true,
+        );
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let docs = run.json_lines();
+        let first = |i: usize| {
+            docs[i][0]["address"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: no instance in {}", docs[i]))
+                .to_string()
+        };
+        let (probe, array) = (first(0), first(1));
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &[
+                &format!("inspect --depth 2 {probe}"),
+                &format!("inspect {array}"),
+            ],
+            false,
+        );
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let message = f.expect.extra["special"]["error"]["message"]
+            .as_str()
+            .expect("the scenario records its error's message");
+        // Nested strings are cut: compare the start of the message.
+        let start: String = message.chars().take(8).collect();
+        let error: Vec<&str> = run
+            .stdout
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("error: "))
+            .take_while(|l| l.trim() != "}")
+            .collect();
+        assert!(!error.is_empty(), "{what}: no error in {}", run.stdout);
+        let messages = error
+            .iter()
+            .filter(|l| l.trim_start().starts_with(&format!("message: \"{start}")))
+            .count();
+        assert_eq!(messages, 1, "{what}: {error:#?}");
+        assert!(
+            !run.stdout.contains("(accessor)") && !run.stdout.contains("ACCESSOR_"),
+            "{what}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.lines().any(|l| l.trim() == "length: [accessor]"),
+            "{what}: {}",
+            run.stdout
+        );
+    }
+}

@@ -5,12 +5,13 @@
 //! Opening a heap: find the pages (header signatures), the isolates (roots-table signature),
 //! attribute pages to isolates by their heap pointer, and gather the allocation areas: the
 //! isolates' main-thread LABs, read-only pages' allocation tops, and the new-space pages that
-//! lie after the allocation top. Then every page is walked once; where a walk stops early,
-//! memory is searched for an allocator's `LinearAllocationArea` whose `top` is that address
-//! (code-space, map-space and background-thread LABs live in allocator objects coroner has no
-//! offsets for).
+//! lie after the allocation top. That is all opening reads. The first time something needs the
+//! whole heap walked, every page is walked once; where a walk stops early, memory is searched
+//! for an allocator's `LinearAllocationArea` whose `top` is that address (code-space,
+//! map-space and background-thread LABs live in allocator objects coroner has no offsets for).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use coroner_corefile::AddressSpace;
 use coroner_image::ProcessImage;
@@ -33,17 +34,35 @@ struct PageState {
     unused: Option<WalkEnd>,
 }
 
+/// The whole heap walked once: where each page's walk ends, after allocation areas were
+/// searched for in memory for the pages whose walk stopped at an address no known area
+/// explains.
+struct Settled {
+    /// Every allocation area known: those known when the heap opened and those found.
+    labs: Vec<KnownLab>,
+    /// Per page (same order as the heap's pages).
+    states: Vec<PageState>,
+    ends: Vec<WalkEnd>,
+}
+
 /// The V8 heap of one core: every isolate and every page, with the layout to read them.
+///
+/// Opening reads the page headers and the isolates, no more: the heap is walked only when
+/// something needs a whole walk (a census, [`Heap::walk_ends`]), so that inspecting one object
+/// or unwinding a stack of a multi-gigabyte core costs what it reads. A single page's walk
+/// settles the whole heap only when that page stops at an address no known allocation area
+/// explains.
 pub struct Heap<'a> {
     space: &'a AddressSpace,
     layout: Layout,
     isolates: Vec<Isolate>,
     pages: Vec<Page>,
+    /// The allocation areas known when the heap opens: each isolate's main-thread LABs and
+    /// the read-only pages' tops.
     labs: Vec<KnownLab>,
-    /// Per page (same order as `pages`).
+    /// Per page (same order as `pages`), from `labs`.
     states: Vec<PageState>,
-    /// How the walk of each page ends (same order as `pages`), found when the heap opens.
-    ends: Vec<WalkEnd>,
+    settled: OnceLock<Settled>,
     read_only: ReadOnlyAreas,
 }
 
@@ -56,7 +75,7 @@ impl<'a> Heap<'a> {
 
     /// Finds the pages, isolates and allocation areas of `space` with a layout already loaded.
     pub fn with_layout(space: &'a AddressSpace, mut layout: Layout) -> Result<Heap<'a>, HeapError> {
-        let mut pages = find_pages(&layout, space);
+        let mut pages = space.sparse_reads(|| find_pages(&layout, space));
         if pages.is_empty() {
             return Err(if layout.source.needs_check() {
                 mismatch(&layout, "no heap page header matches the table")
@@ -120,36 +139,21 @@ impl<'a> Heap<'a> {
                 origin: LabOrigin::ReadOnlyTop,
             });
         }
-        let mut heap = Heap {
+        let mut states = assign_labs(&pages, &labs);
+        mark_unused_new_pages(&layout, &isolates, &pages, &mut states);
+        let heap = Heap {
             space,
             read_only: ReadOnlyAreas::of(&pages),
             layout,
             isolates,
             pages,
             labs,
-            states: Vec::new(),
-            ends: Vec::new(),
+            states,
+            settled: OnceLock::new(),
         };
-        heap.assign_labs();
-        heap.mark_unused_new_pages();
-        heap.ends = heap.par_map_pages(|_, walk| walk.finish());
-        let stuck = heap.stuck_pages();
-        if !stuck.is_empty() {
-            let found = find_in_memory(&heap.layout, space, &heap.pages, &stuck);
-            if !found.is_empty() {
-                heap.labs.extend(found);
-                heap.assign_labs();
-                // Only the pages that stopped can end otherwise now.
-                for i in 0..heap.pages.len() {
-                    if matches!(heap.ends[i], WalkEnd::Stuck { .. }) {
-                        heap.ends[i] = heap.walk(&heap.pages[i]).finish();
-                    }
-                }
-            }
-            if heap.layout.source.needs_check() {
-                if let Some(why) = heap.unwalkable() {
-                    return Err(mismatch(&heap.layout, &why));
-                }
+        if heap.layout.source.needs_check() {
+            if let Some(why) = heap.unwalkable() {
+                return Err(mismatch(&heap.layout, &why));
             }
         }
         Ok(heap)
@@ -158,8 +162,51 @@ impl<'a> Heap<'a> {
     /// How the walk of each page ends, in page order: at its area end, a LAB top, or past new
     /// space's top when all is well; `Stuck` where something that is not an object stopped it
     /// (the rest of that page is not walked: a damaged heap, or a fact coroner has wrong).
+    /// Walks the whole heap the first time.
     pub fn walk_ends(&self) -> &[WalkEnd] {
-        &self.ends
+        &self.settled().ends
+    }
+
+    /// The whole heap walked once (see [`Settled`]).
+    fn settled(&self) -> &Settled {
+        self.settled.get_or_init(|| {
+            let mut ends: Vec<WalkEnd> = (0..self.pages.len())
+                .into_par_iter()
+                .map(|i| self.walk_in(i, &self.states[i]).finish())
+                .collect();
+            let mut labs = self.labs.clone();
+            let mut states = self.states.clone();
+            let stuck = stuck_addresses(&ends);
+            if !stuck.is_empty() {
+                let found = find_in_memory(&self.layout, self.space, &self.pages, &stuck);
+                if !found.is_empty() {
+                    labs.extend(found);
+                    let mut again = assign_labs(&self.pages, &labs);
+                    for (state, old) in again.iter_mut().zip(&states) {
+                        state.unused = old.unused;
+                    }
+                    states = again;
+                    // Only the pages that stopped can end otherwise now.
+                    for (i, end) in ends.iter_mut().enumerate() {
+                        if matches!(end, WalkEnd::Stuck { .. }) {
+                            *end = self.walk_in(i, &states[i]).finish();
+                        }
+                    }
+                }
+            }
+            Settled { labs, states, ends }
+        })
+    }
+
+    /// A walk of page `i` in `state`.
+    fn walk_in<'s>(&'s self, i: usize, state: &'s PageState) -> PageWalk<'s> {
+        PageWalk::new(
+            &self.layout,
+            self.space,
+            &self.pages[i],
+            &state.labs,
+            state.unused,
+        )
     }
 
     /// The last check of a borrowed table (see [`LayoutSource::needs_check`]): every page must
@@ -169,88 +216,13 @@ impl<'a> Heap<'a> {
     ///
     /// [`LayoutSource::needs_check`]: crate::layout::LayoutSource::needs_check
     fn unwalkable(&self) -> Option<String> {
-        let stuck = self.stuck_pages();
+        let stuck = stuck_addresses(self.walk_ends());
         let first = stuck.first()?;
         Some(format!(
             "{} of {} heap pages do not walk object by object to their end (the first stops at {first:#x})",
             stuck.len(),
             self.pages.len()
         ))
-    }
-
-    /// Where the walk of each page that stops early stops, in address order.
-    fn stuck_pages(&self) -> Vec<u64> {
-        let mut stuck: Vec<u64> = self
-            .ends
-            .iter()
-            .filter_map(|e| match e {
-                WalkEnd::Stuck { addr, .. } => Some(*addr),
-                _ => None,
-            })
-            .collect();
-        stuck.sort_unstable();
-        stuck
-    }
-
-    /// Gives each page the active LABs whose `top` lies in its object area.
-    fn assign_labs(&mut self) {
-        let mut states: Vec<PageState> = vec![PageState::default(); self.pages.len()];
-        for known in &self.labs {
-            let lab = known.lab;
-            if !lab.is_active() {
-                continue;
-            }
-            let i = self.pages.partition_point(|p| p.addr <= lab.top);
-            let Some(i) = i.checked_sub(1) else { continue };
-            let page = &self.pages[i];
-            if page.area_start <= lab.top && lab.top < page.area_end {
-                states[i].labs.push(lab);
-            }
-        }
-        for (state, old) in states.iter_mut().zip(&self.states) {
-            state.unused = old.unused;
-        }
-        self.states = states;
-    }
-
-    /// Marks the new-space pages that hold no live object: from-space pages (the last
-    /// scavenge evacuated them; in a core dumped with no GC since, they still hold the stale
-    /// originals), and the to-space pages that follow, in allocation order, the page holding
-    /// their isolate's new-space allocation top.
-    fn mark_unused_new_pages(&mut self) {
-        for (page, state) in self.pages.iter().zip(self.states.iter_mut()) {
-            if page.space == Space::New && page.is_from_space(&self.layout) {
-                state.unused = Some(WalkEnd::FromSpace);
-            }
-        }
-        let by_metadata: HashMap<u64, usize> = self
-            .pages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.metadata, i))
-            .collect();
-        for iso in &self.isolates {
-            let top = iso.new_lab.top;
-            let current = self.pages.iter().position(|p| {
-                p.space == Space::New
-                    && p.heap == iso.heap
-                    && p.area_start <= top
-                    && top <= p.area_end
-            });
-            let Some(mut i) = current else { continue };
-            // Bounded: each page is visited at most once.
-            let mut seen = vec![false; self.pages.len()];
-            seen[i] = true;
-            while let Some(&next) = by_metadata.get(&self.pages[i].next) {
-                let page = &self.pages[next];
-                if seen[next] || page.space != Space::New || page.heap != iso.heap {
-                    break;
-                }
-                seen[next] = true;
-                self.states[next].unused = Some(WalkEnd::PastTop { top });
-                i = next;
-            }
-        }
     }
 
     /// The layout.
@@ -273,9 +245,10 @@ impl<'a> Heap<'a> {
         &self.pages
     }
 
-    /// Every allocation area coroner knows of (inactive ones included).
+    /// Every allocation area coroner knows of (inactive ones included), those found in memory
+    /// for pages whose walk stopped among them (the whole heap is walked the first time).
     pub fn labs(&self) -> &[KnownLab] {
-        &self.labs
+        &self.settled().labs
     }
 
     /// The page whose object area holds `addr` (large pages included).
@@ -300,28 +273,30 @@ impl<'a> Heap<'a> {
 
     /// A walk over the objects of `page` (one of [`Heap::pages`]).
     pub fn walk(&self, page: &Page) -> PageWalk<'_> {
-        let state = self
-            .pages
-            .binary_search_by_key(&page.addr, |p| p.addr)
-            .ok()
-            .and_then(|i| self.states.get(i));
-        let (labs, unused) = match state {
-            Some(s) => (s.labs.as_slice(), s.unused),
-            None => (&[][..], None),
+        let Ok(i) = self.pages.binary_search_by_key(&page.addr, |p| p.addr) else {
+            return PageWalk::new(&self.layout, self.space, page, &[], None);
         };
-        PageWalk::new(&self.layout, self.space, page, labs, unused)
+        match self.settled.get() {
+            Some(settled) => self.walk_in(i, &settled.states[i]),
+            // Should the page stop where no area known yet explains it, areas found in memory
+            // may: the whole heap is settled then, and only then.
+            None => self
+                .walk_in(i, &self.states[i])
+                .with_more_labs(Box::new(move || self.settled().states[i].labs.clone())),
+        }
     }
 
     /// Runs `f` on every page with a walk of it, in parallel, and returns the results in page
-    /// order.
+    /// order. Settles the heap first (every page is walked anyway).
     pub fn par_map_pages<R, F>(&self, f: F) -> Vec<R>
     where
         R: Send,
         F: Fn(&Page, PageWalk<'_>) -> R + Sync + Send,
     {
-        self.pages
-            .par_iter()
-            .map(|page| f(page, self.walk(page)))
+        let settled = self.settled();
+        (0..self.pages.len())
+            .into_par_iter()
+            .map(|i| f(&self.pages[i], self.walk_in(i, &settled.states[i])))
             .collect()
     }
 
@@ -330,9 +305,82 @@ impl<'a> Heap<'a> {
     where
         F: Fn(&Page, PageWalk<'_>) + Sync + Send,
     {
-        self.pages
-            .par_iter()
-            .for_each(|page| f(page, self.walk(page)));
+        let settled = self.settled();
+        (0..self.pages.len())
+            .into_par_iter()
+            .for_each(|i| f(&self.pages[i], self.walk_in(i, &settled.states[i])));
+    }
+}
+
+/// Where the walks that stop early stop, in address order.
+fn stuck_addresses(ends: &[WalkEnd]) -> Vec<u64> {
+    let mut stuck: Vec<u64> = ends
+        .iter()
+        .filter_map(|e| match e {
+            WalkEnd::Stuck { addr, .. } => Some(*addr),
+            _ => None,
+        })
+        .collect();
+    stuck.sort_unstable();
+    stuck
+}
+
+/// Gives each page the active LABs whose `top` lies in its object area.
+fn assign_labs(pages: &[Page], labs: &[KnownLab]) -> Vec<PageState> {
+    let mut states: Vec<PageState> = vec![PageState::default(); pages.len()];
+    for known in labs {
+        let lab = known.lab;
+        if !lab.is_active() {
+            continue;
+        }
+        let i = pages.partition_point(|p| p.addr <= lab.top);
+        let Some(i) = i.checked_sub(1) else { continue };
+        let page = &pages[i];
+        if page.area_start <= lab.top && lab.top < page.area_end {
+            states[i].labs.push(lab);
+        }
+    }
+    states
+}
+
+/// Marks the new-space pages that hold no live object: from-space pages (the last scavenge
+/// evacuated them; in a core dumped with no GC since, they still hold the stale originals),
+/// and the to-space pages that follow, in allocation order, the page holding their isolate's
+/// new-space allocation top.
+fn mark_unused_new_pages(
+    layout: &Layout,
+    isolates: &[Isolate],
+    pages: &[Page],
+    states: &mut [PageState],
+) {
+    for (page, state) in pages.iter().zip(states.iter_mut()) {
+        if page.space == Space::New && page.is_from_space(layout) {
+            state.unused = Some(WalkEnd::FromSpace);
+        }
+    }
+    let by_metadata: HashMap<u64, usize> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.metadata, i))
+        .collect();
+    for iso in isolates {
+        let top = iso.new_lab.top;
+        let current = pages.iter().position(|p| {
+            p.space == Space::New && p.heap == iso.heap && p.area_start <= top && top <= p.area_end
+        });
+        let Some(mut i) = current else { continue };
+        // Bounded: each page is visited at most once.
+        let mut seen = vec![false; pages.len()];
+        seen[i] = true;
+        while let Some(&next) = by_metadata.get(&pages[i].next) {
+            let page = &pages[next];
+            if seen[next] || page.space != Space::New || page.heap != iso.heap {
+                break;
+            }
+            seen[next] = true;
+            states[next].unused = Some(WalkEnd::PastTop { top });
+            i = next;
+        }
     }
 }
 

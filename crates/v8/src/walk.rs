@@ -126,7 +126,13 @@ pub struct PageWalk<'a> {
     single: bool,
     end: Option<WalkEnd>,
     cache: Box<[Option<MapInfo>; MAP_CACHE]>,
+    /// Where to get more allocation areas when the walk meets something that is not an
+    /// object: the heap finds them only by walking every page, so it is asked only then.
+    more_labs: Option<MoreLabs<'a>>,
 }
+
+/// Gives the allocation areas of a page once every allocation area of the heap is known.
+pub(crate) type MoreLabs<'a> = Box<dyn FnOnce() -> Vec<Lab> + 'a>;
 
 impl<'a> PageWalk<'a> {
     /// A walk of `page`, aware of the allocation areas `labs` that may lie on it; `unused`
@@ -155,7 +161,15 @@ impl<'a> PageWalk<'a> {
             single: page.kind == PageKind::Large,
             end: unused,
             cache: Box::new([None; MAP_CACHE]),
+            more_labs: None,
         }
+    }
+
+    /// The same walk, which asks `more` for the page's allocation areas if it meets
+    /// something that is not an object, and goes on when one of them starts there.
+    pub(crate) fn with_more_labs(mut self, more: MoreLabs<'a>) -> PageWalk<'a> {
+        self.more_labs = Some(more);
+        self
     }
 
     /// How the walk ended, once it has.
@@ -170,6 +184,17 @@ impl<'a> PageWalk<'a> {
     }
 
     fn stuck(&mut self, reason: StuckReason) -> Option<ObjectRef> {
+        if let Some(more) = self.more_labs.take() {
+            let (start, end) = (self.area_start, self.area_end);
+            self.labs = more()
+                .into_iter()
+                .filter(|l| l.is_active() && start <= l.top && l.top < end)
+                .collect();
+            if self.labs.iter().any(|l| l.top == self.at) {
+                // Asked once only (`take` above): this recursion is one level deep.
+                return self.next();
+            }
+        }
         self.end = Some(WalkEnd::Stuck {
             addr: self.at,
             reason,
