@@ -88,6 +88,9 @@ pub struct JsFrame {
     pub source_position: Option<u64>,
     /// The address whose bytes were missing when the source was read for the line.
     pub source_unreadable: Option<u64>,
+    /// How V8's stack trace names the call when it is a method call (`Thing.method`,
+    /// `Timeout.timerCb [as _onTimeout]`): see [`HeapModel::method_call_name`].
+    pub call: Option<String>,
     /// `this`, in short form.
     pub this: Option<String>,
     /// The arguments, in short form (at most [`MAX_SHOWN_ARGS`]).
@@ -164,12 +167,14 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame) -> NamedFrame {
                 Some(CodeTier::Turbofan) => V8FrameType::Turbofan,
                 None => frame_type.clone(),
             };
-            let name = model
-                .frame_function_name(js.function)
-                .unwrap_or_else(|| "(anonymous)".to_string());
+            let name = model.frame_function_name(js.function);
+            let mut frame = js_frame(model, js, frame_type);
+            frame.call = js.receiver.and_then(|r| {
+                model.method_call_name(js.function, name.as_deref().unwrap_or(""), r)
+            });
             (
-                name,
-                NamedKind::Js(Box::new(js_frame(model, js, frame_type))),
+                name.unwrap_or_else(|| "(anonymous)".to_string()),
+                NamedKind::Js(Box::new(frame)),
             )
         }
         FrameKind::V8 {
@@ -211,6 +216,7 @@ fn js_frame(model: &HeapModel<'_>, js: &JsFrameFacts, frame_type: V8FrameType) -
         position: None,
         source_position: None,
         source_unreadable: None,
+        call: None,
         this: js.receiver.map(|r| model.short(r)),
         arguments: js
             .args

@@ -47,6 +47,24 @@ fn js_frames_equal_the_scenarios_own_stack() {
                     "{what}: frame {i} name"
                 );
             }
+            // V8's own text names a method call `Type.name [as method]`; bt's `call` must
+            // read the same (frames that are not method calls have none).
+            if let Some(text) = want["text"]
+                .as_str()
+                .filter(|_| want["function"].is_string())
+            {
+                let v8_name = text.split(" (").next().unwrap_or(text);
+                let plain = want["function"].as_str() == Some(v8_name);
+                let call = got["call"].as_str();
+                if plain {
+                    assert!(
+                        call.is_none_or(|c| c == v8_name),
+                        "{what}: frame {i} call {call:?}, V8 says {v8_name:?}"
+                    );
+                } else {
+                    assert_eq!(call, Some(v8_name), "{what}: frame {i} call");
+                }
+            }
             if want["file"].is_string() {
                 assert_eq!(got["file"], want["file"], "{what}: frame {i} file");
                 assert_eq!(got["line"], want["line"], "{what}: frame {i} line");

@@ -274,7 +274,7 @@ impl HeapModel<'_> {
 
     /// The prototype chain of the objects of `map`, from their prototype up (bounded, stops at a
     /// repeat or a proxy).
-    fn prototype_chain(&self, map: u64) -> Vec<u64> {
+    pub(crate) fn prototype_chain(&self, map: u64) -> Vec<u64> {
         let mut chain = Vec::new();
         let mut next = self.map_prototype(map);
         while let Some(p) = next {

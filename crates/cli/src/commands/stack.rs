@@ -49,7 +49,7 @@ pub struct SourceArgs {
 }
 
 /// One frame as JSON shows it: `{"kind": "js"|"native"|"v8", "pc", "fp"?, "function",
-/// "offset"?, "module"?, "frame_type"?, "file"?, "line"?, "column"?, "position"?,
+/// "call"?, "offset"?, "module"?, "frame_type"?, "file"?, "line"?, "column"?, "position"?,
 /// "source_position"?, "this"?, "arguments"?, "closure"?, "found_by"}`.
 #[derive(Debug, Serialize)]
 struct FrameJson<'f> {
@@ -62,6 +62,8 @@ struct FrameJson<'f> {
     )]
     fp: Option<u64>,
     function: &'f str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<&'f str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,6 +99,7 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
             pc: f.pc,
             fp: f.fp,
             function: &f.function,
+            call: None,
             offset: None,
             module: None,
             frame_type: None,
@@ -122,6 +125,7 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
             NamedKind::Js(js) => {
                 j.kind = "js";
                 j.frame_type = Some(js.frame_type.to_string());
+                j.call = js.call.as_deref();
                 j.file = js.file.as_deref();
                 j.line = js.line;
                 j.column = js.column;
@@ -257,7 +261,8 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
     let pc = style.dim(&format!("{:#018x}", f.pc));
     let what = match &f.kind {
         NamedKind::Js(js) => {
-            let mut s = style.bold(&f.function);
+            // A method call reads as V8's stack trace prints it.
+            let mut s = style.bold(js.call.as_deref().unwrap_or(&f.function));
             if let Some(file) = &js.file {
                 s.push_str(&format!(" ({file}"));
                 match (js.line, js.column, js.source_position) {

@@ -252,6 +252,7 @@ fn build(
                 "prop_attributes_mask",
                 Some("prop_attributes_shift"),
             ),
+            dont_enum: f.off("property_details.dont_enum", &["prop_attributes_DONT_ENUM"]),
             representation: range(
                 &mut f,
                 "property_details.representation",
@@ -334,6 +335,7 @@ fn build(
                 &["class_JSFunction__prototype_or_initial_map__"],
             ),
             code: f.opt_off("js_function.code", &["class_JSFunction__code__"]),
+            receiver_named_by_itself: f.int("js_function.receiver_named_by_itself", &[]) != 0,
         },
         shared_function_info: SharedFunctionInfoLayout {
             function_data: f.off(

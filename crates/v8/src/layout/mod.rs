@@ -460,6 +460,8 @@ pub struct PropertyDetailsLayout {
     pub location_descriptor: u64,
     /// Attributes (read-only 1, dont-enum 2, dont-delete 4).
     pub attributes: BitRange,
+    /// The attribute bit of properties left out of enumeration (`DONT_ENUM`).
+    pub dont_enum: u64,
     /// Representation.
     pub representation: BitRange,
     /// Representation value of doubles (boxed in a HeapNumber).
@@ -543,6 +545,9 @@ pub struct JsFunctionLayout {
     pub prototype_or_initial_map: u64,
     /// `Code` (`None` with leaptiering, Node 24: a dispatch handle instead).
     pub code: Option<u64>,
+    /// Whether a stack trace names a method call on a function by the function's own name
+    /// (`Module.executeUserEntryPoint`) rather than its constructor's (`Function.…`).
+    pub receiver_named_by_itself: bool,
 }
 
 /// `SharedFunctionInfo`.
