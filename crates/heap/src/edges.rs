@@ -742,16 +742,19 @@ impl HeapModel<'_> {
                 if e >= capacity {
                     return None;
                 }
+                let at = start + e * entry;
                 let key = self
-                    .key(self.array_element(store, start + e * entry).ok()?)
+                    .key(self.array_element(store, at + ht.entry_key_index).ok()?)
                     .ok()?;
-                return match k {
-                    0 => Some(EdgeName::Internal(format!(
+                return if k == ht.entry_key_index {
+                    Some(EdgeName::Internal(format!(
                         "key of property {}",
                         key.display()
-                    ))),
-                    1 => Some(property_name(&key)),
-                    _ => None,
+                    )))
+                } else if k == ht.dictionary_value_index {
+                    Some(property_name(&key))
+                } else {
+                    None
                 };
             }
             if sh.instance_type == types.global_dictionary {
@@ -785,10 +788,12 @@ impl HeapModel<'_> {
                     .ok()?;
                 let i = index_of(fa.header_size)?.checked_sub(start)?;
                 let (e, k) = (i / entry, i % entry);
-                if e >= capacity || k != 1 {
+                if e >= capacity || k != ht.dictionary_value_index {
                     return None;
                 }
-                let key = self.array_element(store, start + e * entry).ok()?;
+                let key = self
+                    .array_element(store, start + e * entry + ht.entry_key_index)
+                    .ok()?;
                 let index = layout
                     .tagging
                     .smi(key)
@@ -823,13 +828,16 @@ impl HeapModel<'_> {
         let layout = self.layout();
         let weak = matches!(class, Class::WeakMap | Class::WeakSet);
         let is_map = matches!(class, Class::Map | Class::WeakMap);
-        let (start, words, count) = if weak {
+        // Where the entries start, their size and number, and where an entry keeps its key and
+        // its value.
+        let (start, words, count, key_at, value_at) = if weak {
             let ht = &layout.hash_table;
             let entry = ht.object_hash_table_entry_size;
             let (start, capacity) = self
                 .hash_table_shape(table, ht.object_hash_table_prefix_size, entry)
                 .ok()?;
-            (start, entry, capacity)
+            let value_at = ht.object_hash_table_value_index;
+            (start, entry, capacity, ht.entry_key_index, value_at)
         } else {
             let c = &layout.collections;
             let smi = |at: u64| {
@@ -846,21 +854,25 @@ impl HeapModel<'_> {
             } else {
                 c.set_entry_words
             };
-            (c.buckets_start_index.checked_add(buckets)?, words, used)
+            let start = c.buckets_start_index.checked_add(buckets)?;
+            (start, words, used, c.entry_key_index, c.map_value_index)
         };
         let rel = i.checked_sub(start)?;
         let (e, k) = (rel / words, rel % words);
         if e >= count {
             return None;
         }
-        let key = || self.short(self.array_element(table, start + e * words).unwrap_or(0));
-        match (class, k) {
-            (Class::Map, 0) => Some(EdgeName::MapKey),
-            (Class::Map, 1) => Some(EdgeName::MapValue(key())),
-            (Class::Set, 0) => Some(EdgeName::SetMember),
-            (Class::WeakMap, 0) => Some(EdgeName::WeakMapKey),
-            (Class::WeakMap, 1) => Some(EdgeName::WeakMapValue(key())),
-            (Class::WeakSet, 0) => Some(EdgeName::WeakSetMember),
+        let key = || {
+            let word = self.array_element(table, start + e * words + key_at);
+            self.short(word.unwrap_or(0))
+        };
+        match class {
+            Class::Map if k == key_at => Some(EdgeName::MapKey),
+            Class::Map if k == value_at => Some(EdgeName::MapValue(key())),
+            Class::Set if k == key_at => Some(EdgeName::SetMember),
+            Class::WeakMap if k == key_at => Some(EdgeName::WeakMapKey),
+            Class::WeakMap if k == value_at => Some(EdgeName::WeakMapValue(key())),
+            Class::WeakSet if k == key_at => Some(EdgeName::WeakSetMember),
             _ => None,
         }
     }
@@ -882,7 +894,10 @@ impl HeapModel<'_> {
             return false;
         };
         let tagged = layout.tagging.tag(cell);
-        (0..capacity).any(|i| self.array_element(dict, start + i * entry).ok() == Some(tagged))
+        (0..capacity).any(|i| {
+            let at = start + i * entry + ht.entry_key_index;
+            self.array_element(dict, at).ok() == Some(tagged)
+        })
     }
 }
 

@@ -181,7 +181,7 @@ impl HeapModel<'_> {
         let mut items = Vec::new();
         for i in 0..capacity {
             let at = start + i * entry;
-            let key = self.array_element(dict, at)?;
+            let key = self.array_element(dict, at + ht.entry_key_index)?;
             let index = if let Some(n) = layout.tagging.smi(key) {
                 u64::try_from(n).ok()
             } else {
@@ -196,7 +196,7 @@ impl HeapModel<'_> {
             let Some(index) = index else { continue };
             items.push((
                 index,
-                ElementValue::Tagged(self.array_element(dict, at + 1)?),
+                ElementValue::Tagged(self.array_element(dict, at + ht.dictionary_value_index)?),
             ));
         }
         items.sort_by_key(|(i, _)| *i);

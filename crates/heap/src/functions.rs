@@ -411,11 +411,11 @@ impl HeapModel<'_> {
         let mut names = vec![String::new(); usize::try_from(n).unwrap_or(0)];
         for i in 0..capacity {
             let at = start + i * ht.object_hash_table_entry_size;
-            let key = self.array_element(table, at)?;
+            let key = self.array_element(table, at + ht.entry_key_index)?;
             let Some(text) = self.string_text(key, NAME_LIMIT) else {
                 continue;
             };
-            let index = self.array_element(table, at + 1)?;
+            let index = self.array_element(table, at + ht.object_hash_table_value_index)?;
             if let Some(slot) = layout
                 .tagging
                 .smi(index)

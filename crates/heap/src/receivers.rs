@@ -418,9 +418,10 @@ impl HeapModel<'_> {
             size: 0,
             cut: false,
         };
-        let push = |out: &mut Collection, key: u64, at: u64| -> Result<(), DecodeError> {
+        // A key, and (in maps) the element index of its value.
+        let push = |out: &mut Collection, key: u64, value_at: u64| -> Result<(), DecodeError> {
             if is_map {
-                let value = self.array_element(table, at + 1)?;
+                let value = self.array_element(table, value_at)?;
                 out.values.push(self.word_value(value, child, o));
             }
             out.keys.push(self.word_value(key, child, o));
@@ -433,7 +434,7 @@ impl HeapModel<'_> {
                 self.hash_table_shape(table, ht.object_hash_table_prefix_size, entry)?;
             for i in 0..capacity {
                 let at = start + i * entry;
-                let key = self.array_element(table, at)?;
+                let key = self.array_element(table, at + ht.entry_key_index)?;
                 if self.is_undefined(key) || self.is_hole(key) {
                     continue;
                 }
@@ -442,7 +443,7 @@ impl HeapModel<'_> {
                     out.cut |= depth > 0;
                     continue;
                 }
-                push(&mut out, key, at)?;
+                push(&mut out, key, at + ht.object_hash_table_value_index)?;
             }
             return Ok(out);
         }
@@ -487,11 +488,11 @@ impl HeapModel<'_> {
                 break;
             }
             let at = start + i * words;
-            let key = self.array_element(table, at)?;
+            let key = self.array_element(table, at + c.entry_key_index)?;
             if self.is_hole(key) {
                 continue;
             }
-            push(&mut out, key, at)?;
+            push(&mut out, key, at + c.map_value_index)?;
         }
         Ok(out)
     }

@@ -312,6 +312,10 @@ fn build(
             ),
             object_hash_table_prefix_size: f.off("hash_table.object_hash_table_prefix_size", &[]),
             object_hash_table_entry_size: f.off("hash_table.object_hash_table_entry_size", &[]),
+            entry_key_index: f.off("hash_table.entry_key_index", &[]),
+            dictionary_value_index: f.off("hash_table.dictionary_value_index", &[]),
+            dictionary_details_index: f.off("hash_table.dictionary_details_index", &[]),
+            object_hash_table_value_index: f.off("hash_table.object_hash_table_value_index", &[]),
         },
         collections: CollectionsLayout {
             table: f.off("collections.table", &[]),
@@ -321,6 +325,8 @@ fn build(
             buckets_start_index: f.off("collections.buckets_start_index", &[]),
             map_entry_words: f.off("collections.map_entry_words", &[]),
             set_entry_words: f.off("collections.set_entry_words", &[]),
+            entry_key_index: f.off("collections.entry_key_index", &[]),
+            map_value_index: f.off("collections.map_value_index", &[]),
         },
         js_function: JsFunctionLayout {
             shared: f.off("js_function.shared", &["class_JSFunction__shared__"]),

@@ -509,6 +509,18 @@ pub struct HashTableLayout {
     pub object_hash_table_prefix_size: u64,
     /// Words per entry of those tables (key, value).
     pub object_hash_table_entry_size: u64,
+    /// Index of the key within an entry of every hash table (`HashTable::kEntryKeyIndex`); a
+    /// `GlobalDictionary` keeps its entry's `PropertyCell` there.
+    pub entry_key_index: u64,
+    /// Index of the value within a `NameDictionary` or `NumberDictionary` entry
+    /// (`kEntryValueIndex`).
+    pub dictionary_value_index: u64,
+    /// Index of the `PropertyDetails` (Smi) within a `NameDictionary` or `NumberDictionary`
+    /// entry (`kEntryDetailsIndex`).
+    pub dictionary_details_index: u64,
+    /// Index of the value within an object hash table's entry (`ObjectHashTableShape` and
+    /// `NameToIndexShape`'s `kEntryValueIndex`).
+    pub object_hash_table_value_index: u64,
 }
 
 /// `JSMap`, `JSSet` and their ordered hash tables.
@@ -528,6 +540,10 @@ pub struct CollectionsLayout {
     pub map_entry_words: u64,
     /// Words per `OrderedHashSet` entry (key, chain).
     pub set_entry_words: u64,
+    /// Index of the key within an entry of an ordered hash table.
+    pub entry_key_index: u64,
+    /// Index of the value within an `OrderedHashMap` entry (`OrderedHashMap::kValueOffset`).
+    pub map_value_index: u64,
 }
 
 /// `JSFunction`.
