@@ -921,6 +921,7 @@ fn string(f: &mut Facts<'_>) -> StringLayout {
             "string.external_resource_data",
             &["class_ExternalString__resource_data__"],
         ),
+        resource_cached_data: f.off("string.resource_cached_data", &[]),
         first_nonstring_type: t(f, "string.first_nonstring_type", "FirstNonstringType"),
         representation_mask: t(f, "string.representation_mask", "StringRepresentationMask"),
         encoding_mask: t(f, "string.encoding_mask", "StringEncodingMask"),

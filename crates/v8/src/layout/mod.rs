@@ -370,6 +370,10 @@ pub struct StringLayout {
     /// `ExternalString` cached data pointer (only in the cached external string types, whose
     /// maps are a word longer).
     pub external_resource_data: u64,
+    /// Where an external string's C++ resource (a `v8::String::ExternalStringResource` or
+    /// `ExternalOneByteStringResource`) holds the data pointer V8 caches for uncached external
+    /// strings (`cached_data_`).
+    pub resource_cached_data: u64,
     /// Instance types below this are strings.
     pub first_nonstring_type: u16,
     /// Representation bits of a string instance type.
