@@ -413,8 +413,14 @@ fn build(
                 "bytecode_array.frame_size",
                 &["class_BytecodeArray__frame_size__"],
             ),
-            position_flag_bits: f
-                .opt_off("bytecode_array.position_flag_bits", &[])
+        },
+        source_position: SourcePositionLayout {
+            is_external: f.bit("source_position.is_external_bit"),
+            script_offset: supplement_range(&mut f, "source_position.script_offset"),
+            script_offset_bias: f.int("source_position.script_offset_bias", &[]),
+            function_entry_offset: f.int("source_position.function_entry_offset", &[]),
+            code_delta_flag_bits: f
+                .opt_off("source_position.code_delta_flag_bits", &[])
                 .and_then(|b| u32::try_from(b).ok()),
         },
         feedback_vector: FeedbackVectorLayout {
@@ -701,6 +707,7 @@ fn build(
         context: p.context,
         scope_info: p.scope_info,
         bytecode_array: p.bytecode_array,
+        source_position: p.source_position,
         feedback_vector: p.feedback_vector,
         free_space: p.free_space,
         buffers: p.buffers,
@@ -749,6 +756,7 @@ struct Parts {
     script: ScriptLayout,
     context: ContextLayout,
     bytecode_array: BytecodeArrayLayout,
+    source_position: SourcePositionLayout,
     feedback_vector: FeedbackVectorLayout,
     free_space: FreeSpaceLayout,
     buffers: BuffersLayout,

@@ -67,6 +67,8 @@ pub struct Layout {
     pub scope_info: ScopeInfoLayout,
     /// `BytecodeArray`.
     pub bytecode_array: BytecodeArrayLayout,
+    /// `SourcePosition` and the source position tables of bytecode arrays.
+    pub source_position: SourcePositionLayout,
     /// `FeedbackVector`.
     pub feedback_vector: FeedbackVectorLayout,
     /// `FreeSpace` (free-list blocks in the heap).
@@ -958,10 +960,26 @@ pub struct BytecodeArrayLayout {
     pub source_position_table: u64,
     /// `i32` size in bytes of the interpreter's register file for this function.
     pub frame_size: Option<u64>,
-    /// Low bits of a source position table entry's code offset delta that hold flags (V8 14:
-    /// `is_statement`, `is_breakable`; the delta is unsigned above them). `None` where the delta
-    /// is zig-zag signed and a negative one marks an expression position.
-    pub position_flag_bits: Option<u32>,
+}
+
+/// `SourcePosition` (a position in a script, as V8 packs it in a 64-bit word), and the source
+/// position tables that map a bytecode array's code offsets to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourcePositionLayout {
+    /// `IsExternalField` (mask): the position is a line of a file outside any script (in code
+    /// V8 generates), not a script offset.
+    pub is_external: u64,
+    /// `ScriptOffsetField`: the script offset, stored plus `script_offset_bias`.
+    pub script_offset: BitRange,
+    /// What the stored script offset adds to the offset (1: a stored 0 is no position).
+    pub script_offset_bias: i64,
+    /// The code offset a table's first entry counts from (`kFunctionEntryBytecodeOffset`: the
+    /// function's entry, before its first bytecode).
+    pub function_entry_offset: i64,
+    /// Low bits of a table entry's code offset delta that hold flags (V8 14: `is_statement`,
+    /// `is_breakable`; the delta is unsigned above them). `None` where the delta is zig-zag
+    /// signed and a negative one marks an expression position.
+    pub code_delta_flag_bits: Option<u32>,
 }
 
 /// `FeedbackVector`.
