@@ -10,6 +10,7 @@
 use coroner_v8::layout::SourcePositionLayout;
 
 use crate::model::HeapModel;
+use crate::vlq::Vlq;
 
 /// Most bytes of a source position table decoded (real tables are a few KiB).
 const MAX_TABLE_BYTES: u64 = 1 << 22;
@@ -123,11 +124,11 @@ impl HeapModel<'_> {
 /// the function's entry and position 0) and finds the script offset for `code_offset`: that of
 /// the last entry at or before it. `None` for an external position (no script offset).
 fn lookup(bytes: &[u8], code_offset: i64, sp: &SourcePositionLayout) -> Option<u64> {
-    let mut reader = Vlq { bytes, at: 0 };
+    let mut reader = Vlq::new(bytes);
     let mut code = sp.function_entry_offset;
     let mut raw: i64 = 0;
     let mut found: Option<i64> = None;
-    while reader.at < bytes.len() {
+    while !reader.is_done() {
         let delta = match sp.code_delta_flag_bits {
             // (delta << bits) | flags, unsigned.
             Some(bits) => i64::try_from(reader.unsigned()?.checked_shr(bits)?).ok()?,
@@ -155,39 +156,6 @@ fn lookup(bytes: &[u8], code_offset: i64, sp: &SourcePositionLayout) -> Option<u
     }
     let stored = i64::try_from(sp.script_offset.get(position)).ok()?;
     u64::try_from(stored.checked_sub(sp.script_offset_bias)?).ok()
-}
-
-/// V8's variable-length zig-zag integers: 7 bits a byte, low first, 0x80 = more.
-struct Vlq<'b> {
-    bytes: &'b [u8],
-    at: usize,
-}
-
-impl Vlq<'_> {
-    /// A zig-zag signed integer.
-    fn signed(&mut self) -> Option<i64> {
-        let value = self.unsigned()?;
-        Some(((value >> 1) as i64) ^ -((value & 1) as i64))
-    }
-
-    /// An unsigned integer.
-    fn unsigned(&mut self) -> Option<u64> {
-        let mut value: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let b = *self.bytes.get(self.at)?;
-            self.at += 1;
-            value |= u64::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift >= 64 {
-                return None;
-            }
-        }
-        Some(value)
-    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 
 use coroner_v8::size::{object_size, SizeRule};
 use coroner_v8::types::StringRepresentation;
-use coroner_v8::Tagged;
+use coroner_v8::{Reader, Tagged};
 
 use crate::error::DecodeError;
 use crate::model::{Class, Header, HeapModel};
@@ -331,26 +331,14 @@ impl HeapModel<'_> {
         })?;
         let rule = self.slot_rule(h.instance_type);
         let word = layout.tagging.tagged_size;
-        let memory = self.heap().memory();
-        // The object's bytes in one piece when the core has them so (the usual case).
-        let bytes = usize::try_from(size)
-            .ok()
-            .and_then(|len| memory.bytes(addr, len).ok())
-            .unwrap_or(&[]);
+        // The object's bytes taken in one piece when the core has them so (the usual case).
+        let reader = Reader::with_window(self.heap().memory(), addr, addr.saturating_add(size));
         let mut found: Vec<(u64, u64, bool)> = Vec::new();
         for (start, end) in rule.ranges(size) {
             let mut off = start;
             // Bounded by the object's size.
             while off.saturating_add(word) <= end {
-                let at = usize::try_from(off).unwrap_or(usize::MAX);
-                let w = match at
-                    .checked_add(8)
-                    .and_then(|e| bytes.get(at..e))
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                {
-                    Some(b) => u64::from_le_bytes(b),
-                    None => self.field(addr, off)?,
-                };
+                let w = reader.u64(addr.wrapping_add(off))?;
                 let pointer = match layout.tagging.decode(w) {
                     Tagged::Strong(t) => Some((t, rule.is_weak(off))),
                     Tagged::Weak(t) => Some((t, true)),

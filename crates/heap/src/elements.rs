@@ -242,7 +242,7 @@ fn to_decimal(mut digits: Vec<u64>) -> String {
     while digits.iter().any(|&d| d != 0) {
         let mut rem: u128 = 0;
         for d in digits.iter_mut().rev() {
-            let cur = (rem << 64) | u128::from(*d);
+            let cur = (rem << u64::BITS) | u128::from(*d);
             *d = (cur / u128::from(CHUNK)) as u64;
             rem = cur % u128::from(CHUNK);
         }

@@ -41,6 +41,7 @@ mod receivers;
 mod references;
 mod strings;
 mod value;
+mod vlq;
 
 pub use code::CodeTier;
 /// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,

@@ -16,6 +16,8 @@ use crate::value::{
 
 /// Most properties listed for one object.
 const MAX_PROPERTIES: usize = 100_000;
+/// Longest text decoded of a regexp's source or an error's stack, in code units.
+const TEXT_LIMIT: u64 = 1 << 20;
 
 /// What decoding a value's kind noted besides its data: the last error met in a part that could
 /// be skipped, and whether a limit cut something.
@@ -120,7 +122,7 @@ impl HeapModel<'_> {
             },
             Class::RegExp if expand => {
                 let src = self.field(addr, js.regexp_source)?;
-                let source = self.string_text(src, 1 << 20);
+                let source = self.string_text(src, TEXT_LIMIT);
                 let flags = self.smi(addr, js.regexp_flags, "regexp flags")?;
                 ValueKind::RegExp {
                     object,
@@ -591,7 +593,7 @@ impl HeapModel<'_> {
         let props = self.own_properties(addr).ok()?;
         props.into_iter().find_map(|p| match p.slot {
             Slot::Data(w) if p.key.is("stack") || p.key.is_internal() => {
-                self.string_text(w, 1 << 20)
+                self.string_text(w, TEXT_LIMIT)
             }
             _ => None,
         })

@@ -11,6 +11,8 @@ use crate::model::{Class, HeapModel};
 
 /// Most string nodes (cons halves, slices, thin forwarding) one decode visits.
 const NODE_BUDGET: u64 = 1_000_000;
+/// Most code units reserved before decoding (a longer string grows its buffer as it is read).
+const RESERVED_UNITS: u64 = 1 << 20;
 
 /// Characters decoded from a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +50,7 @@ impl HeapModel<'_> {
         }
         let length = self.string_length(addr)?;
         let want = limit.map_or(length, |l| l.min(length));
-        let mut units = Vec::with_capacity(usize::try_from(want.min(1 << 20)).unwrap_or(0));
+        let mut units = Vec::with_capacity(usize::try_from(want.min(RESERVED_UNITS)).unwrap_or(0));
         self.string_units(addr, 0, want, &mut units)?;
         Ok(JsString {
             length,

@@ -503,6 +503,7 @@ fn build(
             self_pointer: f.off("isolate.self_pointer", &[]),
             new_allocation_info: f.off("isolate.new_allocation_info", &[]),
             old_allocation_info: f.off("isolate.old_allocation_info", &[]),
+            lab_start: f.off("isolate.lab_start", &[]),
             lab_top: f.off("isolate.lab_top", &[]),
             lab_limit: f.off("isolate.lab_limit", &[]),
             thread_local_top: f.off("isolate.thread_local_top", &[]),

@@ -1204,6 +1204,8 @@ pub struct IsolateLayout {
     pub new_allocation_info: u64,
     /// The main thread's old-space `LinearAllocationArea`.
     pub old_allocation_info: u64,
+    /// `start` within a `LinearAllocationArea`.
+    pub lab_start: u64,
     /// `top` within a `LinearAllocationArea`.
     pub lab_top: u64,
     /// `limit` within a `LinearAllocationArea`.
