@@ -31,14 +31,16 @@ mod code;
 mod edges;
 mod elements;
 mod error;
+mod fields;
 mod functions;
 mod inspect;
 mod maps;
 mod model;
 mod outside;
+mod owned;
 mod properties;
 mod receivers;
-mod references;
+mod slots;
 mod strings;
 mod value;
 mod vlq;
@@ -50,7 +52,7 @@ pub use coroner_v8::{
     HeapError, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader, Space, StuckReason,
     WalkEnd,
 };
-pub use edges::{Edge, EdgeName, SlotRule};
+pub use edges::{Edge, EdgeName};
 pub use elements::{ElementValue, Elements};
 pub use error::DecodeError;
 pub use functions::{LineColumn, SharedInfo};
@@ -58,6 +60,7 @@ pub use inspect::{iso_date, InspectOptions};
 pub use maps::MapFacts;
 pub use model::{Class, Header, HeapModel, Role, UnwalkedPage};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
+pub use slots::SlotRule;
 pub use strings::JsString;
 pub use value::{
     number_text, Element, FunctionDetail, GeneratorState, Internal, InternalSlots, JsObject,

@@ -12,6 +12,7 @@ mod builds;
 mod facts;
 mod load;
 mod metadata;
+mod sections;
 mod supplement;
 
 use crate::size::SizeRules;
