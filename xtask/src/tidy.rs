@@ -125,3 +125,290 @@ fn only_the_heap_model_decodes() {
         found.join("\n")
     );
 }
+
+/// The crates that decode with V8's layout: the heap model and the V8 layer. The layout itself
+/// (`crates/v8/src/layout/`) is where the facts are loaded, and is not searched.
+const LAYOUT_USERS: [&str; 2] = ["heap", "v8"];
+
+/// Calls that read a field, an element or a word of memory, or step an address: an integer
+/// literal among their arguments (`field(x, 24)`, `array_element(a, at + 1)`,
+/// `word(i - 1)`, `wrapping_add(2 * word)`) is an offset or an index the layout should give.
+const READS: [&str; 21] = [
+    "field(",
+    "array_element(",
+    "pointer(",
+    "smi(",
+    "u32_at(",
+    "f64_at(",
+    "word(",
+    "read_u8(",
+    "read_u16(",
+    "read_u32(",
+    "read_u64(",
+    "read_i32(",
+    "read_array(",
+    ".u8(",
+    ".u16(",
+    ".u32(",
+    ".u64(",
+    "bytes(",
+    "wrapping_add(",
+    "checked_add(",
+    "saturating_add(",
+];
+
+/// Shifts by a number: a bit position the layout should give (`>> 1`, `(1 << 30)`,
+/// `checked_shr(7)`).
+const SHIFTS: [&str; 6] = [
+    "<<",
+    ">>",
+    "checked_shl(",
+    "checked_shr(",
+    "wrapping_shl(",
+    "wrapping_shr(",
+];
+
+/// The few lines of the heap model and the V8 layer that may shift or mask by a number, or read
+/// at a numbered offset, and why: (file, a fragment of the line, reason).
+const LITERALS_ALLOWED: [(&str, &str, &str); 1] = [(
+    "heap/src/vlq.rs",
+    "((value >> 1) as i64) ^ -((value & 1) as i64)",
+    "zig-zag decoding of V8's variable-length integers: a format algorithm, the same in \
+     every version, not a layout fact",
+)];
+
+/// The integer literals of `line` (code: no comment, no string text) that look like layout
+/// facts: in the arguments of a read ([`READS`], `0` excepted), shifted by or shifting
+/// ([`SHIFTS`]), or masking (`x & 0x3ff`). `before` is the code that precedes the line in its
+/// file, where a read's arguments may have begun.
+fn layout_literals(before_line: &str, line: &str) -> Vec<String> {
+    let b = line.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let starts = b[i].is_ascii_digit()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.'));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let end = (i..b.len())
+            .find(|&j| !(b[j].is_ascii_alphanumeric() || b[j] == b'_'))
+            .unwrap_or(b.len());
+        let literal = &line[i..end];
+        let before = line[..i].trim_end();
+        let after = line[end..].trim_start();
+        let shift = SHIFTS.iter().any(|s| before.ends_with(s))
+            || after.starts_with("<<")
+            || after.starts_with(">>");
+        let mask = before.ends_with('&')
+            && !before.ends_with("&&")
+            && before[..before.len() - 1]
+                .trim_end()
+                .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ')' || c == ']');
+        let read = literal != "0" && in_read_arguments(before_line, &line[..i]);
+        if shift || mask || read {
+            let what = if read {
+                "read at a numbered place"
+            } else {
+                "numbered bits"
+            };
+            found.push(format!("{literal} ({what})"));
+        }
+        i = end;
+    }
+    found
+}
+
+/// The lines of a source file with [`layout_literals`] (numbered from 1), but for named
+/// constants with a doc comment (a bound such as `MAX_TABLE_BYTES` says what its number is) and
+/// the test module, whose numbers are test data. The test module is taken to close the file, as
+/// the repository's modules all keep it last.
+fn layout_literal_lines(text: &str) -> Vec<(usize, &str, Vec<String>)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut code = String::new();
+    let mut found = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let next = lines.get(n + 1).map_or("", |l| l.trim_start());
+        if trimmed.starts_with("#[cfg(test)]") && next.starts_with("mod ") {
+            break;
+        }
+        let previous = n
+            .checked_sub(1)
+            .and_then(|p| lines.get(p))
+            .map_or("", |l| l.trim_start());
+        let constant = ["const ", "pub const ", "pub(crate) const "]
+            .iter()
+            .any(|c| trimmed.starts_with(c));
+        let line_code = code_of(line);
+        if !(constant && previous.starts_with("///")) {
+            let hits = layout_literals(&code, &line_code);
+            if !hits.is_empty() {
+                found.push((n + 1, *line, hits));
+            }
+        }
+        code.push_str(&line_code);
+        code.push('\n');
+    }
+    found
+}
+
+/// `line` without its comment, and with the text of its string literals blanked.
+fn code_of(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    in_string = false;
+                    out.push(c);
+                }
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '/' if chars.peek() == Some(&'/') => break,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether the end of the code `earlier` then `prefix` is inside the parentheses of a call in
+/// [`READS`]: its arguments may span lines, but not statements (a `;`, `{` or `}` outside
+/// parentheses ends the search).
+fn in_read_arguments(earlier: &str, prefix: &str) -> bool {
+    let mut depth = 0usize;
+    for part in [prefix, earlier] {
+        for (at, c) in part.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' if depth > 0 => depth -= 1,
+                '(' => {
+                    let call = &part[..=at];
+                    let named = |r: &&str| {
+                        call.strip_suffix(*r).is_some_and(|before| {
+                            r.starts_with('.')
+                                || !before.ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                        })
+                    };
+                    return READS.iter().any(named);
+                }
+                ';' | '{' | '}' if depth == 0 => return false,
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn finds_layout_literals() {
+    for line in [
+        "let value = self.array_element(addr, at + 1)?;",
+        "let w = self.field(s, 24)?;",
+        "let (start, limit) = (run.word(i - 1), run.word(i + 1));",
+        "let len = self.word(resource.wrapping_add(2 * word))?;",
+        "let script_offset = ((found? >> 1) & ((1 << 30) - 1)) - 1;",
+        "let length = raw & 0x3ff;",
+        "let kind = flags.checked_shr(3)?;",
+    ] {
+        assert!(
+            !layout_literals("", &code_of(line)).is_empty(),
+            "missed: {line}"
+        );
+    }
+    for line in [
+        "let value = self.array_element(addr, at + ht.dictionary_value_index)?;",
+        "let first = self.array_element(addr, 0)?;",
+        "let bytes = u16::from_le_bytes([c[0], c[1]]);",
+        "while digits.last() == Some(&0) {",
+        "if a && 1 == b {",
+        "let t = (p.0, p.1);",
+        "let i = self.pages.partition_point(|p| p.addr <= addr).checked_sub(1)?;",
+        "return Err(invalid(\"field(x, 24) in a message\"));",
+        "let x = y; // field(x, 24) in a comment",
+    ] {
+        assert_eq!(
+            layout_literals("", &code_of(line)),
+            Vec::<String>::new(),
+            "{line}"
+        );
+    }
+    let file = "/// A named bound.\n\
+                const MAX_TABLE_BYTES: u64 = 1 << 22;\n\
+                const UNNAMED: u64 = 1 << 22;\n\
+                let v = self.array_element(addr, at + 1)?;\n\
+                let w = self\n\
+                    .array_element(\n\
+                        addr,\n\
+                        at + 2,\n\
+                    )?;\n\
+                let x = (at + 3, f(4));\n\
+                #[cfg(test)]\n\
+                mod tests {\n\
+                    const DATA: u64 = 1 << 3;\n\
+                }";
+    let lines: Vec<usize> = layout_literal_lines(file).iter().map(|l| l.0).collect();
+    assert_eq!(lines, vec![3, 4, 8]);
+}
+
+#[test]
+fn no_layout_literal_outside_the_layout() {
+    let crates = Layout::new().root.join("crates");
+    let mut files = Vec::new();
+    for name in LAYOUT_USERS {
+        rust_files(&crates.join(name).join("src"), &mut files);
+    }
+    let layout_dir = crates.join("v8").join("src").join("layout");
+    files.retain(|f| !f.starts_with(&layout_dir));
+    assert!(files.len() > 20, "{} files", files.len());
+    let mut found = Vec::new();
+    let mut allowed_used = vec![false; LITERALS_ALLOWED.len()];
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let shown = file
+            .strip_prefix(&crates)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for (n, line, hits) in layout_literal_lines(&text) {
+            if let Some(k) = LITERALS_ALLOWED
+                .iter()
+                .position(|&(f, fragment, _)| shown.ends_with(f) && line.contains(fragment))
+            {
+                allowed_used[k] = true;
+                continue;
+            }
+            found.push(format!(
+                "crates/{shown}:{n}: {}: {}",
+                hits.join(", "),
+                line.trim()
+            ));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "V8's offsets, indices and bit positions come from the layout (a field of \
+         crates/v8/src/layout/mod.rs, its value in the supplements crates/v8/layouts/nodeNN.toml \
+         with where it was checked), or a bound is a named constant with a doc comment:\n{}",
+        found.join("\n")
+    );
+    for (used, (file, fragment, _)) in allowed_used.iter().zip(LITERALS_ALLOWED) {
+        assert!(
+            used,
+            "allowed but no longer there (remove it from LITERALS_ALLOWED): {file}: {fragment}"
+        );
+    }
+}

@@ -7,7 +7,10 @@
 //! pointer); this module decodes the heap objects behind them, so that the analyses above never
 //! read a V8 field themselves.
 
+use coroner_v8::layout::SourcePositionLayout;
+
 use crate::model::HeapModel;
+use crate::vlq::Vlq;
 
 /// Most bytes of a source position table decoded (real tables are a few KiB).
 const MAX_TABLE_BYTES: u64 = 1 << 22;
@@ -90,7 +93,7 @@ impl HeapModel<'_> {
                 usize::try_from(len).ok()?,
             )
             .ok()?;
-        lookup(bytes, offset, layout.bytecode_array.position_flag_bits)
+        lookup(bytes, offset, &layout.source_position)
     }
 
     /// The interpreter's register file of an interpreted frame (r0, r1, ...: tagged words),
@@ -117,17 +120,16 @@ impl HeapModel<'_> {
     }
 }
 
-/// Decodes a source position table and finds the script offset for `code_offset`.
-/// `flag_bits`: how many low bits of each code delta are flags (V8 14), or `None` for the older
-/// signed deltas.
-fn lookup(bytes: &[u8], code_offset: i64, flag_bits: Option<u32>) -> Option<u64> {
-    let mut reader = Vlq { bytes, at: 0 };
-    // V8 starts before the first bytecode (kFunctionEntryBytecodeOffset = -1), at position 0.
-    let mut code: i64 = -1;
+/// Decodes a source position table (entries of a code offset delta and a position delta, from
+/// the function's entry and position 0) and finds the script offset for `code_offset`: that of
+/// the last entry at or before it. `None` for an external position (no script offset).
+fn lookup(bytes: &[u8], code_offset: i64, sp: &SourcePositionLayout) -> Option<u64> {
+    let mut reader = Vlq::new(bytes);
+    let mut code = sp.function_entry_offset;
     let mut raw: i64 = 0;
     let mut found: Option<i64> = None;
-    while reader.at < bytes.len() {
-        let delta = match flag_bits {
+    while !reader.is_done() {
+        let delta = match sp.code_delta_flag_bits {
             // (delta << bits) | flags, unsigned.
             Some(bits) => i64::try_from(reader.unsigned()?.checked_shr(bits)?).ok()?,
             None => {
@@ -148,47 +150,31 @@ fn lookup(bytes: &[u8], code_offset: i64, flag_bits: Option<u32>) -> Option<u64>
         }
         found = Some(raw);
     }
-    // SourcePosition: bit 0 external flag, bits 1-30 the script offset plus one.
-    let script_offset = ((found? >> 1) & ((1 << 30) - 1)) - 1;
-    u64::try_from(script_offset).ok()
-}
-
-/// V8's variable-length zig-zag integers: 7 bits a byte, low first, 0x80 = more.
-struct Vlq<'b> {
-    bytes: &'b [u8],
-    at: usize,
-}
-
-impl Vlq<'_> {
-    /// A zig-zag signed integer.
-    fn signed(&mut self) -> Option<i64> {
-        let value = self.unsigned()?;
-        Some(((value >> 1) as i64) ^ -((value & 1) as i64))
+    let position = u64::try_from(found?).ok()?;
+    if position & sp.is_external != 0 {
+        return None;
     }
-
-    /// An unsigned integer.
-    fn unsigned(&mut self) -> Option<u64> {
-        let mut value: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let b = *self.bytes.get(self.at)?;
-            self.at += 1;
-            value |= u64::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift >= 64 {
-                return None;
-            }
-        }
-        Some(value)
-    }
+    let stored = i64::try_from(sp.script_offset.get(position)).ok()?;
+    u64::try_from(stored.checked_sub(sp.script_offset_bias)?).ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use coroner_v8::layout::{BitRange, SourcePositionLayout};
+
     use super::lookup;
+
+    /// V8's encoding before V8 14 (signed code deltas), as the layouts of Node 18-24 give it.
+    const SIGNED: SourcePositionLayout = SourcePositionLayout {
+        is_external: 1,
+        script_offset: BitRange {
+            mask: 0x7fff_fffe,
+            shift: 1,
+        },
+        script_offset_bias: 1,
+        function_entry_offset: -1,
+        code_delta_flag_bits: None,
+    };
 
     /// Encodes (code delta, position delta) pairs as V8 does, for the decoder's own check.
     fn encode(pairs: &[(i64, i64)]) -> Vec<u8> {
@@ -219,15 +205,17 @@ mod tests {
             (-6, pos(25) - pos(10)),
             (7, pos(40) - pos(25)),
         ]);
-        assert_eq!(lookup(&table, 0, None), Some(10));
-        assert_eq!(lookup(&table, 4, None), Some(10));
-        assert_eq!(lookup(&table, 5, None), Some(25));
-        assert_eq!(lookup(&table, 100, None), Some(40));
-        assert_eq!(lookup(&table, -5, None), None);
+        assert_eq!(lookup(&table, 0, &SIGNED), Some(10));
+        assert_eq!(lookup(&table, 4, &SIGNED), Some(10));
+        assert_eq!(lookup(&table, 5, &SIGNED), Some(25));
+        assert_eq!(lookup(&table, 100, &SIGNED), Some(40));
+        assert_eq!(lookup(&table, -5, &SIGNED), None);
         assert_eq!(
-            lookup(&[0x80], 0, None),
+            lookup(&[0x80], 0, &SIGNED),
             None,
             "a truncated table is no answer"
         );
+        let external = encode(&[(1, pos(10) | 1)]);
+        assert_eq!(lookup(&external, 0, &SIGNED), None, "no script offset");
     }
 }

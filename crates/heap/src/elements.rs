@@ -181,7 +181,7 @@ impl HeapModel<'_> {
         let mut items = Vec::new();
         for i in 0..capacity {
             let at = start + i * entry;
-            let key = self.array_element(dict, at)?;
+            let key = self.array_element(dict, at + ht.entry_key_index)?;
             let index = if let Some(n) = layout.tagging.smi(key) {
                 u64::try_from(n).ok()
             } else {
@@ -196,7 +196,7 @@ impl HeapModel<'_> {
             let Some(index) = index else { continue };
             items.push((
                 index,
-                ElementValue::Tagged(self.array_element(dict, at + 1)?),
+                ElementValue::Tagged(self.array_element(dict, at + ht.dictionary_value_index)?),
             ));
         }
         items.sort_by_key(|(i, _)| *i);
@@ -242,7 +242,7 @@ fn to_decimal(mut digits: Vec<u64>) -> String {
     while digits.iter().any(|&d| d != 0) {
         let mut rem: u128 = 0;
         for d in digits.iter_mut().rev() {
-            let cur = (rem << 64) | u128::from(*d);
+            let cur = (rem << u64::BITS) | u128::from(*d);
             *d = (cur / u128::from(CHUNK)) as u64;
             rem = cur % u128::from(CHUNK);
         }

@@ -13,6 +13,8 @@ use crate::model::{Class, HeapModel};
 const NAME_LIMIT: u64 = 4096;
 /// Most source characters scanned for newlines when a script has no line ends.
 const SCAN_LIMIT: u64 = 64 << 20;
+/// Most line ends reserved before reading them (a longer table grows its list as it is read).
+const RESERVED_LINE_ENDS: u64 = 1 << 24;
 
 /// What a `SharedFunctionInfo` says about its function.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -280,7 +282,7 @@ impl HeapModel<'_> {
             return Ok(None);
         }
         let n = self.array_length(h.addr)?;
-        let mut ends = Vec::with_capacity(usize::try_from(n.min(1 << 24)).unwrap_or(0));
+        let mut ends = Vec::with_capacity(usize::try_from(n.min(RESERVED_LINE_ENDS)).unwrap_or(0));
         for i in 0..n {
             let e = self.array_element(h.addr, i)?;
             let e = self
@@ -411,11 +413,11 @@ impl HeapModel<'_> {
         let mut names = vec![String::new(); usize::try_from(n).unwrap_or(0)];
         for i in 0..capacity {
             let at = start + i * ht.object_hash_table_entry_size;
-            let key = self.array_element(table, at)?;
+            let key = self.array_element(table, at + ht.entry_key_index)?;
             let Some(text) = self.string_text(key, NAME_LIMIT) else {
                 continue;
             };
-            let index = self.array_element(table, at + 1)?;
+            let index = self.array_element(table, at + ht.object_hash_table_value_index)?;
             if let Some(slot) = layout
                 .tagging
                 .smi(index)

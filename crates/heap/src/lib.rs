@@ -32,16 +32,19 @@ mod code;
 mod edges;
 mod elements;
 mod error;
+mod fields;
 mod functions;
 mod inspect;
 mod maps;
 mod model;
 mod outside;
+mod owned;
 mod properties;
 mod receivers;
-mod references;
+mod slots;
 mod strings;
 mod value;
+mod vlq;
 
 pub use code::CodeTier;
 /// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,
@@ -50,7 +53,7 @@ pub use coroner_v8::{
     HeapError, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader, Space, StuckReason,
     WalkEnd,
 };
-pub use edges::{Edge, EdgeName, SlotRule};
+pub use edges::{Edge, EdgeName};
 pub use elements::{ElementValue, Elements};
 pub use error::DecodeError;
 pub use functions::{LineColumn, SharedInfo};
@@ -58,6 +61,7 @@ pub use inspect::{iso_date, InspectOptions};
 pub use maps::MapFacts;
 pub use model::{Class, Header, HeapModel, Role, UnwalkedPage};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
+pub use slots::SlotRule;
 pub use strings::JsString;
 pub use value::{
     number_text, Element, FunctionDetail, GeneratorState, Internal, InternalSlots, JsObject,

@@ -14,6 +14,10 @@ use crate::error::DecodeError;
 use crate::maps::MapFacts;
 use crate::properties::Descriptor;
 
+/// Longest FixedArray-shaped object believed, in elements: no array is longer than the address
+/// space it would cover, so a longer length is garbage.
+const MAX_ARRAY_LENGTH: u64 = 1 << 32;
+
 /// What an object is, by instance type: the families the decoders and the census tell apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Class {
@@ -415,8 +419,8 @@ impl<'a> HeapModel<'a> {
         Ok(read_map(self.layout(), self.heap.memory(), map)?)
     }
 
-    /// The length of a FixedArray-shaped object (a Smi at `fixed_array.length`), bounded by
-    /// what its page can hold.
+    /// The length of a FixedArray-shaped object (a Smi at `fixed_array.length`), at most
+    /// [`MAX_ARRAY_LENGTH`].
     pub(crate) fn array_length(&self, addr: u64) -> Result<u64, DecodeError> {
         let layout = self.layout();
         let n = self.smi(addr, layout.fixed_array.length, "array length")?;
@@ -425,8 +429,7 @@ impl<'a> HeapModel<'a> {
             what: "array length",
             value: n as u64,
         })?;
-        // No array is longer than the address space it would cover.
-        if n > (1 << 32) {
+        if n > MAX_ARRAY_LENGTH {
             return Err(DecodeError::Invalid {
                 addr,
                 what: "array length",

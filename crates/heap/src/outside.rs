@@ -53,8 +53,10 @@ impl HeapModel<'_> {
             pages.first().map_or(0, |p| p.addr),
             pages.last().map_or(0, |p| p.addr.saturating_add(p.size)),
         );
-        let start = start.saturating_add(word - 1) & !(word - 1);
         let mut out = Vec::new();
+        let Some(start) = start.checked_next_multiple_of(word) else {
+            return out;
+        };
         let Ok(len) = usize::try_from(end.saturating_sub(start)) else {
             return out;
         };

@@ -304,7 +304,7 @@ impl HeapModel<'_> {
         for i in 0..capacity {
             let at = start + i * entry_size;
             let (key_word, value, details) = if global {
-                let cell_word = self.array_element(addr, at)?;
+                let cell_word = self.array_element(addr, at + ht.entry_key_index)?;
                 let Some(cell) = layout.tagging.strong(cell_word) else {
                     continue;
                 };
@@ -322,12 +322,12 @@ impl HeapModel<'_> {
                     self.smi(cell, pc.details, "property details")? as u64,
                 )
             } else {
-                let key_word = self.array_element(addr, at)?;
+                let key_word = self.array_element(addr, at + ht.entry_key_index)?;
                 if self.is_undefined(key_word) || self.is_hole(key_word) {
                     continue;
                 }
-                let value = self.array_element(addr, at + 1)?;
-                let details = self.array_element(addr, at + 2)?;
+                let value = self.array_element(addr, at + ht.dictionary_value_index)?;
+                let details = self.array_element(addr, at + ht.dictionary_details_index)?;
                 let details = layout.tagging.smi(details).ok_or(DecodeError::Invalid {
                     addr,
                     what: "property details",
@@ -379,7 +379,7 @@ impl HeapModel<'_> {
         let (start, capacity) = self.hash_table_shape(addr, prefix, entry_size).ok()?;
         for i in 0..capacity {
             let at = start + i * entry_size;
-            let w = self.array_element(addr, at).ok()?;
+            let w = self.array_element(addr, at + ht.entry_key_index).ok()?;
             if global {
                 let Some(cell) = layout.tagging.strong(w) else {
                     continue;
@@ -389,7 +389,9 @@ impl HeapModel<'_> {
                     return self.field(cell, pc.value).ok();
                 }
             } else if w == key {
-                return self.array_element(addr, at + 1).ok();
+                return self
+                    .array_element(addr, at + ht.dictionary_value_index)
+                    .ok();
             }
         }
         None

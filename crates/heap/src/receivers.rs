@@ -16,6 +16,8 @@ use crate::value::{
 
 /// Most properties listed for one object.
 const MAX_PROPERTIES: usize = 100_000;
+/// Longest text decoded of a regexp's source or an error's stack, in code units.
+const TEXT_LIMIT: u64 = 1 << 20;
 
 /// What decoding a value's kind noted besides its data: the last error met in a part that could
 /// be skipped, and whether a limit cut something.
@@ -120,7 +122,7 @@ impl HeapModel<'_> {
             },
             Class::RegExp if expand => {
                 let src = self.field(addr, js.regexp_source)?;
-                let source = self.string_text(src, 1 << 20);
+                let source = self.string_text(src, TEXT_LIMIT);
                 let flags = self.smi(addr, js.regexp_flags, "regexp flags")?;
                 ValueKind::RegExp {
                     object,
@@ -418,9 +420,10 @@ impl HeapModel<'_> {
             size: 0,
             cut: false,
         };
-        let push = |out: &mut Collection, key: u64, at: u64| -> Result<(), DecodeError> {
+        // A key, and (in maps) the element index of its value.
+        let push = |out: &mut Collection, key: u64, value_at: u64| -> Result<(), DecodeError> {
             if is_map {
-                let value = self.array_element(table, at + 1)?;
+                let value = self.array_element(table, value_at)?;
                 out.values.push(self.word_value(value, child, o));
             }
             out.keys.push(self.word_value(key, child, o));
@@ -433,7 +436,7 @@ impl HeapModel<'_> {
                 self.hash_table_shape(table, ht.object_hash_table_prefix_size, entry)?;
             for i in 0..capacity {
                 let at = start + i * entry;
-                let key = self.array_element(table, at)?;
+                let key = self.array_element(table, at + ht.entry_key_index)?;
                 if self.is_undefined(key) || self.is_hole(key) {
                     continue;
                 }
@@ -442,7 +445,7 @@ impl HeapModel<'_> {
                     out.cut |= depth > 0;
                     continue;
                 }
-                push(&mut out, key, at)?;
+                push(&mut out, key, at + ht.object_hash_table_value_index)?;
             }
             return Ok(out);
         }
@@ -487,11 +490,11 @@ impl HeapModel<'_> {
                 break;
             }
             let at = start + i * words;
-            let key = self.array_element(table, at)?;
+            let key = self.array_element(table, at + c.entry_key_index)?;
             if self.is_hole(key) {
                 continue;
             }
-            push(&mut out, key, at)?;
+            push(&mut out, key, at + c.map_value_index)?;
         }
         Ok(out)
     }
@@ -590,7 +593,7 @@ impl HeapModel<'_> {
         let props = self.own_properties(addr).ok()?;
         props.into_iter().find_map(|p| match p.slot {
             Slot::Data(w) if p.key.is("stack") || p.key.is_internal() => {
-                self.string_text(w, 1 << 20)
+                self.string_text(w, TEXT_LIMIT)
             }
             _ => None,
         })

@@ -1,7 +1,7 @@
 //! Strings of every representation, decoded to UTF-16 code units: sequential one- and two-byte,
 //! cons (iteratively, with an explicit stack and a node budget, so a cycle or a deep chain can
 //! neither hang nor overflow the stack), sliced, thin, and external (the characters are read
-//! through the resource's data pointer, wherever it points: malloc'd memory in the core, or the
+//! through the data pointer V8 caches, wherever it points: malloc'd memory in the core, or the
 //! executable's `.rodata` that the process image fills in).
 
 use coroner_v8::types::StringRepresentation;
@@ -11,6 +11,8 @@ use crate::model::{Class, HeapModel};
 
 /// Most string nodes (cons halves, slices, thin forwarding) one decode visits.
 const NODE_BUDGET: u64 = 1_000_000;
+/// Most code units reserved before decoding (a longer string grows its buffer as it is read).
+const RESERVED_UNITS: u64 = 1 << 20;
 
 /// Characters decoded from a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +50,7 @@ impl HeapModel<'_> {
         }
         let length = self.string_length(addr)?;
         let want = limit.map_or(length, |l| l.min(length));
-        let mut units = Vec::with_capacity(usize::try_from(want.min(1 << 20)).unwrap_or(0));
+        let mut units = Vec::with_capacity(usize::try_from(want.min(RESERVED_UNITS)).unwrap_or(0));
         self.string_units(addr, 0, want, &mut units)?;
         Ok(JsString {
             length,
@@ -124,7 +126,7 @@ impl HeapModel<'_> {
                     self.copy_chars(chars, shape.one_byte, from, end, out)?;
                 }
                 StringRepresentation::External => {
-                    let data = self.external_data(s, length)?;
+                    let data = self.external_data(s)?;
                     self.copy_chars(data, shape.one_byte, from, end, out)?;
                 }
                 StringRepresentation::Thin => {
@@ -206,20 +208,20 @@ impl HeapModel<'_> {
         Ok(())
     }
 
-    /// The address of an external string's characters. Cached external strings keep the data
-    /// pointer in the string (`string.external_resource_data`; their maps are long enough to
-    /// hold it); for uncached ones, the resource objects Node creates hold the data pointer and
-    /// the length in the two words after their vtable, which is accepted only when that length
-    /// is the string's.
-    fn external_data(&self, s: u64, length: u64) -> Result<u64, DecodeError> {
+    /// The address of an external string's characters: the data pointer V8 caches. A cached
+    /// external string keeps it itself (`string.external_resource_data`; only the cached types'
+    /// maps are long enough to hold it); for an uncached one V8 keeps it in the C++ resource
+    /// (`string.resource_cached_data`), when the resource let it: where it is not there, only a
+    /// virtual call in the live process could say where the characters are. The embedder's own
+    /// fields of the resource are not read: where each class keeps them is its own choice.
+    fn external_data(&self, s: u64) -> Result<u64, DecodeError> {
         let layout = self.layout();
-        let word = layout.tagging.pointer_size;
         let st = &layout.string;
         let h = self.header(s)?;
         let info = self.map_info(h.map)?;
         if info
             .instance_size(layout)
-            .is_some_and(|size| size >= st.external_resource_data + word)
+            .is_some_and(|size| size >= st.external_resource_data + layout.tagging.pointer_size)
         {
             let data = self.field(s, st.external_resource_data)?;
             if data != 0 {
@@ -227,16 +229,13 @@ impl HeapModel<'_> {
             }
         }
         let resource = self.field(s, st.external_resource)?;
-        let data = self.word(resource.wrapping_add(word))?;
-        let len = self.word(resource.wrapping_add(2 * word))?;
-        if len == length && data != 0 {
-            Ok(data)
-        } else {
-            Err(DecodeError::Invalid {
+        match self.word(resource.wrapping_add(st.resource_cached_data))? {
+            0 => Err(DecodeError::Invalid {
                 addr: s,
-                what: "external string resource (characters not found)",
+                what: "external string resource (no cached data pointer)",
                 value: resource,
-            })
+            }),
+            data => Ok(data),
         }
     }
 }

@@ -81,14 +81,26 @@ pub(crate) fn find_in_memory(
             .filter(|p| addr < p.addr.saturating_add(p.size))
     };
     let align = layout.tagging.pointer_size;
+    let il = &layout.isolate;
+    // Words from a LinearAllocationArea's `start` to its `top`, and from `top` to `limit`.
+    let words = |from: u64, to: u64| {
+        let n = to.checked_sub(from)?.checked_div(align)?;
+        usize::try_from(n).ok()
+    };
+    let (Some(before), Some(after)) = (
+        words(il.lab_start, il.lab_top),
+        words(il.lab_top, il.lab_limit),
+    ) else {
+        return Vec::new();
+    };
     let mut found: Vec<KnownLab> = par_scan(space, pages, |run, from, to| {
         let mut out = Vec::new();
-        for i in from.max(1)..to {
+        for i in from.max(before)..to {
             let top = run.word(i);
             if top < lo || top > hi || tops.binary_search(&top).is_err() {
                 continue;
             }
-            let (start, limit) = (run.word(i - 1), run.word(i + 1));
+            let (start, limit) = (run.word(i - before), run.word(i + after));
             let Some(page) = page_of(top) else { continue };
             let fits = start <= top
                 && top <= limit
@@ -99,7 +111,7 @@ pub(crate) fn find_in_memory(
                 out.push(KnownLab {
                     lab: Lab { top, limit },
                     origin: LabOrigin::Found {
-                        at: run.addr(i - 1),
+                        at: run.addr(i - before),
                     },
                 });
             }

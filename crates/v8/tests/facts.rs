@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use coroner_v8::layout::NumberEncoding;
 use coroner_v8::size::{NamedRule, SizeRule};
@@ -11,8 +11,87 @@ use coroner_v8::types::StringRepresentation;
 use coroner_v8::{Heap, Tagged};
 use support::{objects, opened, type_of, word};
 
-/// Checks one fixture's objects; returns what does not hold.
-fn check_fields(heap: &Heap<'_>) -> Vec<String> {
+/// What the keys of a hash table's used entries are (an empty entry's is undefined, a deleted
+/// one's the hole).
+struct Keys {
+    /// Numbers (a Smi or a HeapNumber).
+    number: bool,
+    /// `PropertyCell`s (a `GlobalDictionary`'s entries), rather than names.
+    cell: bool,
+}
+
+/// A kind of hash table whose entries the layout describes.
+struct HashTable {
+    instance_type: u16,
+    prefix_size: u64,
+    entry_size: u64,
+    keys: Keys,
+    /// Index within the entry of a Smi every used entry keeps (details, or a local's index).
+    smi_beside: Option<u64>,
+    /// The core must have one with a used entry.
+    required: bool,
+}
+
+/// The hash tables whose entries [`check_fields`] checks: the dictionaries of properties and
+/// elements, the global dictionary, and the name-to-index tables of scope infos. Every core has
+/// them in use but for dictionary elements, which the objects scenario makes (its sparse array).
+fn hash_tables(layout: &coroner_v8::Layout, objects_scenario: bool) -> Vec<HashTable> {
+    let h = &layout.hash_table;
+    let types = &layout.types;
+    let names = Keys {
+        number: false,
+        cell: false,
+    };
+    let mut tables = vec![
+        HashTable {
+            instance_type: types.name_dictionary,
+            prefix_size: h.name_dictionary_prefix_size,
+            entry_size: h.name_dictionary_entry_size,
+            keys: names,
+            smi_beside: Some(h.dictionary_details_index),
+            required: true,
+        },
+        HashTable {
+            instance_type: types.number_dictionary,
+            prefix_size: h.number_dictionary_prefix_size,
+            entry_size: h.number_dictionary_entry_size,
+            keys: Keys {
+                number: true,
+                cell: false,
+            },
+            smi_beside: Some(h.dictionary_details_index),
+            required: objects_scenario,
+        },
+        HashTable {
+            instance_type: types.global_dictionary,
+            prefix_size: h.global_dictionary_prefix_size,
+            entry_size: h.global_dictionary_entry_size,
+            keys: Keys {
+                number: false,
+                cell: true,
+            },
+            smi_beside: None,
+            required: true,
+        },
+    ];
+    if let Some(t) = types.number("NAME_TO_INDEX_HASH_TABLE_TYPE") {
+        tables.push(HashTable {
+            instance_type: t,
+            prefix_size: h.object_hash_table_prefix_size,
+            entry_size: h.object_hash_table_entry_size,
+            keys: Keys {
+                number: false,
+                cell: false,
+            },
+            smi_beside: Some(h.object_hash_table_value_index),
+            required: true,
+        });
+    }
+    tables
+}
+
+/// Checks one fixture's objects (of the objects scenario or not); returns what does not hold.
+fn check_fields(heap: &Heap<'_>, objects_scenario: bool) -> Vec<String> {
     let layout = heap.layout();
     let types = &layout.types;
     let tagging = &layout.tagging;
@@ -36,6 +115,8 @@ fn check_fields(heap: &Heap<'_>) -> Vec<String> {
         .filter_map(|n| types.number(n))
         .collect();
     let is_string = |v: u64| type_of(heap, v).is_some_and(|x| types.is_string(x));
+    let hash_tables = hash_tables(layout, objects_scenario);
+    let mut hash_entries: BTreeMap<u16, u64> = BTreeMap::new();
     for obj in objects(heap) {
         let t = obj.instance_type;
         // An unreadable field reads as all ones: no Smi, no object, so every check fails on it.
@@ -143,15 +224,41 @@ fn check_fields(heap: &Heap<'_>) -> Vec<String> {
             let cache = field(d.enum_cache);
             let ok = enum_cache.is_some() && type_of(heap, cache) == enum_cache;
             expect("enum_cache", cache, ok);
-        } else if t == types.name_dictionary {
-            // Length = prefix start + prefix + capacity * entry size.
+        } else if let Some(table) = hash_tables.iter().find(|h| h.instance_type == t) {
+            // Length = prefix start + prefix + capacity * entry size; each entry's key where the
+            // layout says, and what the table keeps beside it (a details Smi, an index Smi).
             let h = &layout.hash_table;
             let element = |i: u64| field(layout.fixed_array.header_size + i * tagging.tagged_size);
             let len = tagging.smi(field(layout.fixed_array.length)).unwrap_or(-1);
             let capacity = tagging.smi(element(h.capacity_index)).unwrap_or(-1);
-            let fixed = (h.prefix_start_index + h.name_dictionary_prefix_size) as i64;
-            let ok = capacity > 0 && len == fixed + capacity * h.name_dictionary_entry_size as i64;
+            let start = h.prefix_start_index + table.prefix_size;
+            let ok = capacity > 0 && len == (start + capacity as u64 * table.entry_size) as i64;
             expect("capacity", element(h.capacity_index), ok);
+            for e in 0..u64::try_from(capacity).unwrap_or(0) {
+                let entry = start + e * table.entry_size;
+                let key = element(entry + h.entry_key_index);
+                let kt = type_of(heap, key);
+                if kt.is_some() && (kt == Some(types.oddball) || kt == types.hole) {
+                    // Empty (undefined) or deleted (the hole).
+                    continue;
+                }
+                let key_ok = if table.keys.cell {
+                    kt == Some(types.property_cell)
+                } else if table.keys.number {
+                    tagging.smi(key).is_some() || kt == Some(types.heap_number)
+                } else {
+                    kt.is_some_and(|k| types.is_string(k) || k == types.symbol)
+                };
+                expect("entry key", key, key_ok);
+                if !key_ok {
+                    continue;
+                }
+                if let Some(at) = table.smi_beside {
+                    let smi = element(entry + at);
+                    expect("entry details or index", smi, tagging.smi(smi).is_some());
+                }
+                *hash_entries.entry(t).or_default() += 1;
+            }
         } else if types.is_context(t) {
             if t == types.native_context {
                 native_contexts += 1;
@@ -225,6 +332,14 @@ fn check_fields(heap: &Heap<'_>) -> Vec<String> {
     if weak_refs == 0 {
         bad.push("no weak reference in any weak array".to_string());
     }
+    for table in hash_tables.iter().filter(|h| h.required) {
+        if !hash_entries.contains_key(&table.instance_type) {
+            bad.push(format!(
+                "no entry in any {}",
+                name(Some(table.instance_type))
+            ));
+        }
+    }
     if native_contexts < heap.isolates().len() {
         bad.push(format!(
             "{native_contexts} native contexts for {} isolates",
@@ -238,7 +353,7 @@ fn check_fields(heap: &Heap<'_>) -> Vec<String> {
 fn object_fields_hold_on_every_fixture() {
     let mut failures = Vec::new();
     for o in opened() {
-        let bad = check_fields(o.heap());
+        let bad = check_fields(o.heap(), o.fixture.scenario == "objects");
         let n = bad.len();
         for b in bad.into_iter().take(5) {
             failures.push(format!("{}: {b}", o.label()));

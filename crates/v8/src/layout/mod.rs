@@ -12,6 +12,7 @@ mod builds;
 mod facts;
 mod load;
 mod metadata;
+mod sections;
 mod supplement;
 
 use crate::size::SizeRules;
@@ -67,6 +68,8 @@ pub struct Layout {
     pub scope_info: ScopeInfoLayout,
     /// `BytecodeArray`.
     pub bytecode_array: BytecodeArrayLayout,
+    /// `SourcePosition` and the source position tables of bytecode arrays.
+    pub source_position: SourcePositionLayout,
     /// `FeedbackVector`.
     pub feedback_vector: FeedbackVectorLayout,
     /// `FreeSpace` (free-list blocks in the heap).
@@ -370,6 +373,10 @@ pub struct StringLayout {
     /// `ExternalString` cached data pointer (only in the cached external string types, whose
     /// maps are a word longer).
     pub external_resource_data: u64,
+    /// Where an external string's C++ resource (a `v8::String::ExternalStringResource` or
+    /// `ExternalOneByteStringResource`) holds the data pointer V8 caches for uncached external
+    /// strings (`cached_data_`).
+    pub resource_cached_data: u64,
     /// Instance types below this are strings.
     pub first_nonstring_type: u16,
     /// Representation bits of a string instance type.
@@ -511,6 +518,18 @@ pub struct HashTableLayout {
     pub object_hash_table_prefix_size: u64,
     /// Words per entry of those tables (key, value).
     pub object_hash_table_entry_size: u64,
+    /// Index of the key within an entry of every hash table (`HashTable::kEntryKeyIndex`); a
+    /// `GlobalDictionary` keeps its entry's `PropertyCell` there.
+    pub entry_key_index: u64,
+    /// Index of the value within a `NameDictionary` or `NumberDictionary` entry
+    /// (`kEntryValueIndex`).
+    pub dictionary_value_index: u64,
+    /// Index of the `PropertyDetails` (Smi) within a `NameDictionary` or `NumberDictionary`
+    /// entry (`kEntryDetailsIndex`).
+    pub dictionary_details_index: u64,
+    /// Index of the value within an object hash table's entry (`ObjectHashTableShape` and
+    /// `NameToIndexShape`'s `kEntryValueIndex`).
+    pub object_hash_table_value_index: u64,
 }
 
 /// `JSMap`, `JSSet` and their ordered hash tables.
@@ -530,6 +549,10 @@ pub struct CollectionsLayout {
     pub map_entry_words: u64,
     /// Words per `OrderedHashSet` entry (key, chain).
     pub set_entry_words: u64,
+    /// Index of the key within an entry of an ordered hash table.
+    pub entry_key_index: u64,
+    /// Index of the value within an `OrderedHashMap` entry (`OrderedHashMap::kValueOffset`).
+    pub map_value_index: u64,
 }
 
 /// `JSFunction`.
@@ -943,10 +966,26 @@ pub struct BytecodeArrayLayout {
     pub source_position_table: u64,
     /// `i32` size in bytes of the interpreter's register file for this function.
     pub frame_size: Option<u64>,
-    /// Low bits of a source position table entry's code offset delta that hold flags (V8 14:
-    /// `is_statement`, `is_breakable`; the delta is unsigned above them). `None` where the delta
-    /// is zig-zag signed and a negative one marks an expression position.
-    pub position_flag_bits: Option<u32>,
+}
+
+/// `SourcePosition` (a position in a script, as V8 packs it in a 64-bit word), and the source
+/// position tables that map a bytecode array's code offsets to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourcePositionLayout {
+    /// `IsExternalField` (mask): the position is a line of a file outside any script (in code
+    /// V8 generates), not a script offset.
+    pub is_external: u64,
+    /// `ScriptOffsetField`: the script offset, stored plus `script_offset_bias`.
+    pub script_offset: BitRange,
+    /// What the stored script offset adds to the offset (1: a stored 0 is no position).
+    pub script_offset_bias: i64,
+    /// The code offset a table's first entry counts from (`kFunctionEntryBytecodeOffset`: the
+    /// function's entry, before its first bytecode).
+    pub function_entry_offset: i64,
+    /// Low bits of a table entry's code offset delta that hold flags (V8 14: `is_statement`,
+    /// `is_breakable`; the delta is unsigned above them). `None` where the delta is zig-zag
+    /// signed and a negative one marks an expression position.
+    pub code_delta_flag_bits: Option<u32>,
 }
 
 /// `FeedbackVector`.
@@ -1171,6 +1210,8 @@ pub struct IsolateLayout {
     pub new_allocation_info: u64,
     /// The main thread's old-space `LinearAllocationArea`.
     pub old_allocation_info: u64,
+    /// `start` within a `LinearAllocationArea`.
+    pub lab_start: u64,
     /// `top` within a `LinearAllocationArea`.
     pub lab_top: u64,
     /// `limit` within a `LinearAllocationArea`.
