@@ -47,4 +47,4 @@ pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;
 pub use roots::{RootKind, Roots};
 pub use session::{Analysis, FrameLocals, IsolateSummary, Progress, Stage};
-pub use stacks::{JsFrame, NamedFrame, NamedKind, PositionSource, ThreadStack};
+pub use stacks::{AsyncFrame, JsFrame, NamedFrame, NamedKind, Place, PositionSource, ThreadStack};

@@ -3,13 +3,21 @@
 //!
 //! For an interpreted frame the executing position comes from the bytecode offset the frame
 //! saved, looked up in the function's source position table
-//! ([`HeapModel::executing_position`]). Optimized frames keep no bytecode offset; they get the
-//! function's start position, and say so ([`PositionSource::FunctionStart`]).
+//! ([`HeapModel::executing_position`]); a baseline frame's bytecode offset comes from its pc
+//! ([`HeapModel::baseline_bytecode_offset`]); an optimized frame's position from its pc and
+//! its code's own table, which also gives the functions inlined at that point
+//! ([`HeapModel::jit_positions`]): each becomes a frame of its own, as in V8's stack traces.
+//! Where none of that reads, a frame gets its function's start and says so
+//! ([`PositionSource::FunctionStart`]).
+//!
+//! After a thread's frames come its async frames: when the thread runs an async function
+//! resumed after an `await`, the async functions awaiting it ([`HeapModel::await_chain`]),
+//! as `Error.stack` lists them (`at async outer (...)`).
 //!
 //! Frames stay typed here (their kind, V8 frame type, how they were found, why a walk ended are
 //! the unwinder's enums); the CLI renders them.
 
-use coroner_heap::{CodeTier, HeapModel, LineColumn};
+use coroner_heap::{Awaiting, CodeTier, HeapModel, JitPosition, LineColumn};
 use coroner_unwind::{
     Backtrace, BytecodePosition, EndReason, Frame, FrameKind, JsFrameFacts, Trust, Unwinder,
     V8FrameType,
@@ -70,8 +78,14 @@ pub struct JsFrame {
     /// Its type; for JIT code, the tier that compiled it (`Baseline`, `Maglev`, `Turbofan`)
     /// from the code object's kind.
     pub frame_type: V8FrameType,
-    /// The `JSFunction`.
-    pub closure: u64,
+    /// The `JSFunction`; `None` for a function inlined into optimized code (the code's own
+    /// frame has the closure).
+    pub closure: Option<u64>,
+    /// A function inlined into the optimized code of the frame after it: no frame of its own
+    /// on the machine stack, but one in V8's stack traces.
+    pub inlined: bool,
+    /// A builtin closure V8's stack traces leave out (the continuation of an `await`).
+    pub hidden: bool,
     /// The function's script, when it has one.
     pub script: Option<u64>,
     /// The script's name.
@@ -122,9 +136,46 @@ pub struct ThreadStack {
     pub frames: Vec<NamedFrame>,
     /// Why the walk ended.
     pub end: EndReason,
+    /// The async functions awaiting the one this thread resumed, nearest first (empty when
+    /// the thread runs no async function resumed after an `await`).
+    pub async_frames: Vec<AsyncFrame>,
     /// The isolate whose JavaScript runs on this thread (an index into the heap's isolates),
     /// when the thread is in JavaScript or in C++ called from it.
     pub isolate: Option<usize>,
+}
+
+/// A suspended async function awaiting another, as V8's async stack traces show it.
+#[derive(Debug, Clone)]
+pub struct AsyncFrame {
+    /// The function's name (`(anonymous)` without one).
+    pub function: String,
+    /// How `Error.stack` names the call when it is a method call (`Thing.method`).
+    pub call: Option<String>,
+    /// The async function's object (`JSAsyncFunctionObject`).
+    pub generator: u64,
+    /// The async function.
+    pub closure: u64,
+    /// Where it waits: the `await` it is suspended at.
+    pub place: Place,
+}
+
+/// Where in a script a frame is.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    /// The script.
+    pub script: Option<u64>,
+    /// The script's name.
+    pub file: Option<String>,
+    /// Line (1-based).
+    pub line: Option<u64>,
+    /// Column (1-based).
+    pub column: Option<u64>,
+    /// Where line and column come from.
+    pub position: Option<PositionSource>,
+    /// The character offset in the script.
+    pub source_position: Option<u64>,
+    /// The address whose bytes were missing when the source was read for the line.
+    pub source_unreadable: Option<u64>,
 }
 
 /// Unwinds every thread and names its frames.
@@ -132,20 +183,83 @@ pub(crate) fn stacks(model: &HeapModel<'_>, unwinder: &Unwinder<'_>) -> Vec<Thre
     unwinder
         .backtraces()
         .into_iter()
-        .map(|bt: Backtrace| ThreadStack {
-            tid: bt.tid,
-            current: bt.current,
-            frames: bt.frames.iter().map(|f| name_frame(model, f)).collect(),
-            end: bt.end,
-            isolate: bt
-                .isolate
-                .and_then(|a| model.isolates().iter().position(|i| i.addr == a)),
+        .map(|bt: Backtrace| {
+            let frames: Vec<NamedFrame> = bt
+                .frames
+                .iter()
+                .enumerate()
+                .flat_map(|(i, f)| name_frame(model, f, i > 0))
+                .collect();
+            ThreadStack {
+                tid: bt.tid,
+                current: bt.current,
+                async_frames: async_frames(model, &frames),
+                frames,
+                end: bt.end,
+                isolate: bt
+                    .isolate
+                    .and_then(|a| model.isolates().iter().position(|i| i.addr == a)),
+            }
         })
         .collect()
 }
 
-/// Names one frame.
-fn name_frame(model: &HeapModel<'_>, f: &Frame) -> NamedFrame {
+/// The async frames of a thread: from the innermost frame of a builtin that resumed an async
+/// function (V8 starts from the microtask running, whose handler that builtin is).
+fn async_frames(model: &HeapModel<'_>, frames: &[NamedFrame]) -> Vec<AsyncFrame> {
+    let resumed = frames.iter().find_map(|f| {
+        let js = f.js().filter(|js| js.frame_type == V8FrameType::Builtin)?;
+        model
+            .resumed_by(js.closure?)
+            .filter(|&g| model.is_executing(g))
+    });
+    resumed
+        .map(|g| {
+            model
+                .await_chain(g)
+                .iter()
+                .map(|a| async_frame(model, a))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn async_frame(model: &HeapModel<'_>, a: &Awaiting) -> AsyncFrame {
+    let name = model.frame_function_name(a.function);
+    let info = model
+        .function_shared(a.function)
+        .and_then(|sfi| model.shared_info(sfi))
+        .ok();
+    // The resume offset is that of the bytecode after the `await`; V8 looks it up as is.
+    let array = model.function_bytecode_array(a.function);
+    let executing = array
+        .zip(a.bytecode_offset)
+        .and_then(|(array, offset)| model.executing_position(array, offset));
+    AsyncFrame {
+        call: model.method_call_name(a.function, name.as_deref().unwrap_or(""), a.receiver),
+        function: name.unwrap_or_else(|| "(anonymous)".to_string()),
+        generator: a.generator,
+        closure: a.function,
+        place: place(
+            model,
+            info.as_ref().and_then(|i| i.script),
+            executing,
+            info.as_ref(),
+        ),
+    }
+}
+
+/// Names one frame; an optimized frame with functions inlined at its pc becomes one frame per
+/// function, innermost first. `return_address`: the pc is a caller's return address.
+fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<NamedFrame> {
+    let named = |function: String, kind: NamedKind| NamedFrame {
+        pc: f.pc,
+        sp: f.sp,
+        fp: f.fp,
+        function,
+        kind,
+        found_by: f.trust,
+    };
     let (function, kind) = match &f.kind {
         FrameKind::Native(sym) => (
             sym.symbol.clone().unwrap_or_else(|| "??".to_string()),
@@ -168,14 +282,21 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame) -> NamedFrame {
                 None => frame_type.clone(),
             };
             let name = model.frame_function_name(js.function);
-            let mut frame = js_frame(model, js, frame_type);
+            let mut frame = js_frame(model, f.pc, js, frame_type.clone());
             frame.call = js.receiver.and_then(|r| {
                 model.method_call_name(js.function, name.as_deref().unwrap_or(""), r)
             });
-            (
+            let own = named(
                 name.unwrap_or_else(|| "(anonymous)".to_string()),
                 NamedKind::Js(Box::new(frame)),
-            )
+            );
+            if !matches!(frame_type, V8FrameType::Maglev | V8FrameType::Turbofan) {
+                return vec![own];
+            }
+            return optimized_frames(model, f.pc, return_address, own, &frame_type)
+                .into_iter()
+                .map(|(function, kind)| named(function, kind))
+                .collect();
         }
         FrameKind::V8 {
             frame_type, code, ..
@@ -195,20 +316,131 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame) -> NamedFrame {
             },
         ),
     };
-    NamedFrame {
-        pc: f.pc,
-        sp: f.sp,
-        fp: f.fp,
-        function,
-        kind,
-        found_by: f.trust,
+    vec![named(function, kind)]
+}
+
+/// The frames of optimized code at `pc`: those of the functions inlined there, then the
+/// code's own (`own`, with the executing position put in). `own` alone, at its function's
+/// start, when the code's tables do not read.
+fn optimized_frames(
+    model: &HeapModel<'_>,
+    pc: u64,
+    return_address: bool,
+    own: NamedFrame,
+    frame_type: &V8FrameType,
+) -> Vec<(String, NamedKind)> {
+    let NamedFrame { function, kind, .. } = own;
+    let NamedKind::Js(mut frame) = kind else {
+        return vec![(function, kind)];
+    };
+    let Some(positions) = model.jit_positions(pc, return_address) else {
+        return vec![(function, NamedKind::Js(frame))];
+    };
+    let mut out = Vec::with_capacity(positions.len());
+    for JitPosition {
+        shared,
+        script_offset,
+    } in positions
+    {
+        match shared {
+            Some(sfi) => {
+                let info = model.shared_info(sfi).ok();
+                let name = info
+                    .as_ref()
+                    .map(|i| i.debug_name().to_string())
+                    .filter(|n| !n.is_empty());
+                let at = place(
+                    model,
+                    info.as_ref().and_then(|i| i.script),
+                    Some(script_offset),
+                    info.as_ref(),
+                );
+                let mut inlined = JsFrame {
+                    frame_type: frame_type.clone(),
+                    closure: None,
+                    inlined: true,
+                    hidden: false,
+                    script: None,
+                    file: None,
+                    line: None,
+                    column: None,
+                    position: None,
+                    source_position: None,
+                    source_unreadable: None,
+                    call: None,
+                    this: None,
+                    arguments: Vec::new(),
+                    context: frame.context,
+                    bytecode: None,
+                };
+                inlined.set_place(at);
+                out.push((
+                    name.unwrap_or_else(|| "(anonymous)".to_string()),
+                    NamedKind::Js(Box::new(inlined)),
+                ));
+            }
+            None => {
+                let at = place(model, frame.script, Some(script_offset), None);
+                frame.set_place(at);
+            }
+        }
+    }
+    out.push((function, NamedKind::Js(frame)));
+    out
+}
+
+impl JsFrame {
+    fn set_place(&mut self, p: Place) {
+        self.script = p.script;
+        self.file = p.file;
+        self.line = p.line;
+        self.column = p.column;
+        self.position = p.position;
+        self.source_position = p.source_position;
+        self.source_unreadable = p.source_unreadable;
     }
 }
 
-fn js_frame(model: &HeapModel<'_>, js: &JsFrameFacts, frame_type: V8FrameType) -> JsFrame {
+/// Where a function is: at `executing` (a script offset) when known, else at the start of the
+/// function described by `info`.
+fn place(
+    model: &HeapModel<'_>,
+    script: Option<u64>,
+    executing: Option<u64>,
+    info: Option<&coroner_heap::SharedInfo>,
+) -> Place {
+    let mut p = Place::default();
+    let Some(script) = script else {
+        return p;
+    };
+    p.script = Some(script);
+    p.file = model.script_name(script);
+    let (pos, source) = match executing {
+        Some(e) => (Some(e), PositionSource::Executing),
+        None => (
+            info.and_then(|i| i.positions).map(|(start, _)| start),
+            PositionSource::FunctionStart,
+        ),
+    };
+    p.source_position = pos;
+    match pos.map(|at| model.script_position(script, at)) {
+        Some(Ok(LineColumn { line, column })) => {
+            p.line = Some(line);
+            p.column = Some(column);
+            p.position = Some(source);
+        }
+        Some(Err(e)) => p.source_unreadable = Some(e.addr()),
+        None => {}
+    }
+    p
+}
+
+fn js_frame(model: &HeapModel<'_>, pc: u64, js: &JsFrameFacts, frame_type: V8FrameType) -> JsFrame {
     let mut n = JsFrame {
-        frame_type,
-        closure: js.function,
+        frame_type: frame_type.clone(),
+        closure: Some(js.function),
+        inlined: false,
+        hidden: frame_type == V8FrameType::Builtin && model.hidden_from_stack_traces(js.function),
         script: None,
         file: None,
         line: None,
@@ -229,31 +461,17 @@ fn js_frame(model: &HeapModel<'_>, js: &JsFrameFacts, frame_type: V8FrameType) -
     };
     let info = model
         .function_shared(js.function)
-        .and_then(|sfi| model.shared_info(sfi));
-    let Some(script) = info.as_ref().ok().and_then(|i| i.script) else {
-        return n;
+        .and_then(|sfi| model.shared_info(sfi))
+        .ok();
+    let script = info.as_ref().and_then(|i| i.script);
+    let offset = match (&frame_type, js.bytecode, js.bytecode_array) {
+        (_, Some(b), _) => Some((b.array, b.offset)),
+        (V8FrameType::Baseline, None, Some(array)) => model
+            .baseline_bytecode_offset(pc, array)
+            .map(|o| (array, o)),
+        _ => None,
     };
-    n.script = Some(script);
-    n.file = model.script_name(script);
-    let executing = js
-        .bytecode
-        .and_then(|b| model.executing_position(b.array, b.offset));
-    let (pos, source) = match executing {
-        Some(p) => (Some(p), PositionSource::Executing),
-        None => (
-            info.ok().and_then(|i| i.positions).map(|(start, _)| start),
-            PositionSource::FunctionStart,
-        ),
-    };
-    n.source_position = pos;
-    match pos.map(|p| model.script_position(script, p)) {
-        Some(Ok(LineColumn { line, column })) => {
-            n.line = Some(line);
-            n.column = Some(column);
-            n.position = Some(source);
-        }
-        Some(Err(e)) => n.source_unreadable = Some(e.addr()),
-        None => {}
-    }
+    let executing = offset.and_then(|(array, o)| model.executing_position(array, o));
+    n.set_place(place(model, script, executing, info.as_ref()));
     n
 }

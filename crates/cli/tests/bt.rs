@@ -1,6 +1,8 @@
 //! `bt` on every fixture core: the JavaScript frames of the main thread must equal the stack the
 //! scenario recorded itself (`new Error().stack` with `Error.stackTraceLimit = Infinity`) just
-//! before it dumped: same functions, same order, same line and column.
+//! before it dumped: same functions, same order, same line and column, whatever tier compiled
+//! them (the frames scenario has baseline, Maglev and Turbofan frames, a function inlined into
+//! optimized code, and async functions awaiting one another).
 
 mod support;
 
@@ -23,11 +25,14 @@ fn js_frames_equal_the_scenarios_own_stack() {
             .iter()
             .find(|t| t["tid"] == f.expect.raw["pid"])
             .expect("the main thread");
+        // The frames V8's stack trace lists: JS frames but the builtin closures it hides, then
+        // the async frames.
         let js: Vec<&serde_json::Value> = main["frames"]
             .as_array()
             .expect("frames")
             .iter()
-            .filter(|fr| fr["kind"] == "js")
+            .filter(|fr| fr["kind"] == "js" && fr["hidden"] != true)
+            .chain(main["async_frames"].as_array().into_iter().flatten())
             .collect();
         let want = f.expect.raw["frames"].as_array().expect("expect.frames");
         assert!(
@@ -54,6 +59,11 @@ fn js_frames_equal_the_scenarios_own_stack() {
                 .filter(|_| want["function"].is_string())
             {
                 let v8_name = text.split(" (").next().unwrap_or(text);
+                let v8_name = if got["frame_type"] == "async" {
+                    v8_name.strip_prefix("async ").unwrap_or(v8_name)
+                } else {
+                    v8_name
+                };
                 let plain = want["function"].as_str() == Some(v8_name);
                 let call = got["call"].as_str();
                 if plain {
@@ -95,6 +105,68 @@ fn js_frames_equal_the_scenarios_own_stack() {
                 t["tid"]
             );
         }
+    }
+}
+
+#[test]
+fn every_tier_inlining_and_awaits_read_as_v8_runs_them() {
+    // The frames scenario compiles `leaf` with Sparkplug, `hot` with Turbofan (with `inlinee`
+    // inlined into it) and, where V8 runs Maglev by default (Node 24 on), `tiered` with Maglev;
+    // then it dumps from async functions awaiting one another.
+    let all = coroner_fixtures::all();
+    let fixtures: Vec<_> = all.iter().filter(|f| f.scenario == "frames").collect();
+    assert!(!fixtures.is_empty(), "no frames fixtures");
+    for f in fixtures {
+        let what = format!("{} {:?}", f.version, f.kind);
+        let run = on_core(&f.core, &f.exe, &["bt"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let thread = &run.json_lines()[0]["threads"][0];
+        let frames = thread["frames"].as_array().expect("frames");
+        let frame = |name: &str| {
+            frames
+                .iter()
+                .find(|fr| fr["function"] == name)
+                .unwrap_or_else(|| panic!("{what}: no frame of {name}"))
+        };
+        assert_eq!(frame("leaf")["frame_type"], "baseline", "{what}");
+        assert_eq!(frame("hot")["frame_type"], "turbofan", "{what}");
+        assert_eq!(frame("inlinee")["frame_type"], "turbofan", "{what}");
+        assert_eq!(frame("inlinee")["inlined"], true, "{what}");
+        assert_eq!(
+            frame("inlinee")["pc"],
+            frame("hot")["pc"],
+            "{what}: one machine frame"
+        );
+        let major: u32 = f
+            .version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major >= 24 {
+            assert_eq!(frame("tiered")["frame_type"], "maglev", "{what}");
+        }
+        for name in ["leaf", "inlinee", "hot", "tiered"] {
+            assert_eq!(frame(name)["position"], "executing", "{what}: {name}");
+        }
+        let awaiting: Vec<&str> = thread["async_frames"]
+            .as_array()
+            .expect("async frames")
+            .iter()
+            .filter_map(|a| a["function"].as_str())
+            .collect();
+        assert_eq!(awaiting, ["middleAsync", "outerAsync"], "{what}");
+        let run = on_core(&f.core, &f.exe, &["bt"], false);
+        assert!(
+            run.stdout.contains("[turbofan, inlined]"),
+            "{what}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("#A0  async middleAsync ("),
+            "{what}: {}",
+            run.stdout
+        );
     }
 }
 

@@ -185,6 +185,21 @@ impl HeapModel<'_> {
             })
     }
 
+    /// Whether V8's stack traces leave out frames of the JS function at `addr`: a builtin
+    /// closure (no script) not installed for JavaScript to call (not `native`), such as the
+    /// continuation of an `await`.
+    pub fn hidden_from_stack_traces(&self, addr: u64) -> bool {
+        let Ok(sfi) = self.function_shared(addr) else {
+            return false;
+        };
+        let layout = self.layout();
+        let scriptless = self.shared_info(sfi).is_ok_and(|i| i.script.is_none());
+        let native = self
+            .u32_at(sfi, layout.shared_function_info.flags)
+            .is_ok_and(|f| u64::from(f) & layout.shared_function_info.native != 0);
+        scriptless && !native
+    }
+
     /// The name of the JS function at `addr` (its debug name: the inferred name when it has no
     /// name of its own).
     pub fn function_name(&self, addr: u64) -> Result<String, DecodeError> {

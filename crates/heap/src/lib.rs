@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod awaits;
 mod calls;
 mod code;
 mod edges;
@@ -46,7 +47,8 @@ mod strings;
 mod value;
 mod vlq;
 
-pub use code::CodeTier;
+pub use awaits::Awaiting;
+pub use code::{CodeTier, JitPosition};
 /// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,
 /// readers). The layout itself stays below: decoding is this crate's job.
 pub use coroner_v8::{

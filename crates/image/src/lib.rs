@@ -279,6 +279,17 @@ impl ProcessImage {
         Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// The bytes of an executable's data symbol, as long as its symbol table says (at most
+    /// `max`); `None` without the file, the symbol or its size.
+    pub fn exe_symbol_bytes(&self, name: &str, max: usize) -> Option<Vec<u8>> {
+        let file = self.exe_file()?;
+        let size = usize::try_from(file.symbols().by_name(name)?.size).ok()?;
+        if size == 0 || size > max {
+            return None;
+        }
+        self.exe_data(name, size)
+    }
+
     /// An executable pointer-sized symbol.
     pub fn exe_data_u64(&self, name: &str) -> Option<u64> {
         let b = self.exe_data(name, 8)?;

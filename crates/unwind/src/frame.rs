@@ -144,6 +144,9 @@ pub struct JsFrameFacts {
     pub args: Vec<u64>,
     /// For interpreted frames: the `BytecodeArray` and the offset of the current bytecode.
     pub bytecode: Option<BytecodePosition>,
+    /// The `BytecodeArray` the frame's slot holds (untagged), in interpreted and baseline
+    /// frames: a baseline frame keeps no bytecode offset, but its pc leads to one.
+    pub bytecode_array: Option<u64>,
 }
 
 /// How many arguments of a frame are read at most.

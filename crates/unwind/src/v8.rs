@@ -131,7 +131,8 @@ impl V8<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        let bytecode = self.bytecode_position(memory, fp);
+        let bytecode_array = self.bytecode_array(memory, fp);
+        let bytecode = bytecode_array.and_then(|array| self.bytecode_position(memory, fp, array));
         Some(JsFrameFacts {
             function,
             context,
@@ -139,20 +140,30 @@ impl V8<'_> {
             receiver,
             args,
             bytecode,
+            bytecode_array,
         })
     }
 
-    /// The bytecode array and offset of an unoptimized frame, when its slot holds a
-    /// `BytecodeArray`.
-    fn bytecode_position(&self, memory: &AddressSpace, fp: u64) -> Option<BytecodePosition> {
+    /// The bytecode array of an unoptimized frame, when its slot holds a `BytecodeArray`.
+    fn bytecode_array(&self, memory: &AddressSpace, fp: u64) -> Option<u64> {
+        let layout = self.layout;
+        let slot = fp.wrapping_add_signed(layout.frames.fp_bytecode_array);
+        let array = layout.tagging.strong(memory.read_u64(slot).ok()?)?;
+        (instance_type_of(layout, memory, array)? == layout.types.bytecode_array).then_some(array)
+    }
+
+    /// The bytecode offset of an interpreted frame whose bytecode array is `array`, when its
+    /// slot holds a Smi.
+    fn bytecode_position(
+        &self,
+        memory: &AddressSpace,
+        fp: u64,
+        array: u64,
+    ) -> Option<BytecodePosition> {
         let layout = self.layout;
         let frames = &layout.frames;
         let tagging = &layout.tagging;
         let at = |off: i64| memory.read_u64(fp.wrapping_add_signed(off)).ok();
-        let array = tagging.strong(at(frames.fp_bytecode_array)?)?;
-        if instance_type_of(layout, memory, array)? != layout.types.bytecode_array {
-            return None;
-        }
         let raw = tagging.smi(at(frames.fp_bytecode_offset)?)?;
         let header = i64::try_from(layout.bytecode_array.header_size).ok()?;
         let tag = i64::try_from(tagging.heap_object_tag).ok()?;

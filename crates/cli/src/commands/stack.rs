@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
-use coroner_analysis::{NamedFrame, NamedKind, PositionSource, ThreadStack};
+use coroner_analysis::{AsyncFrame, NamedFrame, NamedKind, PositionSource, ThreadStack};
 use coroner_unwind::V8FrameType;
 use serde::Serialize;
 
@@ -89,6 +89,10 @@ struct FrameJson<'f> {
         serialize_with = "json::opt_address"
     )]
     closure: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    inlined: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    hidden: bool,
     found_by: String,
 }
 
@@ -111,6 +115,8 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
             this: None,
             arguments: None,
             closure: None,
+            inlined: false,
+            hidden: false,
             found_by: f.found_by.to_string(),
         };
         match &f.kind {
@@ -129,18 +135,67 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
                 j.file = js.file.as_deref();
                 j.line = js.line;
                 j.column = js.column;
-                j.position = js.position.map(|p| match p {
-                    PositionSource::Executing => "executing",
-                    PositionSource::FunctionStart => "function_start",
-                });
+                j.position = js.position.map(position_name);
                 j.source_position = js.source_position;
                 j.this = js.this.as_deref();
-                j.arguments = Some(&js.arguments);
-                j.closure = Some(js.closure);
+                // An inlined function's receiver and arguments are not on the stack.
+                j.arguments = (!js.inlined).then_some(&js.arguments[..]);
+                j.closure = js.closure;
+                j.inlined = js.inlined;
+                j.hidden = js.hidden;
             }
         }
         j
     }
+}
+
+/// An async frame in JSON: `{"kind": "js", "frame_type": "async", "function", "call"?,
+/// "file"?, "line"?, "column"?, "position"?, "source_position"?, "closure", "generator"}`.
+#[derive(Debug, Serialize)]
+struct AsyncFrameJson<'f> {
+    kind: &'static str,
+    frame_type: &'static str,
+    function: &'f str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<&'f str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'f str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_position: Option<u64>,
+    #[serde(serialize_with = "json::address")]
+    closure: u64,
+    #[serde(serialize_with = "json::address")]
+    generator: u64,
+}
+
+fn position_name(p: PositionSource) -> &'static str {
+    match p {
+        PositionSource::Executing => "executing",
+        PositionSource::FunctionStart => "function_start",
+    }
+}
+
+/// Serializes async frames in their JSON form.
+fn async_frames_json<S: serde::Serializer>(frames: &[AsyncFrame], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(frames.iter().map(|a| AsyncFrameJson {
+        kind: "js",
+        frame_type: "async",
+        function: &a.function,
+        call: a.call.as_deref(),
+        file: a.place.file.as_deref(),
+        line: a.place.line,
+        column: a.place.column,
+        position: a.place.position.map(position_name),
+        source_position: a.place.source_position,
+        closure: a.closure,
+        generator: a.generator,
+    }))
 }
 
 /// Serializes frames in their JSON form.
@@ -159,6 +214,12 @@ struct ThreadOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     more_frames: Option<usize>,
     end: String,
+    /// The async functions awaiting the one the thread resumed (`Error.stack`'s `at async`).
+    #[serde(
+        serialize_with = "async_frames_json",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    async_frames: Vec<AsyncFrame>,
 }
 
 /// The result of `bt`. JSON: `{"threads": [{"tid", "current", "frames": [...]}]}`.
@@ -179,6 +240,11 @@ fn thread_out(number: usize, t: &ThreadStack, limit: Option<usize>) -> ThreadOut
         frames: t.frames[..shown].to_vec(),
         more_frames: (shown < t.frames.len()).then(|| t.frames.len() - shown),
         end: t.end.to_string(),
+        async_frames: if shown < t.frames.len() {
+            Vec::new()
+        } else {
+            t.async_frames.clone()
+        },
     }
 }
 
@@ -248,12 +314,38 @@ impl Report for Backtraces {
                 }
                 None => writeln!(out, "    {}", style.dim(&format!("({})", t.end)))?,
             }
+            if !t.async_frames.is_empty() {
+                writeln!(
+                    out,
+                    "    {}",
+                    style.dim("awaiting (the async functions waiting on the one resumed above):")
+                )?;
+                for (i, a) in t.async_frames.iter().enumerate() {
+                    writeln!(out, "    {}", async_frame_line(i, a, style))?;
+                }
+            }
         }
         if let Some(note) = &self.note {
             writeln!(out, "{}", style.dim(&format!("note: {note}")))?;
         }
         Ok(())
     }
+}
+
+/// `#A0 async middle (/app/x.js:12:3)`.
+fn async_frame_line(i: usize, a: &AsyncFrame, style: &TextStyle) -> String {
+    let mut s = format!(
+        "#A{i:<2} async {}",
+        style.bold(a.call.as_deref().unwrap_or(&a.function))
+    );
+    if let Some(file) = &a.place.file {
+        match (a.place.line, a.place.column) {
+            (Some(l), Some(c)) => s.push_str(&format!(" ({file}:{l}:{c})")),
+            _ => s.push_str(&format!(" ({file})")),
+        }
+    }
+    s.push_str(&style.dim(&format!(" generator={:#x}", a.generator)));
+    s
 }
 
 /// `#3  0x00000000018cfd1c  inner (/app/x.js:25:13) this=<global>, args=(1, "a")`.
@@ -277,6 +369,12 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
             if js.frame_type != V8FrameType::Interpreted {
                 notes.push(js.frame_type.to_string());
             }
+            if js.inlined {
+                notes.push("inlined".to_string());
+            }
+            if js.hidden {
+                notes.push("not in Error.stack".to_string());
+            }
             if js.position == Some(PositionSource::FunctionStart) {
                 notes.push("function start".to_string());
             }
@@ -286,7 +384,9 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
             if let Some(this) = &js.this {
                 s.push_str(&format!(" this={this}"));
             }
-            s.push_str(&format!(" args=({})", js.arguments.join(", ")));
+            if !js.inlined {
+                s.push_str(&format!(" args=({})", js.arguments.join(", ")));
+            }
             s
         }
         NamedKind::V8 { frame_type } => {
@@ -466,11 +566,17 @@ impl Report for FrameDetail {
             NamedKind::V8 { frame_type } => writeln!(out, "  frame type: {frame_type}")?,
             NamedKind::Js(js) => {
                 writeln!(out, "  frame type: {}", js.frame_type)?;
-                writeln!(
-                    out,
-                    "  function: {:#x} (inspect it for its context and source)",
-                    js.closure
-                )?;
+                match js.closure {
+                    Some(closure) => writeln!(
+                        out,
+                        "  function: {closure:#x} (inspect it for its context and source)"
+                    )?,
+                    None => writeln!(
+                        out,
+                        "  inlined into the optimized code of the next frame (no closure, \
+                         receiver or arguments of its own)"
+                    )?,
+                }
                 if let Some(this) = &js.this {
                     writeln!(out, "  this: {this}")?;
                 }

@@ -129,8 +129,15 @@ fn with_table(
         table: table.file,
         table_match,
     };
-    build(source, &meta, &supp, &table.instance_types)
+    let bytecode_sizes = image.exe_symbol_bytes(BYTECODE_SIZES, MAX_BYTECODE_SIZES);
+    build(source, &meta, &supp, &table.instance_types, bytecode_sizes)
 }
+
+/// V8's table of bytecode lengths (`v8::internal::interpreter::Bytecodes::kBytecodeSizes`,
+/// `uint8_t[3][kBytecodeCount]`), which no build exports as a constant.
+const BYTECODE_SIZES: &str = "_ZN2v88internal11interpreter9Bytecodes14kBytecodeSizesE";
+/// Most bytes read for it (V8 14 has about 210 bytecodes).
+const MAX_BYTECODE_SIZES: usize = 3 * 1024;
 
 /// The instance type table: the build table's, with the metadata's `type_*` constants over it
 /// (an alias the table does not print, such as `DEPENDENT_CODE_TYPE`, is added).
@@ -164,6 +171,7 @@ fn build(
     meta: &Metadata,
     supp: &Supplement,
     tabled_types: &BTreeMap<String, u16>,
+    bytecode_sizes: Option<Vec<u8>>,
 ) -> Result<Layout, LayoutError> {
     let (table, type_disagreements) = type_table(meta, tabled_types);
     let mut f = Facts::new(meta, supp, table);
@@ -203,6 +211,8 @@ fn build(
     let buffers = sections::buffers(&mut f);
     let js_misc = sections::js_misc(&mut f);
     let frames = sections::frames(&mut f, meta);
+    let code = sections::code(&mut f);
+    let bytecode_sizes = sections::bytecode_sizes(&mut f, bytecode_sizes);
     let page = sections::page(&mut f);
     let isolate = sections::isolate(&mut f);
     let roots = sections::roots(&mut f);
@@ -285,6 +295,8 @@ fn build(
         buffers,
         js_misc,
         frames,
+        code,
+        bytecode_sizes,
         page,
         isolate,
         roots,

@@ -80,6 +80,12 @@ pub struct Layout {
     pub js_misc: JsMiscLayout,
     /// Stack frames.
     pub frames: FrameLayout,
+    /// `Code` (and `InstructionStream`): where JIT code keeps its machine code, source
+    /// positions and inlined functions.
+    pub code: CodeLayout,
+    /// How long each bytecode is (V8's `Bytecodes::kBytecodeSizes`, read from the executable;
+    /// `None` without it): what maps a baseline frame's pc back to its bytecode.
+    pub bytecode_sizes: Option<BytecodeSizes>,
     /// Heap page (memory chunk) headers.
     pub page: PageLayout,
     /// `Isolate` / `IsolateData`.
@@ -596,6 +602,10 @@ pub struct SharedFunctionInfoLayout {
     pub function_token_offset: u64,
     /// The value of that field when the distance does not fit (`kFunctionTokenOutOfRange`).
     pub function_token_out_of_range: u64,
+    /// The `is_native` flag (mask): a builtin installed for JavaScript to call
+    /// (`Array.prototype.forEach`), which V8's stack traces show; other builtin closures (an
+    /// await's continuation) they hide.
+    pub native: u64,
 }
 
 /// `Script`.
@@ -624,6 +634,8 @@ pub struct ContextLayout {
     pub min_slots: u64,
     /// Extra bytes of a `NativeContext` after its slots (the microtask queue pointer).
     pub native_context_extra: u64,
+    /// Slot of the extension (of an await closure's context: the suspended async function).
+    pub extension_index: u64,
 }
 
 /// How a `ScopeInfo`'s flags are stored.
@@ -828,6 +840,11 @@ pub struct JsGeneratorLayout {
     pub receiver: u64,
     /// Continuation (Smi): where it is suspended, or one of the states below.
     pub continuation: u64,
+    /// Input or debug position (Smi): while suspended, the bytecode offset it resumes at,
+    /// counted as an interpreted frame's saved offset is.
+    pub input_or_debug_pos: u64,
+    /// `JSAsyncFunctionObject::promise`: the promise an async function returned.
+    pub async_function_promise: u64,
     /// Continuation of a closed generator.
     pub closed: i64,
     /// Continuation of a running generator.
@@ -986,6 +1003,66 @@ pub struct SourcePositionLayout {
     /// `is_breakable`; the delta is unsigned above them). `None` where the delta is zig-zag
     /// signed and a negative one marks an expression position.
     pub code_delta_flag_bits: Option<u32>,
+    /// `InliningIdField`: in JIT code's tables, which inlined function the position is in,
+    /// stored plus `inlining_id_bias` (a stored 0 is the code's own function).
+    pub inlining_id: BitRange,
+    /// What the stored inlining id adds to the id.
+    pub inlining_id_bias: u64,
+}
+
+/// `Code`, `InstructionStream` and `DeoptimizationData`: what maps a pc in JIT code back to
+/// source positions, the inlined functions included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeLayout {
+    /// Offset of the first instruction in the object that holds the machine code (the `Code`
+    /// object itself in V8 10, its `InstructionStream` from V8 11).
+    pub instructions: u64,
+    /// `Code::deoptimization_data` (a fixed array of the slots below).
+    pub deoptimization_data: u64,
+    /// `Code::source_position_table`; baseline code keeps its bytecode offset table there.
+    pub source_position_table: u64,
+    /// Slot of the deoptimization data's literal array (the inlined functions' shared infos).
+    pub literal_array_index: u64,
+    /// Slot of the deoptimization data's inlining positions (a byte array of entries).
+    pub inlining_positions_index: u64,
+    /// Bytes of one `InliningPosition`.
+    pub inlining_position_size: u64,
+    /// Offset in an `InliningPosition` of the `i32` literal array index of the function.
+    pub inlining_position_function: u64,
+}
+
+/// V8's bytecode lengths, by operand scale (single, wide, extra wide) and bytecode number,
+/// and the prefix bytecodes that select the scale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BytecodeSizes {
+    /// `kBytecodeSizes[scale][bytecode]`, row after row.
+    pub sizes: Vec<u8>,
+    /// The bytecodes that make the next one wide (`Wide`, `DebugBreakWide`).
+    pub wide: Vec<u8>,
+    /// The bytecodes that make the next one extra wide.
+    pub extra_wide: Vec<u8>,
+}
+
+impl BytecodeSizes {
+    /// The length of the bytecode at the start of `code` (its prefix included), `None` when
+    /// `code` is empty or holds no bytecode this table knows.
+    pub fn length_at(&self, code: &[u8]) -> Option<u64> {
+        let count = self.sizes.len() / 3;
+        let first = *code.first()?;
+        let (scale, prefix) = if self.wide.contains(&first) {
+            (1, 1)
+        } else if self.extra_wide.contains(&first) {
+            (2, 1)
+        } else {
+            (0, 0)
+        };
+        let bytecode = usize::from(*code.get(prefix)?);
+        if bytecode >= count {
+            return None;
+        }
+        let size = *self.sizes.get(scale * count + bytecode)?;
+        (size > 0).then(|| u64::from(size) + prefix as u64)
+    }
 }
 
 /// `FeedbackVector`.

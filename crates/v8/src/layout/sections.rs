@@ -248,6 +248,7 @@ pub(super) fn shared_function_info(f: &mut Facts<'_>) -> SharedFunctionInfoLayou
             &["class_SharedFunctionInfo__raw_function_token_offset__"],
         ),
         function_token_out_of_range: f.off("shared_function_info.function_token_out_of_range", &[]),
+        native: f.bit("shared_function_info.native_bit"),
     }
 }
 
@@ -267,6 +268,7 @@ pub(super) fn context(f: &mut Facts<'_>) -> ContextLayout {
         previous_index: f.off("context.previous_index", &["context_idx_prev"]),
         min_slots: f.off("context.min_slots", &["context_min_slots"]),
         native_context_extra: f.off("context.native_context_extra", &[]),
+        extension_index: f.off("context.extension_index", &[]),
     }
 }
 
@@ -303,7 +305,54 @@ pub(super) fn source_position(f: &mut Facts<'_>) -> SourcePositionLayout {
         code_delta_flag_bits: f
             .opt_off("source_position.code_delta_flag_bits", &[])
             .and_then(|b| u32::try_from(b).ok()),
+        inlining_id: supplement_range(f, "source_position.inlining_id"),
+        inlining_id_bias: f.off("source_position.inlining_id_bias", &[]),
     }
+}
+
+pub(super) fn code(f: &mut Facts<'_>) -> CodeLayout {
+    CodeLayout {
+        instructions: f.off(
+            "code.instructions",
+            &["class_InstructionStream__instruction_start__"],
+        ),
+        deoptimization_data: f.off(
+            "code.deoptimization_data",
+            &["class_Code__deoptimization_data__"],
+        ),
+        source_position_table: f.off(
+            "code.source_position_table",
+            &["class_Code__source_position_table__"],
+        ),
+        literal_array_index: f.off(
+            "code.literal_array_index",
+            &["DeoptimizationDataLiteralArrayIndex"],
+        ),
+        inlining_positions_index: f.off(
+            "code.inlining_positions_index",
+            &["DeoptimizationDataInliningPositionsIndex"],
+        ),
+        inlining_position_size: f.off("code.inlining_position_size", &[]),
+        inlining_position_function: f.off("code.inlining_position_function", &[]),
+    }
+}
+
+/// The prefix bytecodes of `[bytecodes]`, with the executable's size table.
+pub(super) fn bytecode_sizes(f: &mut Facts<'_>, sizes: Option<Vec<u8>>) -> Option<BytecodeSizes> {
+    let wide = byte_list(f, "bytecodes.wide");
+    let extra_wide = byte_list(f, "bytecodes.extra_wide");
+    Some(BytecodeSizes {
+        sizes: sizes.filter(|s| !s.is_empty() && s.len() % 3 == 0)?,
+        wide,
+        extra_wide,
+    })
+}
+
+fn byte_list(f: &mut Facts<'_>, key: &str) -> Vec<u8> {
+    f.int_list(key)
+        .into_iter()
+        .filter_map(|v| u8::try_from(v).ok())
+        .collect()
 }
 
 pub(super) fn feedback_vector(f: &mut Facts<'_>) -> FeedbackVectorLayout {
@@ -501,6 +550,14 @@ pub(super) fn js_generator(f: &mut Facts<'_>) -> JsGeneratorLayout {
         continuation: f.off(
             "js_generator.continuation",
             &["class_JSGeneratorObject__continuation__"],
+        ),
+        input_or_debug_pos: f.off(
+            "js_generator.input_or_debug_pos",
+            &["class_JSGeneratorObject__input_or_debug_pos__"],
+        ),
+        async_function_promise: f.off(
+            "js_generator.async_function_promise",
+            &["class_JSAsyncFunctionObject__promise__"],
         ),
         closed: f.int("js_generator.closed", &[]),
         executing: f.int("js_generator.executing", &[]),
