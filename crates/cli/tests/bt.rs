@@ -25,61 +25,10 @@ fn js_frames_equal_the_scenarios_own_stack() {
             .iter()
             .find(|t| t["tid"] == f.expect.raw["pid"])
             .expect("the main thread");
-        // The frames V8's stack trace lists: JS frames but the builtin closures it hides, then
-        // the async frames.
-        let js: Vec<&serde_json::Value> = main["frames"]
-            .as_array()
-            .expect("frames")
-            .iter()
-            .filter(|fr| fr["kind"] == "js" && fr["hidden"] != true)
-            .chain(main["async_frames"].as_array().into_iter().flatten())
-            .collect();
+        let js = v8_listed_frames(main);
         let want = f.expect.raw["frames"].as_array().expect("expect.frames");
-        assert!(
-            js.len() >= want.len(),
-            "{what}: {} JS frames, the scenario recorded {}",
-            js.len(),
-            want.len()
-        );
-        // Above the scenario's own frames sit the dump machinery's (harness `dump`, and for
-        // gcore `execFileSync` and `spawnSync`); the scenario's are the outermost ones.
-        let ours = &js[js.len() - want.len()..];
-        for (i, (got, want)) in ours.iter().zip(want).enumerate() {
-            if let Some(name) = want["function"].as_str() {
-                assert_eq!(
-                    got["function"].as_str(),
-                    Some(name),
-                    "{what}: frame {i} name"
-                );
-            }
-            // V8's own text names a method call `Type.name [as method]`; bt's `call` must
-            // read the same (frames that are not method calls have none).
-            if let Some(text) = want["text"]
-                .as_str()
-                .filter(|_| want["function"].is_string())
-            {
-                let v8_name = text.split(" (").next().unwrap_or(text);
-                let v8_name = if got["frame_type"] == "async" {
-                    v8_name.strip_prefix("async ").unwrap_or(v8_name)
-                } else {
-                    v8_name
-                };
-                let plain = want["function"].as_str() == Some(v8_name);
-                let call = got["call"].as_str();
-                if plain {
-                    assert!(
-                        call.is_none_or(|c| c == v8_name),
-                        "{what}: frame {i} call {call:?}, V8 says {v8_name:?}"
-                    );
-                } else {
-                    assert_eq!(call, Some(v8_name), "{what}: frame {i} call");
-                }
-            }
-            if want["file"].is_string() {
-                assert_eq!(got["file"], want["file"], "{what}: frame {i} file");
-                assert_eq!(got["line"], want["line"], "{what}: frame {i} line");
-                assert_eq!(got["column"], want["column"], "{what}: frame {i} column");
-            }
+        if let Err(e) = tail_matches(&js, want) {
+            panic!("{what}: {e}");
         }
         // JIT frames are named by the tier that compiled them, never left as plain "optimized".
         for t in threads {
@@ -106,6 +55,105 @@ fn js_frames_equal_the_scenarios_own_stack() {
             );
         }
     }
+}
+
+#[test]
+fn worker_threads_js_frames_equal_each_workers_own_stack() {
+    // Each worker of the workers scenario records the stack it then blocks in (its callers of
+    // `waitForRelease`); exactly one thread per worker must show it.
+    for f in coroner_fixtures::all()
+        .into_iter()
+        .filter(|f| f.scenario == "workers")
+    {
+        let what = format!("{} {:?}", f.version, f.kind);
+        let run = on_core(&f.core, &f.exe, &["bt all"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let doc = &run.json_lines()[0];
+        let threads = doc["threads"].as_array().expect("threads");
+        let workers = f.expect.raw["extra"]["workers"]
+            .as_array()
+            .expect("extra.workers");
+        assert!(!workers.is_empty(), "{what}");
+        // Every worker waits in the same code, so their stacks read alike.
+        let mut errors = Vec::new();
+        let matching = threads
+            .iter()
+            .filter(|t| {
+                let want = workers[0]["frames"].as_array().expect("worker frames");
+                tail_matches(&v8_listed_frames(t), want)
+                    .map_err(|e| errors.push(format!("tid {}: {e}", t["tid"])))
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(matching, workers.len(), "{what}: {errors:#?}");
+    }
+}
+
+/// The frames of a thread that V8's stack trace lists: JS frames but the builtin closures it
+/// hides, then the async frames.
+fn v8_listed_frames(thread: &serde_json::Value) -> Vec<&serde_json::Value> {
+    thread["frames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|fr| fr["kind"] == "js" && fr["hidden"] != true)
+        .chain(thread["async_frames"].as_array().into_iter().flatten())
+        .collect()
+}
+
+/// Whether the outermost frames of `js` are the recorded stack `want`: function, V8's call
+/// name, file, line and column. Above the recorded frames may sit more (the dump machinery's:
+/// harness `dump`, and for gcore `execFileSync` and `spawnSync`).
+fn tail_matches(js: &[&serde_json::Value], want: &[serde_json::Value]) -> Result<(), String> {
+    if js.len() < want.len() {
+        return Err(format!(
+            "{} JS frames, the scenario recorded {}",
+            js.len(),
+            want.len()
+        ));
+    }
+    let ours = &js[js.len() - want.len()..];
+    for (i, (got, want)) in ours.iter().zip(want).enumerate() {
+        let same = |key: &str| {
+            if got[key] == want[key] {
+                Ok(())
+            } else {
+                Err(format!("frame {i} {key}: {} != {}", got[key], want[key]))
+            }
+        };
+        if want["function"].is_string() {
+            same("function")?;
+        }
+        // V8's own text names a method call `Type.name [as method]`; bt's `call` must read
+        // the same (frames that are not method calls have none).
+        if let Some(text) = want["text"]
+            .as_str()
+            .filter(|_| want["function"].is_string())
+        {
+            let v8_name = text.split(" (").next().unwrap_or(text);
+            let v8_name = if got["frame_type"] == "async" {
+                v8_name.strip_prefix("async ").unwrap_or(v8_name)
+            } else {
+                v8_name
+            };
+            let plain = want["function"].as_str() == Some(v8_name);
+            let call = got["call"].as_str();
+            let ok = if plain {
+                call.is_none_or(|c| c == v8_name)
+            } else {
+                call == Some(v8_name)
+            };
+            if !ok {
+                return Err(format!("frame {i} call {call:?}, V8 says {v8_name:?}"));
+            }
+        }
+        if want["file"].is_string() {
+            same("file")?;
+            same("line")?;
+            same("column")?;
+        }
+    }
+    Ok(())
 }
 
 #[test]
