@@ -18,6 +18,7 @@ use std::sync::Arc;
 use coroner_heap::{Class, HeapModel, MapFacts, Space};
 use rayon::prelude::*;
 
+use crate::dominators::Dominators;
 use crate::index::{ObjectIndex, PageRun};
 
 /// The census name of function prototype objects.
@@ -36,6 +37,9 @@ pub struct CensusOptions {
     pub isolate: Option<usize>,
     /// Count only the objects of one generation.
     pub generation: Option<Generation>,
+    /// Weigh each row by what its objects keep alive (retained size) and give its distance
+    /// from the roots: needs the dominator tree ([`Dominators`]).
+    pub retained: bool,
 }
 
 /// V8's generations: where an object lives tells how recently it was allocated, as every full
@@ -116,6 +120,13 @@ pub struct CensusRow {
     pub internal: bool,
     /// How the row splits over isolates (one entry per isolate holding such objects).
     pub isolates: Vec<IsolateShare>,
+    /// The bytes its objects keep alive, counted as DevTools counts a constructor's retained
+    /// size: the retained sizes of its objects that no other object of the row dominates
+    /// (with [`CensusOptions::retained`]; `None` otherwise, and for detailed rows).
+    pub retained: Option<u64>,
+    /// The smallest distance from the roots of its objects (`None` when no root reaches
+    /// any, or without [`CensusOptions::retained`]).
+    pub distance: Option<u32>,
 }
 
 /// The census.
@@ -190,6 +201,7 @@ pub(crate) fn census(
     model: &HeapModel<'_>,
     index: &ObjectIndex,
     options: &CensusOptions,
+    dominators: Option<&Dominators>,
 ) -> Census {
     let isolates = model.isolates().len();
     let slots = isolates + 1;
@@ -291,6 +303,8 @@ pub(crate) fn census(
             sample: None,
             internal,
             isolates: Vec::new(),
+            retained: None,
+            distance: None,
         });
         row.count += count;
         row.size += size;
@@ -360,6 +374,39 @@ pub(crate) fn census(
             .then(b.count.cmp(&a.count))
             .then_with(|| a.name.cmp(&b.name))
     });
+    if let Some(dominators) = dominators {
+        // Each counted object's row, then what each row keeps alive.
+        let row_of: HashMap<&str, u32> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.properties.is_none())
+            .map(|(i, r)| (r.name.as_str(), i as u32))
+            .collect();
+        let mut group: Vec<Option<u32>> = vec![None; index.len()];
+        for (run, ids) in &runs {
+            if !wanted_slot(slot_of(run.isolate)) {
+                continue;
+            }
+            for id in ids.clone() {
+                let named = names[map_ids[id] as usize].as_ref();
+                group[id] = named
+                    .filter(|(_, _, class)| !detailed_classes(*class))
+                    .and_then(|(name, _, _)| row_of.get(&**name).copied());
+            }
+        }
+        for (slot, id, name) in &renamed {
+            if wanted_slot(*slot) {
+                group[*id] = row_of.get(&**name).copied();
+            }
+        }
+        let totals = dominators.group_totals(&group, rows.len());
+        for (row, (retained, distance)) in rows.iter_mut().zip(totals) {
+            if row.properties.is_none() {
+                row.retained = Some(retained);
+                row.distance = distance;
+            }
+        }
+    }
     let unwalked = model
         .unwalked_pages()
         .into_iter()
@@ -476,6 +523,8 @@ fn detailed_rows(
                 sample: Some(format!("{sample:#x}")),
                 internal: false,
                 isolates,
+                retained: None,
+                distance: None,
             }
         })
         .collect()

@@ -27,6 +27,7 @@
 //! ```
 
 mod census;
+mod dominators;
 mod index;
 mod instances;
 mod names;
@@ -40,6 +41,7 @@ mod stacks;
 pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
+pub use dominators::{Dominator, Dominators};
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};
 pub use refs::{PropertyMatch, Reference, References, RefsError};

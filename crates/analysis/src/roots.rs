@@ -235,6 +235,11 @@ impl Roots {
         self.kinds.get(i)
     }
 
+    /// Every root object, by increasing id, with why it is one.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &RootKind)> + '_ {
+        self.ids.iter().copied().zip(self.kinds.iter())
+    }
+
     /// Number of root objects.
     pub fn len(&self) -> usize {
         self.ids.len()

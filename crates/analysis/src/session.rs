@@ -11,6 +11,7 @@ use coroner_image::ProcessImage;
 use coroner_unwind::Unwinder;
 
 use crate::census::{census, Census, CensusOptions};
+use crate::dominators::Dominators;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
 use crate::refs::{
@@ -34,6 +35,8 @@ pub enum Stage {
     Unwinding,
     /// Scanning stacks and native memory for roots.
     FindingRoots,
+    /// Computing the dominator tree, retained sizes and distances.
+    Dominators,
 }
 
 /// Told when a [`Stage`] starts and ends (a front end shows a spinner meanwhile).
@@ -78,6 +81,7 @@ pub struct Analysis<'a> {
     refs: OnceLock<ReverseIndex>,
     stacks: OnceLock<Vec<ThreadStack>>,
     roots: OnceLock<Roots>,
+    dominators: OnceLock<Dominators>,
     progress: Option<Arc<dyn Progress>>,
 }
 
@@ -91,6 +95,7 @@ impl<'a> Analysis<'a> {
             refs: OnceLock::new(),
             stacks: OnceLock::new(),
             roots: OnceLock::new(),
+            dominators: OnceLock::new(),
             progress: None,
         }
     }
@@ -170,6 +175,19 @@ impl<'a> Analysis<'a> {
         })
     }
 
+    /// The dominator tree with every object's retained size and distance (built by the first
+    /// call, after the references and the roots).
+    pub fn dominators(&self) -> &Dominators {
+        let index = self.index();
+        let refs = self.refs();
+        let roots = self.roots();
+        self.dominators.get_or_init(|| {
+            self.stage(Stage::Dominators, || {
+                Dominators::build(&self.model, index, refs, roots)
+            })
+        })
+    }
+
     /// Every isolate, with the threads that run it and the size of its heap.
     pub fn isolates(&self) -> Vec<IsolateSummary> {
         let pid = self.image.core().process().map(|p| p.pid);
@@ -203,7 +221,8 @@ impl<'a> Analysis<'a> {
 
     /// The census of the heap (`findjsobjects`).
     pub fn census(&self, options: &CensusOptions) -> Census {
-        census(&self.model, self.index(), options)
+        let dominators = options.retained.then(|| self.dominators());
+        census(&self.model, self.index(), options, dominators)
     }
 
     /// The instances of a census name (`findjsinstances`).

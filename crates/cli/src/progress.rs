@@ -56,6 +56,7 @@ impl coroner_analysis::Progress for Spinners {
             Stage::IndexingReferences => "indexing references",
             Stage::Unwinding => "unwinding threads",
             Stage::FindingRoots => "finding GC roots",
+            Stage::Dominators => "computing retained sizes",
         };
         if let Ok(mut current) = self.current.lock() {
             *current = Some(Progress::spinner(self.enabled, message));

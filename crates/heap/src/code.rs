@@ -16,6 +16,10 @@ use crate::vlq::Vlq;
 const MAX_TABLE_BYTES: u64 = 1 << 22;
 /// Most interpreter registers read from one frame (real functions use tens, rarely hundreds).
 const MAX_REGISTERS: u64 = 4096;
+/// Bytes of a raw `SourcePosition` (a `uint64_t` bit field, in every V8 version).
+const RAW_POSITION_BYTES: usize = 8;
+/// Bytes of an `InliningPosition`'s function index (an `int`).
+const FUNCTION_INDEX_BYTES: usize = 4;
 /// Most functions inlined into one another at one point of optimized code (V8 stops inlining
 /// far sooner).
 const MAX_INLINING_DEPTH: usize = 64;
@@ -147,13 +151,14 @@ impl HeapModel<'_> {
         };
         let positions = self.byte_array(element(c.inlining_positions_index)?)?;
         let entry = usize::try_from(index.checked_mul(c.inlining_position_size)?).ok()?;
-        let word = |off: u64| -> Option<&[u8]> {
+        let bytes = |off: u64, len: usize| -> Option<&[u8]> {
             let at = entry.checked_add(usize::try_from(off).ok()?)?;
-            positions.get(at..at.checked_add(8)?)
+            positions.get(at..at.checked_add(len)?)
         };
-        let parent = u64::from_le_bytes(word(0)?.try_into().ok()?);
-        let function = word(c.inlining_position_function)?;
-        let function = i32::from_le_bytes(function.get(..4)?.try_into().ok()?);
+        // The entry starts with the raw source position the function was inlined at.
+        let parent = u64::from_le_bytes(bytes(0, RAW_POSITION_BYTES)?.try_into().ok()?);
+        let function = bytes(c.inlining_position_function, FUNCTION_INDEX_BYTES)?;
+        let function = i32::from_le_bytes(function.try_into().ok()?);
         let literals = element(c.literal_array_index)?;
         // The literal array is weak from V8 11: the shared info may be held weakly.
         let slot = self

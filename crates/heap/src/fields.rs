@@ -206,11 +206,19 @@ impl HeapModel<'_> {
             }
             Class::Generator => {
                 let g = &layout.js_generator;
+                // As V8's heap snapshot names them.
                 fields.extend([
                     (g.function, internal("function")),
                     (g.context, internal("context")),
                     (g.receiver, internal("receiver")),
+                    (
+                        g.parameters_and_registers,
+                        internal("parameters_and_registers"),
+                    ),
                 ]);
+                if layout.types.number("JS_ASYNC_FUNCTION_OBJECT_TYPE") == Some(h.instance_type) {
+                    fields.push((g.async_function_promise, internal("promise")));
+                }
             }
             Class::RegExp => {
                 let js = &layout.js_misc;

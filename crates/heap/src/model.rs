@@ -114,6 +114,12 @@ pub enum Role {
     GlobalDictionary,
     /// An `AllocationSite`: holds the boilerplate V8 copies for each evaluation of a literal.
     AllocationSite,
+    /// An internalized string: in the string table, which V8's heap snapshot counts among the
+    /// roots.
+    InternalizedString,
+    /// An `EphemeronHashTable` (a WeakMap's or WeakSet's table): each value lives as long as
+    /// its key and the table ([`HeapModel::ephemeron_pairs`]).
+    EphemeronTable,
 }
 
 /// A heap page whose walk stopped before its end: from `at` on, its bytes were not read as
@@ -501,6 +507,15 @@ fn roles(layout: &Layout) -> Vec<(u16, Role)> {
     if let Some(t) = types.number("ALLOCATION_SITE_TYPE") {
         roles.push((t, Role::AllocationSite));
     }
+    if let Some(t) = types.number("EPHEMERON_HASH_TABLE_TYPE") {
+        roles.push((t, Role::EphemeronTable));
+    }
+    roles.extend(
+        types
+            .iter()
+            .filter(|&(t, _)| types.string_shape(t).is_some_and(|s| s.internalized))
+            .map(|(t, _)| (t, Role::InternalizedString)),
+    );
     roles
 }
 

@@ -109,6 +109,19 @@ pub struct Property {
 }
 
 impl HeapModel<'_> {
+    /// The backing stores of the JS object at `addr`: its out-of-object properties (a property
+    /// array or dictionary) and its elements, when they are heap objects. V8's heap snapshot
+    /// draws the values they hold as the object's own edges; so does the heap graph.
+    pub fn backing_stores(&self, addr: u64) -> [Option<u64>; 2] {
+        let layout = self.layout();
+        let jo = &layout.js_object;
+        [jo.properties_or_hash, jo.elements].map(|off| {
+            self.field(addr, off)
+                .ok()
+                .and_then(|w| layout.tagging.strong(w))
+        })
+    }
+
     /// The key a tagged name word stands for.
     pub(crate) fn key(&self, word: u64) -> Result<Key, DecodeError> {
         let layout = self.layout();

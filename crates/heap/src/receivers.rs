@@ -399,6 +399,46 @@ impl HeapModel<'_> {
         }
     }
 
+    /// Bytes an object keeps outside the V8 heap that V8's heap snapshot counts as its own: an
+    /// `ArrayBuffer`'s backing store (its byte length, when it has one). 0 for anything else.
+    pub fn external_bytes(&self, addr: u64, class: Class) -> u64 {
+        if class != Class::ArrayBuffer {
+            return 0;
+        }
+        let b = &self.layout().buffers;
+        match (
+            self.field(addr, b.backing_store),
+            self.field(addr, b.buffer_byte_length),
+        ) {
+            (Ok(store), Ok(len)) if store != 0 => len,
+            _ => 0,
+        }
+    }
+
+    /// The (key, value) pairs of the `EphemeronHashTable` at `table` whose key and value are
+    /// both heap objects: V8's heap snapshot draws each value as held by its key and by the
+    /// table (a WeakMap value lives as long as both).
+    pub fn ephemeron_pairs(&self, table: u64) -> Vec<(u64, u64)> {
+        let layout = self.layout();
+        let ht = &layout.hash_table;
+        let entry = ht.object_hash_table_entry_size;
+        let Ok((start, capacity)) =
+            self.hash_table_shape(table, ht.object_hash_table_prefix_size, entry)
+        else {
+            return Vec::new();
+        };
+        (0..capacity)
+            .filter_map(|i| {
+                let at = start + i * entry;
+                let key = self.array_element(table, at + ht.entry_key_index).ok()?;
+                let value = self
+                    .array_element(table, at + ht.object_hash_table_value_index)
+                    .ok()?;
+                Some((layout.tagging.strong(key)?, layout.tagging.strong(value)?))
+            })
+            .collect()
+    }
+
     /// The entries of a Map, Set, WeakMap or WeakSet (at most `limit` when expanding), their
     /// number, and whether the list was cut.
     fn collection(

@@ -47,7 +47,10 @@ fn frames_above_the_scenario(o: &Opened) -> usize {
 fn js_frames_between_exit_and_entry_are_the_scenarios_stack() {
     let mut problems = Vec::new();
     let mut counted = 0;
-    for o in opened() {
+    // The frames scenario's stack has frames no machine frame stands for (a function inlined
+    // into optimized code, async functions awaiting) and a builtin frame V8's stack trace
+    // hides: its stack is compared once named (coroner's tests/bt.rs).
+    for o in opened().iter().filter(|o| o.fixture.scenario != "frames") {
         let bt = &o.traces[0];
         let segment = innermost_segment(bt);
         let expect = &o.fixture.expect.frames;

@@ -346,7 +346,8 @@ fn assign_labs(pages: &[Page], labs: &[KnownLab]) -> Vec<PageState> {
 /// Marks the new-space pages that hold no live object: from-space pages (the last scavenge
 /// evacuated them; in a core dumped with no GC since, they still hold the stale originals),
 /// and the to-space pages that follow, in allocation order, the page holding their isolate's
-/// new-space allocation top.
+/// new-space allocation top. A link the next page does not return (its `prev` is another
+/// page) ends the list there: the pages after it are walked, not assumed empty.
 fn mark_unused_new_pages(
     layout: &Layout,
     isolates: &[Isolate],
@@ -374,7 +375,11 @@ fn mark_unused_new_pages(
         seen[i] = true;
         while let Some(&next) = by_metadata.get(&pages[i].next) {
             let page = &pages[next];
-            if seen[next] || page.space != Space::New || page.heap != iso.heap {
+            if seen[next]
+                || page.space != Space::New
+                || page.heap != iso.heap
+                || page.prev != pages[i].metadata
+            {
                 break;
             }
             seen[next] = true;

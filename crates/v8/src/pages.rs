@@ -108,8 +108,11 @@ pub struct Page {
     pub area_end: u64,
     /// The highest allocation top seen on the page (read-only pages are filled up to it).
     pub high_water_mark: u64,
-    /// Metadata address of the next page in the owner's list of pages (0 at the end).
+    /// Metadata address of the next page in the owner's list of pages (0 at the end, and for
+    /// read-only pages).
     pub next: u64,
+    /// Metadata address of the previous page in that list (0 at the head).
+    pub prev: u64,
     /// Chunk flags.
     pub flags: u64,
     /// Whether the chunk holds executable code (its flag is in the chunk flags, or since V8 14
@@ -237,7 +240,6 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
     let heap = field(pl.heap)?;
     let owner = field(pl.owner)?;
     let high_water_mark = p.wrapping_add(field(pl.high_water_mark)?);
-    let next = field(pl.list_next)?;
     let end = p.checked_add(size)?;
     let plausible = size >= pl.min_size
         && size % pl.size_granularity == 0
@@ -255,6 +257,13 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
     };
     let executable = executable_word & pl.flag_executable != 0;
     let read_only = flags & pl.flag_read_only != 0;
+    // Read-only pages are in no space's page list (V8 14 gives them a smaller metadata
+    // object, without the list's links).
+    let (next, prev) = if read_only {
+        (0, 0)
+    } else {
+        (field(pl.list_next)?, field(pl.list_prev)?)
+    };
     let kind = if read_only {
         PageKind::ReadOnly
     } else if flags & pl.flag_large != 0 {
@@ -286,6 +295,7 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
         area_end,
         high_water_mark,
         next,
+        prev,
         flags,
         executable,
         heap,

@@ -301,6 +301,30 @@ fn large_object_pages_hold_one_object() {
     assert!(large > 0, "no fixture has a large-object page");
 }
 
+/// Page lists link both ways: the page a page's `next` names has that page as its `prev`, and
+/// the reverse (the offsets of both links are right, and the walk's order of new-space pages
+/// rests on them).
+#[test]
+fn page_lists_link_both_ways() {
+    let mut links = 0;
+    for o in opened() {
+        let label = o.label();
+        let heap = o.heap();
+        let by_metadata: std::collections::HashMap<u64, _> =
+            heap.pages().iter().map(|p| (p.metadata, p)).collect();
+        for page in heap.pages() {
+            if let Some(next) = by_metadata.get(&page.next) {
+                assert_eq!(next.prev, page.metadata, "{label}: page {:#x}", page.addr);
+                links += 1;
+            }
+            if let Some(prev) = by_metadata.get(&page.prev) {
+                assert_eq!(prev.next, page.metadata, "{label}: page {:#x}", page.addr);
+            }
+        }
+    }
+    assert!(links > 0, "no page list with two pages");
+}
+
 /// The chunk flag bits of the supplement agree with the spaces the owners name: code pages are
 /// executable, new-space pages are to-space pages, only large-object spaces have large pages,
 /// and read-only pages are exactly those with the read-only flag.

@@ -1,5 +1,7 @@
 //! `findjsobjects`: what fills the heap. One row per constructor name (or bracketed kind such
-//! as `(String)`), with the number of objects and their total shallow size, largest first.
+//! as `(String)`), with the number of objects and their total shallow size, largest first, and
+//! as DevTools' Summary shows them, what they keep alive (retained size) and how far from the
+//! roots the nearest of them is (distance).
 
 use std::io::{self, Write};
 
@@ -28,17 +30,26 @@ pub struct FindJsObjectsArgs {
     /// Only young (new-space) objects, or only old ones.
     #[arg(long, value_name = "GEN", value_parser = ["young", "old"])]
     pub generation: Option<String>,
+    /// Leave out the retained sizes and distances (no reference index, roots or dominator
+    /// tree is built: faster on a large core).
+    #[arg(long)]
+    pub no_retained: bool,
     #[command(flatten)]
     pub page: Page,
 }
 
-/// One row of the census. JSON: `{"name", "count", "size", "constructor"?, "properties"?,
-/// "sample"?, "internal"?, "isolates": [{"isolate", "count", "size"}]}`.
+/// One row of the census. JSON: `{"name", "count", "size", "retained"?, "distance"?,
+/// "constructor"?, "properties"?, "sample"?, "internal"?, "isolates": [{"isolate", "count",
+/// "size"}]}`.
 #[derive(Debug, Serialize)]
 struct RowJson<'r> {
     name: &'r str,
     count: u64,
     size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retained: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     constructor: Option<&'r str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +75,8 @@ impl<'r> From<&'r CensusRow> for RowJson<'r> {
             name: &r.name,
             count: r.count,
             size: r.size,
+            retained: r.retained,
+            distance: r.distance,
             constructor: r.constructor.as_deref(),
             properties: r.properties.as_deref(),
             sample: r.sample.as_deref(),
@@ -88,6 +101,7 @@ pub struct ObjectTable {
     census: Census,
     shown_from: usize,
     detailed: bool,
+    retained: bool,
 }
 
 impl Serialize for ObjectTable {
@@ -121,6 +135,7 @@ pub fn run(
             "young" => Generation::Young,
             _ => Generation::Old,
         }),
+        retained: !args.no_retained,
     };
     let census = analysis.census(&options);
     let (range, next) = args.page.window(census.rows.len(), line);
@@ -131,6 +146,7 @@ pub fn run(
             census,
             shown_from: range.start,
             detailed: args.detailed,
+            retained: options.retained,
         },
         next,
     ))
@@ -139,17 +155,39 @@ pub fn run(
 impl Report for ObjectTable {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
         let many_isolates = self.census.isolates > 1;
+        let (retained_head, distance_head) = if self.retained {
+            (
+                format!(" {:>13} {:>8}", "Retained Size", "Distance"),
+                format!(" {:>13} {:>8}", "-------------", "--------"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         writeln!(
             out,
             "{}",
             style.bold(&format!(
-                " {:>10} {:>12}  {}",
+                " {:>10} {:>12}{retained_head}  {}",
                 "Instances", "Total Size", "Name"
             ))
         )?;
-        writeln!(out, " {:>10} {:>12}  ----", "---------", "----------")?;
+        writeln!(
+            out,
+            " {:>10} {:>12}{distance_head}  ----",
+            "---------", "----------"
+        )?;
         for row in &self.rows {
-            write!(out, " {:>10} {:>12}  {}", row.count, row.size, row.name)?;
+            write!(out, " {:>10} {:>12}", row.count, row.size)?;
+            if self.retained {
+                let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+                write!(
+                    out,
+                    " {:>13} {:>8}",
+                    or_dash(row.retained.map(|r| r.to_string())),
+                    or_dash(row.distance.map(|d| d.to_string()))
+                )?;
+            }
+            write!(out, "  {}", row.name)?;
             if self.detailed {
                 if let Some(sample) = &row.sample {
                     write!(out, "  {}", style.dim(&format!("e.g. {sample}")))?;

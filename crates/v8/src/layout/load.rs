@@ -232,6 +232,7 @@ fn build(
     let promise_reaction = sections::promise_reaction(&mut f);
     let elements_kinds = sections::elements_kinds(&mut f);
     let regexp_flags = sections::regexp_flags(&mut f);
+    let user_roots = sections::user_roots(&mut f);
     let known = sections::known_types(&mut f);
 
     let strings = string_bits(&string);
@@ -315,6 +316,7 @@ fn build(
         promise_reaction,
         elements_kinds,
         regexp_flags,
+        user_roots,
         missing_optional: outcome.missing_optional,
         disagreements,
         unused_keys: outcome.unused_keys,

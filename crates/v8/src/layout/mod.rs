@@ -123,6 +123,9 @@ pub struct Layout {
     pub elements_kinds: ElementsKinds,
     /// `JSRegExp` flag bits, by flag letter.
     pub regexp_flags: RegExpFlags,
+    /// Where V8's heap snapshot starts a JavaScript distance: what its root's shortcut edges
+    /// point at (DevTools counts distances from there).
+    pub user_roots: UserRoots,
     missing_optional: Vec<String>,
     disagreements: Vec<Disagreement>,
     unused_keys: Vec<String>,
@@ -845,6 +848,8 @@ pub struct JsGeneratorLayout {
     pub input_or_debug_pos: u64,
     /// `JSAsyncFunctionObject::promise`: the promise an async function returned.
     pub async_function_promise: u64,
+    /// The parameters and registers saved while suspended (a fixed array).
+    pub parameters_and_registers: u64,
     /// Continuation of a closed generator.
     pub closed: i64,
     /// Continuation of a running generator.
@@ -1008,6 +1013,16 @@ pub struct SourcePositionLayout {
     pub inlining_id: BitRange,
     /// What the stored inlining id adds to the id.
     pub inlining_id_bias: u64,
+}
+
+/// What V8's heap snapshot links from its root as the user's roots (shortcut edges): the
+/// objects DevTools counts distances from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRoots {
+    /// The global objects (V8 up to 14.1).
+    GlobalObjects,
+    /// The native contexts, one hop before their global objects (V8 14.6).
+    NativeContexts,
 }
 
 /// `Code`, `InstructionStream` and `DeoptimizationData`: what maps a pc in JIT code back to
@@ -1234,6 +1249,9 @@ pub struct PageLayout {
     pub high_water_mark: u64,
     /// The next page's metadata in the owner's list of pages (`heap::ListNode::next_`).
     pub list_next: u64,
+    /// The previous page's metadata in that list (`heap::ListNode::prev_`): each link is
+    /// checked both ways before the walk trusts the list's order.
+    pub list_prev: u64,
     /// Owning space (`BaseSpace*`).
     pub owner: u64,
     /// The reservation's start address, which is the page itself for pages with a reservation

@@ -559,6 +559,10 @@ pub(super) fn js_generator(f: &mut Facts<'_>) -> JsGeneratorLayout {
             "js_generator.async_function_promise",
             &["class_JSAsyncFunctionObject__promise__"],
         ),
+        parameters_and_registers: f.off(
+            "js_generator.parameters_and_registers",
+            &["class_JSGeneratorObject__parameters_and_registers__"],
+        ),
         closed: f.int("js_generator.closed", &[]),
         executing: f.int("js_generator.executing", &[]),
     }
@@ -711,6 +715,20 @@ pub(super) fn elements_kinds(f: &mut Facts<'_>) -> ElementsKinds {
 
 /// The `JSRegExp` flag bits (`[regexp_flags]`: letter = bit number), in the order JS prints
 /// them (alphabetical: `dgilmsuvy`).
+pub(super) fn user_roots(f: &mut Facts<'_>) -> UserRoots {
+    match f.text("heap_snapshot.user_roots").as_str() {
+        "global_objects" => UserRoots::GlobalObjects,
+        "native_contexts" => UserRoots::NativeContexts,
+        other => {
+            f.invalid(
+                "heap_snapshot.user_roots",
+                &format!("{other:?}: expected global_objects or native_contexts"),
+            );
+            UserRoots::GlobalObjects
+        }
+    }
+}
+
 pub(super) fn regexp_flags(f: &mut Facts<'_>) -> RegExpFlags {
     let mut flags = Vec::new();
     for (letter, bit) in f.table("regexp_flags") {
@@ -917,6 +935,7 @@ pub(super) fn page(f: &mut Facts<'_>) -> PageLayout {
         area_end: f.off("page.area_end", &[]),
         high_water_mark: f.off("page.high_water_mark", &[]),
         list_next: f.off("page.list_next", &[]),
+        list_prev: f.off("page.list_prev", &[]),
         owner: f.off("page.owner", &[]),
         reservation_address: f.opt_off("page.reservation_address", &[]),
         max_header_size: f.off("page.max_header_size", &[]),
