@@ -188,6 +188,11 @@ impl<'a> Analysis<'a> {
         })
     }
 
+    /// The dominator tree, if some query has built it already.
+    pub fn dominators_if_built(&self) -> Option<&Dominators> {
+        self.dominators.get()
+    }
+
     /// Every isolate, with the threads that run it and the size of its heap.
     pub fn isolates(&self) -> Vec<IsolateSummary> {
         let pid = self.image.core().process().map(|p| p.pid);

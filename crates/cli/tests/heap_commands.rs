@@ -168,3 +168,65 @@ fn an_error_lists_its_message_once_and_accessors_read_as_devtools_shows_them() {
         );
     }
 }
+
+#[test]
+fn census_rows_and_inspect_weigh_objects_alike() {
+    // Each leaked object of the retainers scenario is its class's only instance: the class's
+    // retained size and distance are the object's, as `inspect -r` gives them; `inspect`
+    // without -r gives the shallow size only (nothing built yet), `--no-retained` rows neither.
+    for kind in [Kind::Abort, Kind::Live] {
+        for f in coroner_fixtures::find("retainers", kind) {
+            let what = format!("{} retainers {kind:?}", f.version);
+            let run = on_core(
+                &f.core,
+                &f.exe,
+                &["findjsobjects", "findjsinstances HeldByArray"],
+                true,
+            );
+            assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+            let docs = run.json_lines();
+            let row = docs[0]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .find(|r| r["name"] == "HeldByArray")
+                .cloned()
+                .expect("a HeldByArray row");
+            let retained = row["retained"].as_u64().expect("retained");
+            assert!(
+                retained >= row["size"].as_u64().unwrap_or(u64::MAX),
+                "{what}"
+            );
+            assert!(row["distance"].as_u64().is_some_and(|d| d >= 2), "{what}");
+            let addr = docs[1][0]["address"].as_str().expect("address").to_string();
+
+            let run = on_core(&f.core, &f.exe, &[&format!("inspect -r {addr}")], true);
+            assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+            let doc = &run.json_lines()[0];
+            assert_eq!(doc["shallow"], row["size"], "{what}");
+            assert_eq!(doc["retained"], row["retained"], "{what}");
+            assert_eq!(doc["distance"], row["distance"], "{what}");
+
+            let run = on_core(
+                &f.core,
+                &f.exe,
+                &[
+                    &format!("inspect {addr}"),
+                    "findjsobjects --no-retained -n 3",
+                ],
+                true,
+            );
+            let docs = run.json_lines();
+            assert_eq!(docs[0]["shallow"], row["size"], "{what}");
+            assert!(docs[0].get("retained").is_none(), "{what}");
+            assert!(
+                docs[1]
+                    .as_array()
+                    .expect("rows")
+                    .iter()
+                    .all(|r| r.get("retained").is_none()),
+                "{what}"
+            );
+        }
+    }
+}

@@ -152,20 +152,26 @@ impl HeapModel<'_> {
         self.edges_filtered(addr, Some(target))
     }
 
-    /// The edges of the object at `addr`, only those to `only` when it is given (the others are
-    /// not named, which is the costly part).
-    fn edges_filtered(&self, addr: u64, only: Option<u64>) -> Result<Vec<Edge>, DecodeError> {
-        let layout = self.layout();
+    /// The size of the object at `addr` in bytes (its shallow size), from its map.
+    pub fn shallow_size(&self, addr: u64) -> Result<u64, DecodeError> {
         let h = self.header(addr)?;
         let info = self.map_info(h.map)?;
-        let size = object_size(layout, self.heap().memory(), addr, &info).map_err(|e| match e {
+        object_size(self.layout(), self.heap().memory(), addr, &info).map_err(|e| match e {
             coroner_v8::size::SizeError::Read(r) => DecodeError::Read(r),
             _ => DecodeError::Invalid {
                 addr,
                 what: "object size",
                 value: 0,
             },
-        })?;
+        })
+    }
+
+    /// The edges of the object at `addr`, only those to `only` when it is given (the others are
+    /// not named, which is the costly part).
+    fn edges_filtered(&self, addr: u64, only: Option<u64>) -> Result<Vec<Edge>, DecodeError> {
+        let layout = self.layout();
+        let h = self.header(addr)?;
+        let size = self.shallow_size(addr)?;
         let rule = self.slot_rule(h.instance_type);
         // The object's bytes taken in one piece when the core has them so (the usual case).
         let reader = Reader::with_window(self.heap().memory(), addr, addr.saturating_add(size));

@@ -33,6 +33,11 @@ pub struct InspectArgs {
     /// Levels of nested objects expanded.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub depth: u32,
+    /// Also what the object keeps alive (retained size) and its distance from the roots:
+    /// builds the dominator tree of the whole heap on first use (given anyway once a command
+    /// such as `findjsobjects` has built it).
+    #[arg(short = 'r', long)]
+    pub retained: bool,
 }
 
 impl InspectArgs {
@@ -48,13 +53,39 @@ impl InspectArgs {
     }
 }
 
-/// The result of `inspect`: the value itself (its JSON is the value schema of docs/values.md).
+/// The result of `inspect`: the value itself (its JSON is the value schema of docs/values.md,
+/// with `"shallow"` and, when known, `"retained"` and `"distance"` at the top).
 #[derive(Debug)]
-pub struct Inspected(Value);
+pub struct Inspected {
+    value: Value,
+    weight: Option<Weight>,
+}
+
+/// What a heap object weighs.
+#[derive(Debug, Clone, Copy)]
+struct Weight {
+    /// Its own size in bytes.
+    shallow: u64,
+    /// What it keeps alive: `Some(None)` when no root reaches it, `None` when not computed.
+    retained: Option<Option<u64>>,
+    /// Hops from the roots (with `retained`).
+    distance: Option<u32>,
+}
 
 impl Serialize for Inspected {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Json(&self.0).serialize(s)
+        let Some(w) = self.weight else {
+            return Json(&self.value).serialize(s);
+        };
+        let mut doc = serde_json::to_value(Json(&self.value)).map_err(serde::ser::Error::custom)?;
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("shallow".into(), w.shallow.into());
+            if let Some(retained) = w.retained {
+                map.insert("retained".into(), retained.into());
+                map.insert("distance".into(), w.distance.into());
+            }
+        }
+        doc.serialize(s)
     }
 }
 
@@ -62,15 +93,48 @@ impl Serialize for Inspected {
 pub fn run(session: &Session, args: &InspectArgs) -> Result<Inspected, CommandError> {
     let addr = parse_address(&args.address)?;
     let analysis = session.analysis()?;
-    let value = analysis
-        .model()
+    let model = analysis.model();
+    let value = model
         .inspect(addr, &args.options())
         .map_err(|e| e.to_string())?;
-    Ok(Inspected(value))
+    // Heap objects weigh something; Smis and addresses outside the heap do not.
+    let object = value.address.filter(|&a| model.header(a).is_ok());
+    let weight = object.and_then(|a| {
+        let shallow = model.shallow_size(a).ok()?;
+        let tree = if args.retained {
+            Some(analysis.dominators())
+        } else {
+            analysis.dominators_if_built()
+        };
+        let id = tree.and_then(|_| analysis.index().id_of(a));
+        let retained = tree.map(|t| id.and_then(|i| t.retained(i)));
+        let distance = tree.zip(id).and_then(|(t, i)| t.distance(i));
+        Some(Weight {
+            shallow,
+            retained,
+            distance,
+        })
+    });
+    Ok(Inspected { value, weight })
 }
 
 impl Report for Inspected {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
-        writeln!(out, "{}", render::value(&self.0, style))
+        writeln!(out, "{}", render::value(&self.value, style))?;
+        if let Some(w) = self.weight {
+            let mut line = format!("shallow size {}", w.shallow);
+            match w.retained {
+                Some(Some(r)) => {
+                    line.push_str(&format!(", retained size {r}"));
+                    if let Some(d) = w.distance {
+                        line.push_str(&format!(", distance {d}"));
+                    }
+                }
+                Some(None) => line.push_str(", unreachable from the roots (garbage)"),
+                None => line.push_str(" (retained size: inspect -r)"),
+            }
+            writeln!(out, "{}", style.dim(&line))?;
+        }
+        Ok(())
     }
 }
