@@ -23,7 +23,7 @@
 //! pass over the numbering backwards (a dominator is numbered before what it dominates), and
 //! distances by a breadth-first walk from the roots.
 
-use coroner_heap::{HeapModel, Role, UserRoots};
+use coroner_heap::{Class, HeapModel, Role, UserRoots};
 use rayon::prelude::*;
 
 use crate::index::ObjectIndex;
@@ -81,7 +81,9 @@ impl Dominators {
         let strings: Vec<u32> = (0..n as u32)
             .filter(|&id| refs.role_of(index, id) == Some(Role::InternalizedString))
             .collect();
-        for (id, kind) in roots.iter().filter(|&(id, _)| (id as usize) < n) {
+        // Free space and fillers are no objects (a stale native word may point at one).
+        let object = |id: u32| (id as usize) < n && refs.class_of(index, id) != Class::Free;
+        for (id, kind) in roots.iter().filter(|&(id, _)| object(id)) {
             if kind.is_fallback() {
                 fallback.push(id);
             } else {
@@ -150,6 +152,46 @@ impl Dominators {
             ROOT => Dominator::Roots,
             d => Dominator::Object(*self.vertex.get(d as usize)?),
         })
+    }
+
+    /// The objects `d` dominates immediately (the top of the tree for [`Dominator::Roots`]),
+    /// largest retained size first.
+    pub fn dominated_by(&self, d: Dominator) -> Vec<u32> {
+        let k = match d {
+            Dominator::Roots => ROOT,
+            Dominator::Object(id) => match self.number.get(id as usize) {
+                Some(&k) if k != NONE => k,
+                _ => return Vec::new(),
+            },
+        };
+        let mut out: Vec<u32> = self
+            .idom
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|&(_, &i)| i == k)
+            .map(|(n, _)| self.vertex[n])
+            .collect();
+        out.sort_by_key(|&id| std::cmp::Reverse(self.retained[id as usize]));
+        out
+    }
+
+    /// The dominators of object `id`, nearest first, up to (not including) the roots.
+    pub fn chain(&self, id: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut k = match self.number.get(id as usize) {
+            Some(&k) if k != NONE => k,
+            _ => return out,
+        };
+        // Bounded: each step goes to a smaller number.
+        while let Some(&d) = self.idom.get(k as usize) {
+            if d == ROOT || d >= k {
+                break;
+            }
+            out.push(self.vertex[d as usize]);
+            k = d;
+        }
+        out
     }
 
     /// Whether a root reaches object `id`.

@@ -237,3 +237,62 @@ fn garbage_addresses_are_one_line_errors() {
             .all(|d| d.as_array().is_some_and(Vec::is_empty)));
     }
 }
+
+#[test]
+fn dominators_name_each_leaks_only_holder_and_what_it_keeps_alive() {
+    // Each leaked object of the retainers scenario is held by exactly one reference: its
+    // immediate dominator is that holder (for a property or an element: the holding object
+    // itself, as V8's heap snapshot draws backing stores), and the holder keeps it alive.
+    for kind in [Kind::Abort, Kind::Gcore, Kind::Live] {
+        for f in coroner_fixtures::find("retainers", kind) {
+            let what = format!("{} {kind:?}", f.version);
+            let holders: Vec<(&String, &serde_json::Value)> = f.expect.raw["extra"]["holders"]
+                .as_object()
+                .expect("extra.holders")
+                .iter()
+                .filter(|(_, h)| matches!(h["edge"].as_str(), Some("property" | "element")))
+                .collect();
+            let one_session = |commands: Vec<String>| {
+                let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+                let run = on_core(&f.core, &f.exe, &commands, true);
+                assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+                run.json_lines()
+            };
+            let leaked: Vec<String> = one_session(
+                holders
+                    .iter()
+                    .map(|(class, _)| format!("findjsinstances {class}"))
+                    .collect(),
+            )
+            .iter()
+            .map(|d| d[0]["address"].as_str().expect("address").to_string())
+            .collect();
+            let trees = one_session(leaked.iter().map(|a| format!("dominators {a}")).collect());
+            let mut held = Vec::new();
+            for (((class, h), addr), doc) in holders.iter().zip(&leaked).zip(&trees) {
+                // The census calls JS arrays `(Array)`, as V8's heap snapshot does.
+                let holder_name = match h["holder"].as_str() {
+                    Some("Array") => "(Array)",
+                    other => other.unwrap_or_default(),
+                };
+                assert_eq!(
+                    doc["chain"][0]["name"], holder_name,
+                    "{what} {class}: {doc}"
+                );
+                let holder = doc["chain"][0]["address"].as_str().expect("holder");
+                held.push((addr, format!("dominators -n 1000 {holder}")));
+            }
+            let kept = one_session(held.iter().map(|(_, c)| c.clone()).collect());
+            for ((addr, command), doc) in held.iter().zip(&kept) {
+                assert!(
+                    doc["dominated"]
+                        .as_array()
+                        .expect("dominated")
+                        .iter()
+                        .any(|r| r["address"] == addr.as_str()),
+                    "{what}: {command} keeps {addr} alive"
+                );
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! everywhere, and every command takes `--json`.
 
 mod disasm;
+mod dominators;
 mod findjsinstances;
 mod findjsobjects;
 mod findrefs;
@@ -130,6 +131,12 @@ enum Command {
         after_help = "Examples:\n  retainers 0x3a8f1c2e4b51\n  retainers -n 10 0x3a8f1c2e4b51\n  retainers --weak 0x3a8f1c2e4b51\n  retainers 0x3a8f1c2e4b51 --json | jq '.paths[].text'"
     )]
     Retainers(retainers::RetainersArgs),
+    /// What keeps what alive: the objects retaining most, or what ADDR keeps alive and what
+    /// keeps ADDR alive (the dominator tree).
+    #[command(
+        after_help = "Examples:\n  dominators\n  dominators -n 5\n  dominators 0x3a8f1c2e4b51\n  dominators --json | jq '.dominated[0]'"
+    )]
+    Dominators(dominators::DominatorsArgs),
     /// Every thread's stack, or the selected thread's: native and JavaScript frames.
     #[command(
         visible_alias = "backtrace",
@@ -287,6 +294,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             })
         }
         Command::Retainers(args) => Ok(Output::report(retainers::run(session, args)?)),
+        Command::Dominators(args) => Ok(Output::report(dominators::run(session, args)?)),
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),
