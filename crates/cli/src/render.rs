@@ -47,7 +47,18 @@ fn heading(v: &Value, style: &TextStyle) -> String {
         ValueKind::Other { name, .. } => {
             let _ = write!(h, "<{}>", name.as_deref().unwrap_or("other"));
         }
-        kind => h.push_str(&style.bold(v.constructor().unwrap_or(type_word(kind)))),
+        kind => {
+            h.push_str(&style.bold(v.constructor().unwrap_or(type_word(kind))));
+            // As Node's util.inspect names one: `Object [Generator]` (its prototypes have no
+            // constructor of their own).
+            if let ValueKind::Object {
+                slots: Some(InternalSlots::Generator { .. }),
+                ..
+            } = kind
+            {
+                h.push_str(" [Generator]");
+            }
+        }
     }
     let length = match &v.kind {
         ValueKind::Array { length, .. } => Some(*length),

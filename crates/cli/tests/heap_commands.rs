@@ -230,3 +230,28 @@ fn census_rows_and_inspect_weigh_objects_alike() {
         }
     }
 }
+
+#[test]
+fn a_generator_reads_as_node_shows_one() {
+    // The objects scenario's generator `gen()`, suspended at its first yield: the census files
+    // it under its function's name (as V8's heap snapshot does), inspect heads it as Node's
+    // util.inspect does, `Object [Generator]`.
+    for kind in [Kind::Abort, Kind::Live] {
+        for f in coroner_fixtures::find("objects", kind) {
+            let what = format!("{} {kind:?}", f.version);
+            let run = on_core(&f.core, &f.exe, &["findjsinstances gen"], true);
+            assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+            let listed = run.json_lines()[0].clone();
+            assert_eq!(listed.as_array().map(Vec::len), Some(1), "{what}");
+            let addr = listed[0]["address"].as_str().expect("address").to_string();
+            let run = on_core(&f.core, &f.exe, &[&format!("inspect {addr}")], false);
+            assert!(
+                run.stdout
+                    .starts_with(&format!("{addr} Object [Generator] {{")),
+                "{what}: {}",
+                run.stdout
+            );
+            assert!(run.stdout.contains("state: suspended"), "{what}");
+        }
+    }
+}
