@@ -122,7 +122,7 @@ pub struct CensusRow {
     pub isolates: Vec<IsolateShare>,
     /// The bytes its objects keep alive, counted as DevTools counts a constructor's retained
     /// size: the retained sizes of its objects that no other object of the row dominates
-    /// (with [`CensusOptions::retained`]; `None` otherwise, and for detailed rows).
+    /// (with [`CensusOptions::retained`]; `None` otherwise).
     pub retained: Option<u64>,
     /// The smallest distance from the roots of its objects (`None` when no root reaches
     /// any, or without [`CensusOptions::retained`]).
@@ -379,32 +379,42 @@ pub(crate) fn census(
         let row_of: HashMap<&str, u32> = rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.properties.is_none())
             .map(|(i, r)| (r.name.as_str(), i as u32))
             .collect();
+        let signatures = if options.detailed {
+            signatures(model, &facts)
+        } else {
+            Vec::new()
+        };
         let mut group: Vec<Option<u32>> = vec![None; index.len()];
         for (run, ids) in &runs {
             if !wanted_slot(slot_of(run.isolate)) {
                 continue;
             }
             for id in ids.clone() {
-                let named = names[map_ids[id] as usize].as_ref();
-                group[id] = named
-                    .filter(|(_, _, class)| !detailed_classes(*class))
-                    .and_then(|(name, _, _)| row_of.get(&**name).copied());
+                let m = map_ids[id] as usize;
+                group[id] = match names[m].as_ref() {
+                    Some((_, _, class)) if detailed_classes(*class) => {
+                        detailed_key(model, index, &facts, &signatures, id).and_then(
+                            |(name, signature)| {
+                                row_of.get(format!("{name} {signature}").as_str()).copied()
+                            },
+                        )
+                    }
+                    named => named.and_then(|(name, _, _)| row_of.get(&**name).copied()),
+                };
             }
         }
         for (slot, id, name) in &renamed {
-            if wanted_slot(*slot) {
+            let in_detail = group[*id].is_some_and(|g| rows[g as usize].properties.is_some());
+            if wanted_slot(*slot) && !in_detail {
                 group[*id] = row_of.get(&**name).copied();
             }
         }
         let totals = dominators.group_totals(&group, rows.len());
         for (row, (retained, distance)) in rows.iter_mut().zip(totals) {
-            if row.properties.is_none() {
-                row.retained = Some(retained);
-                row.distance = distance;
-            }
+            row.retained = Some(retained);
+            row.distance = distance;
         }
     }
     let unwalked = model
@@ -432,6 +442,40 @@ pub(crate) fn census(
     }
 }
 
+/// The own property names of the objects of each map, for detailed rows: once per fast-mode
+/// map (dictionary-mode objects get theirs one by one, `None` here).
+fn signatures(model: &HeapModel<'_>, facts: &[Option<Arc<MapFacts>>]) -> Vec<Option<Arc<str>>> {
+    facts
+        .par_iter()
+        .map(|f| match f {
+            Some(f) if f.class == Class::Object => f.signature(model),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The detailed group of object `id` (census name, property names), when it is an ordinary JS
+/// object (not a function's prototype).
+fn detailed_key(
+    model: &HeapModel<'_>,
+    index: &ObjectIndex,
+    facts: &[Option<Arc<MapFacts>>],
+    signatures: &[Option<Arc<str>>],
+    id: usize,
+) -> Option<(Arc<str>, Arc<str>)> {
+    let m = index.map_ids()[id] as usize;
+    let f = facts[m].as_ref().filter(|f| f.class == Class::Object)?;
+    if index.is_function_prototype(id as u32) {
+        return None;
+    }
+    let addr = index.addrs()[id];
+    let signature = match &signatures[m] {
+        Some(s) => Arc::clone(s),
+        None => Arc::from(object_signature(model, addr)),
+    };
+    Some((model.census_name_of(addr, f), signature))
+}
+
 /// Detailed rows: ordinary JS objects grouped by census name and own property names.
 fn detailed_rows(
     model: &HeapModel<'_>,
@@ -439,14 +483,7 @@ fn detailed_rows(
     facts: &[Option<Arc<MapFacts>>],
     options: &CensusOptions,
 ) -> Vec<CensusRow> {
-    // Signatures of fast-mode maps, once per map; dictionary-mode objects get theirs one by one.
-    let signatures: Vec<Option<Arc<str>>> = facts
-        .par_iter()
-        .map(|f| match f {
-            Some(f) if f.class == Class::Object => f.signature(model),
-            _ => None,
-        })
-        .collect();
+    let signatures = signatures(model, facts);
     let runs: Vec<_> = index
         .run_ranges()
         .filter(|(run, _)| run_wanted(model, run, options))
@@ -462,19 +499,11 @@ fn detailed_rows(
                 }
             }
             for id in ids.clone() {
-                let m = index.map_ids()[id] as usize;
-                let Some(f) = facts[m].as_ref().filter(|f| f.class == Class::Object) else {
+                let Some((name, signature)) = detailed_key(model, index, facts, &signatures, id)
+                else {
                     continue;
                 };
-                if index.is_function_prototype(id as u32) {
-                    continue;
-                }
                 let addr = index.addrs()[id];
-                let name = model.census_name_of(addr, f);
-                let signature = match &signatures[m] {
-                    Some(s) => Arc::clone(s),
-                    None => Arc::from(object_signature(model, addr)),
-                };
                 let size = u64::from(index.sizes()[id]);
                 let entry = g
                     .entry((name, signature))

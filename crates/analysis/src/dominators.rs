@@ -9,10 +9,10 @@
 //! object, the values of its backing stores (property array or dictionary, elements, and a
 //! global object's property cells) as its own references too, so that a property is one hop
 //! from its object; a WeakMap's value is held by its key and by the table, as V8 draws it.
-//! One virtual root holds every root object ([`Roots`]) and the internalized strings (V8's
-//! string table is one of its roots). Roots found only as
-//! words of native memory (which may be stale) hold an object only when no other root reaches
-//! it: the graph is walked from the other roots first, then from those.
+//! One virtual root holds every root object ([`Roots`]), the read-only heap and the
+//! internalized strings (V8's string table is one of its roots). Roots found only as words of
+//! native memory (which may be stale) hold an object only when no other root reaches it: the
+//! graph is walked from the other roots first, then from those.
 //!
 //! The immediate dominators are computed by the semi-NCA algorithm (Georgiadis; as in LLVM's
 //! dominator trees): a depth-first numbering from the root, semi-dominators by path-compressed
@@ -70,19 +70,22 @@ impl Dominators {
     ) -> Dominators {
         let n = index.len();
         let forward = Graph::forward(model, index, refs);
-        let backward = forward.transposed(n);
         // Roots held by the virtual root: every root but native-memory words first, then those
         // that reach what nothing else does.
         let mut user = Vec::new();
         let mut primary = Vec::new();
         let mut fallback = Vec::new();
-        // The string table holds the internalized strings: V8's heap snapshot counts it among
-        // the roots, so no object retains a property name it uses.
-        let strings: Vec<u32> = (0..n as u32)
-            .filter(|&id| refs.role_of(index, id) == Some(Role::InternalizedString))
-            .collect();
         // Free space and fillers are no objects (a stale native word may point at one).
         let object = |id: u32| (id as usize) < n && refs.class_of(index, id) != Class::Free;
+        // V8's heap snapshot counts the string table among the roots (no object retains a
+        // property name it uses), and the read-only heap (`(Read-only roots)`, which the
+        // reverse index leaves out): their objects are held by the roots alone.
+        let mut held_by_v8: Vec<u32> = (0..n as u32)
+            .filter(|&id| refs.role_of(index, id) == Some(Role::InternalizedString))
+            .chain(refs.read_only_ids().filter(|&id| object(id)))
+            .collect();
+        held_by_v8.sort_unstable();
+        held_by_v8.dedup();
         for (id, kind) in roots.iter().filter(|&(id, _)| object(id)) {
             if kind.is_fallback() {
                 fallback.push(id);
@@ -97,9 +100,10 @@ impl Dominators {
                 primary.push(id);
             }
         }
-        let held: Vec<u32> = primary.iter().chain(&strings).copied().collect();
+        let held: Vec<u32> = primary.iter().chain(&held_by_v8).copied().collect();
         let (number, vertex, parent, linked) = numbering(&forward, n, &held, &fallback);
-        let idom = semi_nca(&backward, &number, &vertex, &parent, &linked);
+        // The predecessors are needed by this step alone: built for it, dropped after it.
+        let idom = semi_nca(&forward.transposed(n), &number, &vertex, parent, &linked);
         // Shallow sizes, with the bytes an object owns outside the heap (an ArrayBuffer's
         // backing store), as V8's heap snapshot counts them.
         let sizes = index.sizes();
@@ -123,7 +127,7 @@ impl Dominators {
         for (i, &v) in vertex.iter().enumerate().skip(1) {
             retained[v as usize] = by_number[i];
         }
-        let distance = distances(&forward, n, &[&user, &primary, &strings, &fallback]);
+        let distance = distances(&forward, n, &[&user, &primary, &held_by_v8, &fallback]);
         Dominators {
             number,
             vertex,
@@ -453,7 +457,7 @@ fn semi_nca(
     backward: &Graph,
     number: &[u32],
     vertex: &[u32],
-    parent: &[u32],
+    parent: Vec<u32>,
     linked: &[bool],
 ) -> Vec<u32> {
     let count = vertex.len();
@@ -483,7 +487,7 @@ fn semi_nca(
         }
         semi[w] = s;
     }
-    let mut idom = parent.to_vec();
+    let mut idom = parent;
     for w in 1..count {
         let mut candidate = idom[w];
         while candidate > semi[w] {

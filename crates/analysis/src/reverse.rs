@@ -236,6 +236,11 @@ impl ReverseIndex {
             .any(|&(s, e)| s <= target && target < e)
     }
 
+    /// The objects of the read-only heap, by id.
+    pub fn read_only_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.read_only.iter().flat_map(|&(s, e)| s..e)
+    }
+
     /// The class of object `id`'s map (`Class::Internal` when unknown).
     pub fn class_of(&self, index: &ObjectIndex, id: u32) -> Class {
         index
