@@ -21,6 +21,7 @@ use std::path::Path;
 use std::process::Command;
 
 use coroner_image::{hex, ElfFile};
+use coroner_v8::layout::{BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES};
 
 use crate::error::{Context, Error, Result};
 use crate::layout::Layout;
@@ -127,6 +128,8 @@ struct BuildTable {
     constants: BTreeMap<String, i64>,
     /// Instance type number -> name.
     instance_types: BTreeMap<u32, String>,
+    /// V8's bytecode lengths (`Bytecodes::kBytecodeSizes`), as the file holds them.
+    bytecode_sizes: Vec<u8>,
 }
 
 /// Reads the table of the build of `version` at `exe`.
@@ -210,12 +213,24 @@ fn read_build(layout: &Layout, version: &str, exe: &Path) -> Result<BuildTable> 
         .collect();
     check_types(version, &constants, &instance_types)?;
 
+    let bytecode_sizes = file
+        .symbols()
+        .by_name(BYTECODE_SIZES_SYMBOL)
+        .filter(|s| s.size > 0 && s.size as usize <= MAX_BYTECODE_SIZES)
+        .and_then(|s| file.read_static(s.address, s.size as usize))
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{} has no {BYTECODE_SIZES_SYMBOL} to read",
+                exe.display()
+            ))
+        })?;
     Ok(BuildTable {
         node_version: version.to_string(),
         v8_version: v8_version(exe)?,
         build_id,
         constants,
         instance_types,
+        bytecode_sizes,
     })
 }
 
@@ -329,6 +344,12 @@ covers_to = \"{to}\"
         for (number, name) in &self.instance_types {
             let _ = writeln!(s, "{name} = {number}");
         }
+        let sizes: Vec<String> = self.bytecode_sizes.iter().map(u8::to_string).collect();
+        let _ = writeln!(
+            s,
+            "\n[bytecodes]\n# Bytecodes::kBytecodeSizes of this binary: the length of each bytecode at each operand\n# scale (single, wide, extra wide), row after row; a baseline frame's pc is mapped to its\n# bytecode with it.\nsizes = [{}]",
+            sizes.join(", ")
+        );
         s
     }
 }

@@ -90,7 +90,7 @@ impl Dominators {
             if kind.is_fallback() {
                 fallback.push(id);
             } else {
-                let user_root = match model.layout().user_roots {
+                let user_root = match model.user_roots() {
                     UserRoots::GlobalObjects => *kind == RootKind::Global,
                     UserRoots::NativeContexts => *kind == RootKind::NativeContext,
                 };

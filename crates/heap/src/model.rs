@@ -330,6 +330,12 @@ impl<'a> HeapModel<'a> {
             .unwrap_or(Class::Internal)
     }
 
+    /// What V8's heap snapshot holds from its root as the user's roots (DevTools' distances
+    /// count from them).
+    pub fn user_roots(&self) -> coroner_v8::layout::UserRoots {
+        self.layout().user_roots
+    }
+
     /// What the analyses single out instance type `t` for, if anything.
     pub fn role_of(&self, t: u16) -> Option<Role> {
         self.roles

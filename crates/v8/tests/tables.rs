@@ -33,9 +33,6 @@ fn open(f: &Fixture, core_only: bool) -> ProcessImage {
 fn facts(layout: &Layout) -> String {
     let mut l = layout.clone();
     l.source.metadata_from = MetadataOrigin::Table;
-    // The bytecode lengths come from the executable alone (no table holds them yet): without
-    // it, baseline frames show their function's start.
-    l.bytecode_sizes = None;
     format!("{l:?}")
 }
 

@@ -34,6 +34,8 @@ pub(crate) struct BuildTable {
     pub metadata: Metadata,
     /// Instance type name -> number.
     pub instance_types: BTreeMap<String, u16>,
+    /// The build's bytecode lengths (`[bytecodes] sizes`), when recorded.
+    pub bytecode_sizes: Option<Vec<u8>>,
 }
 
 /// Why a table could not be read: its file and the problem.
@@ -82,6 +84,15 @@ impl BuildTable {
                 .into_iter()
                 .filter_map(|(n, v)| Some((n, u16::try_from(v).ok()?)))
                 .collect(),
+            bytecode_sizes: table
+                .get("bytecodes")
+                .and_then(|b| b.get("sizes"))
+                .and_then(toml::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| u8::try_from(v.as_integer()?).ok())
+                        .collect()
+                }),
         })
     }
 }

@@ -129,15 +129,12 @@ fn with_table(
         table: table.file,
         table_match,
     };
-    let bytecode_sizes = image.exe_symbol_bytes(BYTECODE_SIZES, MAX_BYTECODE_SIZES);
+    // The executable's own lengths, else those its build's table recorded.
+    let bytecode_sizes = image
+        .exe_symbol_bytes(BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES)
+        .or(table.bytecode_sizes);
     build(source, &meta, &supp, &table.instance_types, bytecode_sizes)
 }
-
-/// V8's table of bytecode lengths (`v8::internal::interpreter::Bytecodes::kBytecodeSizes`,
-/// `uint8_t[3][kBytecodeCount]`), which no build exports as a constant.
-const BYTECODE_SIZES: &str = "_ZN2v88internal11interpreter9Bytecodes14kBytecodeSizesE";
-/// Most bytes read for it (V8 14 has about 210 bytecodes).
-const MAX_BYTECODE_SIZES: usize = 3 * 1024;
 
 /// The instance type table: the build table's, with the metadata's `type_*` constants over it
 /// (an alias the table does not print, such as `DEPENDENT_CODE_TYPE`, is added).

@@ -1046,6 +1046,13 @@ pub struct CodeLayout {
     pub inlining_position_function: u64,
 }
 
+/// The symbol of V8's table of bytecode lengths (`v8::internal::interpreter::Bytecodes::
+/// kBytecodeSizes`, `uint8_t[3][kBytecodeCount]`), which no build exports as a constant: read
+/// from the executable, or from the build's table (`cargo xtask layouts` records it).
+pub const BYTECODE_SIZES_SYMBOL: &str = "_ZN2v88internal11interpreter9Bytecodes14kBytecodeSizesE";
+/// Most bytes read for it (V8 14 has about 210 bytecodes).
+pub const MAX_BYTECODE_SIZES: usize = 3 * 1024;
+
 /// V8's bytecode lengths, by operand scale (single, wide, extra wide) and bytecode number,
 /// and the prefix bytecodes that select the scale.
 #[derive(Debug, Clone, PartialEq, Eq)]
