@@ -210,6 +210,21 @@ fn every_tier_inlining_and_awaits_read_as_v8_runs_them() {
             "{what}: {}",
             run.stdout
         );
+        // Without the executable, the build's table has what the binary would give (the
+        // bytecode lengths behind the baseline frame's line): the same frames.
+        let alone = support::core_only(&f.core, &["bt"], false);
+        // (Frame numbers differ: without the executable, fewer native frames are told apart.)
+        let js_lines = |out: &str| -> Vec<String> {
+            out.lines()
+                .filter(|l| l.contains("frames.js") && !l.contains("#A"))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+                .collect()
+        };
+        assert_eq!(
+            js_lines(&alone.stdout),
+            js_lines(&run.stdout),
+            "{what}: without the executable"
+        );
         assert!(
             run.stdout.contains("#A0  async middleAsync ("),
             "{what}: {}",
