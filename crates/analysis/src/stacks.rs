@@ -86,22 +86,8 @@ pub struct JsFrame {
     pub inlined: bool,
     /// A builtin closure V8's stack traces leave out (the continuation of an `await`).
     pub hidden: bool,
-    /// The function's script, when it has one.
-    pub script: Option<u64>,
-    /// The script's name.
-    pub file: Option<String>,
-    /// Line (1-based) of the position shown.
-    pub line: Option<u64>,
-    /// Column (1-based).
-    pub column: Option<u64>,
-    /// Where line and column come from (`None` when there are none).
-    pub position: Option<PositionSource>,
-    /// The character offset in the script that line and column are computed from (what is
-    /// left when the script's source is not readable: node's own modules keep theirs in the
-    /// executable's read-only data, which kernel cores leave out).
-    pub source_position: Option<u64>,
-    /// The address whose bytes were missing when the source was read for the line.
-    pub source_unreadable: Option<u64>,
+    /// Where in its script the frame is (line and column of the position shown).
+    pub place: Place,
     /// How V8's stack trace names the call when it is a method call (`Thing.method`,
     /// `Timeout.timerCb [as _onTimeout]`): see [`HeapModel::method_call_name`].
     pub call: Option<String>,
@@ -162,17 +148,19 @@ pub struct AsyncFrame {
 /// Where in a script a frame is.
 #[derive(Debug, Clone, Default)]
 pub struct Place {
-    /// The script.
+    /// The function's script, when it has one.
     pub script: Option<u64>,
     /// The script's name.
     pub file: Option<String>,
-    /// Line (1-based).
+    /// Line (1-based) of the position shown.
     pub line: Option<u64>,
     /// Column (1-based).
     pub column: Option<u64>,
-    /// Where line and column come from.
+    /// Where line and column come from (`None` when there are none).
     pub position: Option<PositionSource>,
-    /// The character offset in the script.
+    /// The character offset in the script that line and column are computed from (what is
+    /// left when the script's source is not readable: node's own modules keep theirs in the
+    /// executable's read-only data, which kernel cores leave out).
     pub source_position: Option<u64>,
     /// The address whose bytes were missing when the source was read for the line.
     pub source_unreadable: Option<u64>,
@@ -360,45 +348,26 @@ fn optimized_frames(
                     closure: None,
                     inlined: true,
                     hidden: false,
-                    script: None,
-                    file: None,
-                    line: None,
-                    column: None,
-                    position: None,
-                    source_position: None,
-                    source_unreadable: None,
+                    place: Place::default(),
                     call: None,
                     this: None,
                     arguments: Vec::new(),
                     context: frame.context,
                     bytecode: None,
                 };
-                inlined.set_place(at);
+                inlined.place = at;
                 out.push((
                     name.unwrap_or_else(|| "(anonymous)".to_string()),
                     NamedKind::Js(Box::new(inlined)),
                 ));
             }
             None => {
-                let at = place(model, frame.script, Some(script_offset), None);
-                frame.set_place(at);
+                frame.place = place(model, frame.place.script, Some(script_offset), None);
             }
         }
     }
     out.push((function, NamedKind::Js(frame)));
     out
-}
-
-impl JsFrame {
-    fn set_place(&mut self, p: Place) {
-        self.script = p.script;
-        self.file = p.file;
-        self.line = p.line;
-        self.column = p.column;
-        self.position = p.position;
-        self.source_position = p.source_position;
-        self.source_unreadable = p.source_unreadable;
-    }
 }
 
 /// Where a function is: at `executing` (a script offset) when known, else at the start of the
@@ -441,13 +410,7 @@ fn js_frame(model: &HeapModel<'_>, pc: u64, js: &JsFrameFacts, frame_type: V8Fra
         closure: Some(js.function),
         inlined: false,
         hidden: frame_type == V8FrameType::Builtin && model.hidden_from_stack_traces(js.function),
-        script: None,
-        file: None,
-        line: None,
-        column: None,
-        position: None,
-        source_position: None,
-        source_unreadable: None,
+        place: Place::default(),
         call: None,
         this: js.receiver.map(|r| model.short(r)),
         arguments: js
@@ -472,6 +435,6 @@ fn js_frame(model: &HeapModel<'_>, pc: u64, js: &JsFrameFacts, frame_type: V8Fra
         _ => None,
     };
     let executing = offset.and_then(|(array, o)| model.executing_position(array, o));
-    n.set_place(place(model, script, executing, info.as_ref()));
+    n.place = place(model, script, executing, info.as_ref());
     n
 }

@@ -132,11 +132,11 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
                 j.kind = "js";
                 j.frame_type = Some(js.frame_type.to_string());
                 j.call = js.call.as_deref();
-                j.file = js.file.as_deref();
-                j.line = js.line;
-                j.column = js.column;
-                j.position = js.position.map(position_name);
-                j.source_position = js.source_position;
+                j.file = js.place.file.as_deref();
+                j.line = js.place.line;
+                j.column = js.place.column;
+                j.position = js.place.position.map(position_name);
+                j.source_position = js.place.source_position;
                 j.this = js.this.as_deref();
                 // An inlined function's receiver and arguments are not on the stack.
                 j.arguments = (!js.inlined).then_some(&js.arguments[..]);
@@ -276,7 +276,7 @@ pub fn bt(session: &Session, args: &BtArgs) -> Result<Backtraces, CommandError> 
         let unreadable = threads
             .iter()
             .flat_map(|t| &t.frames)
-            .filter_map(|f| f.js()?.source_unreadable)
+            .filter_map(|f| f.js()?.place.source_unreadable)
             .find_map(|addr| image.file_hint(addr));
         if unreadable.is_some() {
             note.push_str(
@@ -355,9 +355,9 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
         NamedKind::Js(js) => {
             // A method call reads as V8's stack trace prints it.
             let mut s = style.bold(js.call.as_deref().unwrap_or(&f.function));
-            if let Some(file) = &js.file {
+            if let Some(file) = &js.place.file {
                 s.push_str(&format!(" ({file}"));
-                match (js.line, js.column, js.source_position) {
+                match (js.place.line, js.place.column, js.place.source_position) {
                     (Some(l), Some(c), _) => s.push_str(&format!(":{l}:{c}")),
                     // The source is not readable: the character offset is all there is.
                     (_, _, Some(p)) => s.push_str(&format!(" @{p}")),
@@ -375,7 +375,7 @@ fn frame_line(i: usize, f: &NamedFrame, style: &TextStyle) -> String {
             if js.hidden {
                 notes.push("not in Error.stack".to_string());
             }
-            if js.position == Some(PositionSource::FunctionStart) {
+            if js.place.position == Some(PositionSource::FunctionStart) {
                 notes.push("function start".to_string());
             }
             if !notes.is_empty() {
@@ -636,7 +636,7 @@ pub fn source(session: &Session, args: &SourceArgs) -> Result<SourceListing, Com
         .min(t.frames.len().saturating_sub(1))..]
         .iter()
         .filter_map(NamedFrame::js)
-        .find_map(|js| Some((js.file.clone(), js.script?, js.line?)))
+        .find_map(|js| Some((js.place.file.clone(), js.place.script?, js.place.line?)))
         .ok_or("no JavaScript frame with a script at or below the selected frame")?;
     let (text, _) = analysis
         .model()
