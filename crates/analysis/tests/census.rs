@@ -446,10 +446,14 @@ fn large_core_census() {
     );
 }
 
+/// The size of one small object (a boxed value, a short string): what the dumping code may hold
+/// that the snapshot saw held by the scenario.
+const SMALL_OBJECT: f64 = 64.0;
+
 /// Retained sizes and distances agree with those DevTools computes from V8's own heap snapshot
 /// taken just before the dump (dominators computed independently, by the fixtures crate):
-/// for every class the scenario records, the retained size of its objects within 2% and the
-/// smallest distance equal.
+/// for every class the scenario records, the retained size of its objects within 2% (or one
+/// small object) and the smallest distance equal.
 #[test]
 fn retained_sizes_and_distances_agree_with_the_snapshots_dominators() {
     let mut checked = 0;
@@ -484,9 +488,12 @@ fn retained_sizes_and_distances_agree_with_the_snapshots_dominators() {
                 bad.push(format!("{label}: {name}: no census row"));
                 continue;
             };
+            // Within 2%, or one small object: the snapshot is taken a moment before the dump,
+            // and the dumping code's frames may hold one more of the scenario's objects by then
+            // (a 32-byte boxed value of a probe, seen on a 20.20.2 gcore core).
             let got = row.retained.unwrap_or(0);
             let off = (got as f64 - want.retained as f64).abs();
-            if off > want.retained as f64 * 0.02 {
+            if off > (want.retained as f64 * 0.02).max(SMALL_OBJECT) {
                 bad.push(format!(
                     "{label}: {name}: retained {got}, snapshot {}",
                     want.retained
