@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
-use coroner_analysis::{AsyncFrame, NamedFrame, NamedKind, PositionSource, ThreadStack};
+use coroner_analysis::{AsyncFrame, NamedFrame, NamedKind, Place, PositionSource, ThreadStack};
 use coroner_unwind::V8FrameType;
 use serde::Serialize;
 
@@ -70,16 +70,8 @@ struct FrameJson<'f> {
     module: Option<&'f str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     frame_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file: Option<&'f str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    position: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_position: Option<u64>,
+    #[serde(flatten)]
+    place: PlaceJson<'f>,
     #[serde(skip_serializing_if = "Option::is_none")]
     this: Option<&'f str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,11 +99,7 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
             offset: None,
             module: None,
             frame_type: None,
-            file: None,
-            line: None,
-            column: None,
-            position: None,
-            source_position: None,
+            place: PlaceJson::default(),
             this: None,
             arguments: None,
             closure: None,
@@ -132,11 +120,7 @@ impl<'f> From<&'f NamedFrame> for FrameJson<'f> {
                 j.kind = "js";
                 j.frame_type = Some(js.frame_type.to_string());
                 j.call = js.call.as_deref();
-                j.file = js.place.file.as_deref();
-                j.line = js.place.line;
-                j.column = js.place.column;
-                j.position = js.place.position.map(position_name);
-                j.source_position = js.place.source_position;
+                j.place = PlaceJson::from(&js.place);
                 j.this = js.this.as_deref();
                 // An inlined function's receiver and arguments are not on the stack.
                 j.arguments = (!js.inlined).then_some(&js.arguments[..]);
@@ -158,6 +142,18 @@ struct AsyncFrameJson<'f> {
     function: &'f str,
     #[serde(skip_serializing_if = "Option::is_none")]
     call: Option<&'f str>,
+    #[serde(flatten)]
+    place: PlaceJson<'f>,
+    #[serde(serialize_with = "json::address")]
+    closure: u64,
+    #[serde(serialize_with = "json::address")]
+    generator: u64,
+}
+
+/// Where a frame is in its script, in JSON (flattened into the frame's object): `"file"?,
+/// "line"?, "column"?, "position"?, "source_position"?`.
+#[derive(Debug, Default, Serialize)]
+struct PlaceJson<'f> {
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'f str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,16 +164,20 @@ struct AsyncFrameJson<'f> {
     position: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source_position: Option<u64>,
-    #[serde(serialize_with = "json::address")]
-    closure: u64,
-    #[serde(serialize_with = "json::address")]
-    generator: u64,
 }
 
-fn position_name(p: PositionSource) -> &'static str {
-    match p {
-        PositionSource::Executing => "executing",
-        PositionSource::FunctionStart => "function_start",
+impl<'f> From<&'f Place> for PlaceJson<'f> {
+    fn from(p: &'f Place) -> PlaceJson<'f> {
+        PlaceJson {
+            file: p.file.as_deref(),
+            line: p.line,
+            column: p.column,
+            position: p.position.map(|p| match p {
+                PositionSource::Executing => "executing",
+                PositionSource::FunctionStart => "function_start",
+            }),
+            source_position: p.source_position,
+        }
     }
 }
 
@@ -188,11 +188,7 @@ fn async_frames_json<S: serde::Serializer>(frames: &[AsyncFrame], s: S) -> Resul
         frame_type: "async",
         function: &a.function,
         call: a.call.as_deref(),
-        file: a.place.file.as_deref(),
-        line: a.place.line,
-        column: a.place.column,
-        position: a.place.position.map(position_name),
-        source_position: a.place.source_position,
+        place: PlaceJson::from(&a.place),
         closure: a.closure,
         generator: a.generator,
     }))
