@@ -17,7 +17,7 @@
 //! Frames stay typed here (their kind, V8 frame type, how they were found, why a walk ended are
 //! the unwinder's enums); the CLI renders them.
 
-use coroner_heap::{Awaiting, CodeTier, HeapModel, JitPosition, LineColumn};
+use coroner_heap::{Awaiting, CodeTier, HeapModel, JitCode, JitPosition, LineColumn};
 use coroner_unwind::{
     Backtrace, BytecodePosition, EndReason, Frame, FrameKind, JsFrameFacts, Trust, Unwinder,
     V8FrameType,
@@ -262,15 +262,15 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<Nam
             code,
         } => {
             // JIT code (no builtin symbol): its Code object says which tier compiled it.
-            let tier = code.is_none().then(|| model.code_tier(f.pc)).flatten();
-            let frame_type = match tier {
+            let jit = code.is_none().then(|| model.jit_code(f.pc)).flatten();
+            let frame_type = match jit.map(|j| j.tier) {
                 Some(CodeTier::Baseline) => V8FrameType::Baseline,
                 Some(CodeTier::Maglev) => V8FrameType::Maglev,
                 Some(CodeTier::Turbofan) => V8FrameType::Turbofan,
                 None => frame_type.clone(),
             };
             let name = model.frame_function_name(js.function);
-            let mut frame = js_frame(model, f.pc, js, frame_type.clone());
+            let mut frame = js_frame(model, jit.as_ref(), js, frame_type.clone());
             frame.call = js.receiver.and_then(|r| {
                 model.method_call_name(js.function, name.as_deref().unwrap_or(""), r)
             });
@@ -278,10 +278,11 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<Nam
                 name.unwrap_or_else(|| "(anonymous)".to_string()),
                 NamedKind::Js(Box::new(frame)),
             );
-            if !matches!(frame_type, V8FrameType::Maglev | V8FrameType::Turbofan) {
+            let Some(jit) = jit.filter(|j| matches!(j.tier, CodeTier::Maglev | CodeTier::Turbofan))
+            else {
                 return vec![own];
-            }
-            return optimized_frames(model, f.pc, return_address, own, &frame_type)
+            };
+            return optimized_frames(model, &jit, return_address, own, &frame_type)
                 .into_iter()
                 .map(|(function, kind)| named(function, kind))
                 .collect();
@@ -307,12 +308,12 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<Nam
     vec![named(function, kind)]
 }
 
-/// The frames of optimized code at `pc`: those of the functions inlined there, then the
+/// The frames of optimized code at a pc (`jit`): those of the functions inlined there, then the
 /// code's own (`own`, with the executing position put in). `own` alone, at its function's
 /// start, when the code's tables do not read.
 fn optimized_frames(
     model: &HeapModel<'_>,
-    pc: u64,
+    jit: &JitCode,
     return_address: bool,
     own: NamedFrame,
     frame_type: &V8FrameType,
@@ -321,7 +322,7 @@ fn optimized_frames(
     let NamedKind::Js(mut frame) = kind else {
         return vec![(function, kind)];
     };
-    let Some(positions) = model.jit_positions(pc, return_address) else {
+    let Some(positions) = model.jit_positions(jit, return_address) else {
         return vec![(function, NamedKind::Js(frame))];
     };
     let mut out = Vec::with_capacity(positions.len());
@@ -404,7 +405,12 @@ fn place(
     p
 }
 
-fn js_frame(model: &HeapModel<'_>, pc: u64, js: &JsFrameFacts, frame_type: V8FrameType) -> JsFrame {
+fn js_frame(
+    model: &HeapModel<'_>,
+    jit: Option<&JitCode>,
+    js: &JsFrameFacts,
+    frame_type: V8FrameType,
+) -> JsFrame {
     let mut n = JsFrame {
         frame_type: frame_type.clone(),
         closure: Some(js.function),
@@ -429,8 +435,8 @@ fn js_frame(model: &HeapModel<'_>, pc: u64, js: &JsFrameFacts, frame_type: V8Fra
     let script = info.as_ref().and_then(|i| i.script);
     let offset = match (&frame_type, js.bytecode, js.bytecode_array) {
         (_, Some(b), _) => Some((b.array, b.offset)),
-        (V8FrameType::Baseline, None, Some(array)) => model
-            .baseline_bytecode_offset(pc, array)
+        (V8FrameType::Baseline, None, Some(array)) => jit
+            .and_then(|j| model.baseline_bytecode_offset(j, array))
             .map(|o| (array, o)),
         _ => None,
     };

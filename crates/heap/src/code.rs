@@ -24,8 +24,12 @@ const FUNCTION_INDEX_BYTES: usize = 4;
 /// far sooner).
 const MAX_INLINING_DEPTH: usize = 64;
 
-/// The code object around a pc.
-struct CodeAt {
+/// The JIT code a pc is in, found once per frame ([`HeapModel::jit_code`]) and handed to the
+/// lookups that need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JitCode {
+    /// The tier that compiled it.
+    pub tier: CodeTier,
     /// The `Code` object.
     code: u64,
     /// The pc's offset from the first instruction.
@@ -53,29 +57,13 @@ pub enum CodeTier {
 }
 
 impl HeapModel<'_> {
-    /// Which tier compiled the JIT code at `pc`: from the kind in the flags of the `Code`
-    /// object that holds (or, from V8 11, owns the `InstructionStream` that holds) the pc.
-    /// `None` when the pc is in no code object of the heap, or its kind is not a JIT tier.
-    pub fn code_tier(&self, pc: u64) -> Option<CodeTier> {
-        let frames = &self.layout().frames;
-        let code = self.code_at(pc)?.code;
-        let flags = i64::from(self.u32_at(code, frames.code_flags?).ok()?);
-        let kind = (flags >> frames.code_kind_shift?) & frames.code_kind_mask?;
-        if Some(kind) == frames.code_kind_baseline {
-            Some(CodeTier::Baseline)
-        } else if Some(kind) == frames.code_kind_maglev {
-            Some(CodeTier::Maglev)
-        } else if Some(kind) == frames.code_kind_turbofan {
-            Some(CodeTier::Turbofan)
-        } else {
-            None
-        }
-    }
-
-    /// The `Code` object whose machine code holds `pc`: the heap object around the pc is the
-    /// code object itself (V8 10) or its `InstructionStream` (from V8 11), which points back.
-    fn code_at(&self, pc: u64) -> Option<CodeAt> {
+    /// The JIT code at `pc` and the tier that compiled it: the `Code` object that holds the pc
+    /// (V8 10) or owns the `InstructionStream` that does (from V8 11, which points back), and
+    /// the kind in its flags. `None` when the pc is in no code object of the heap, or its kind
+    /// is not a JIT tier.
+    pub fn jit_code(&self, pc: u64) -> Option<JitCode> {
         let layout = self.layout();
+        let frames = &layout.frames;
         let heap = self.heap();
         let page = heap.page_of(pc)?;
         let holder = heap
@@ -84,12 +72,24 @@ impl HeapModel<'_> {
         let code = match layout.types.name(holder.instance_type)? {
             "CODE_TYPE" => holder.addr,
             "INSTRUCTION_STREAM_TYPE" => self
-                .pointer(holder.addr, layout.frames.instruction_stream_code?, "code")
+                .pointer(holder.addr, frames.instruction_stream_code?, "code")
                 .ok()?,
             _ => return None,
         };
+        let flags = i64::from(self.u32_at(code, frames.code_flags?).ok()?);
+        let kind = (flags >> frames.code_kind_shift?) & frames.code_kind_mask?;
+        let tier = if Some(kind) == frames.code_kind_baseline {
+            CodeTier::Baseline
+        } else if Some(kind) == frames.code_kind_maglev {
+            CodeTier::Maglev
+        } else if Some(kind) == frames.code_kind_turbofan {
+            CodeTier::Turbofan
+        } else {
+            return None;
+        };
         let start = holder.addr.checked_add(layout.code.instructions)?;
-        Some(CodeAt {
+        Some(JitCode {
+            tier,
             code,
             pc_offset: i64::try_from(pc.checked_sub(start)?).ok()?,
         })
@@ -102,10 +102,9 @@ impl HeapModel<'_> {
     /// source position table, whose positions carry an inlining id; the deoptimization data's
     /// inlining positions give each inlined function and the position it was inlined at.
     /// `None` when the pc is not in such code or its tables do not read.
-    pub fn jit_positions(&self, pc: u64, return_address: bool) -> Option<Vec<JitPosition>> {
+    pub fn jit_positions(&self, at: &JitCode, return_address: bool) -> Option<Vec<JitPosition>> {
         let layout = self.layout();
         let sp = &layout.source_position;
-        let at = self.code_at(pc)?;
         let offset = at.pc_offset - i64::from(return_address);
         let table = self
             .pointer(
@@ -174,10 +173,9 @@ impl HeapModel<'_> {
     /// how far each one's machine code reaches (its bytecode offset table), so the bytecodes
     /// are walked alongside, with the executable's table of their lengths. `None` without that
     /// table or when the pc is in no baseline code.
-    pub fn baseline_bytecode_offset(&self, pc: u64, array: u64) -> Option<i64> {
+    pub fn baseline_bytecode_offset(&self, at: &JitCode, array: u64) -> Option<i64> {
         let layout = self.layout();
         let sizes = layout.bytecode_sizes.as_ref()?;
-        let at = self.code_at(pc)?;
         let table = self
             .pointer(
                 at.code,

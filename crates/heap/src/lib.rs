@@ -48,7 +48,7 @@ mod value;
 mod vlq;
 
 pub use awaits::Awaiting;
-pub use code::{CodeTier, JitPosition};
+pub use code::{CodeTier, JitCode, JitPosition};
 /// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,
 /// readers). The layout itself stays below: decoding is this crate's job.
 pub use coroner_v8::layout::UserRoots;
