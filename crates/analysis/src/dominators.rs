@@ -8,11 +8,18 @@
 //! descriptors and transitions are retained by the objects that use it); and, for every JS
 //! object, the values of its backing stores (property array or dictionary, elements, and a
 //! global object's property cells) as its own references too, so that a property is one hop
-//! from its object; a WeakMap's value is held by its key and by the table, as V8 draws it.
-//! One virtual root holds every root object ([`Roots`]), the read-only heap and the
+//! from its object; a WeakMap's value is held by its key (V8 draws it held by its key and by
+//! the table, and DevTools keeps the key's edge alone for dominators: removing either would
+//! free it). One virtual root holds every root object ([`Roots`]), the read-only heap and the
 //! internalized strings (V8's string table is one of its roots). Roots found only as words of
 //! native memory (which may be stale) hold an object only when no other root reaches it: the
 //! graph is walked from the other roots first, then from those.
+//!
+//! DevTools' rule for what JavaScript reaches is followed too: objects reached from the user
+//! roots (the global objects; the native contexts from V8 14.6) are "page-owned", and a
+//! reference from an object that is not page-owned to one that is does not count for
+//! dominators (a handle or a stack slot holding an object the page holds anyway does not
+//! make it the handle's). The virtual root's own edges always count.
 //!
 //! The immediate dominators are computed by the semi-NCA algorithm (Georgiadis; as in LLVM's
 //! dominator trees): a depth-first numbering from the root, semi-dominators by path-compressed
@@ -29,6 +36,71 @@ use rayon::prelude::*;
 use crate::index::ObjectIndex;
 use crate::reverse::ReverseIndex;
 use crate::roots::{RootKind, Roots};
+
+/// The objects the virtual root of the heap graph holds, by why (each list sorted, no free
+/// space): the dominator tree and the heap snapshot export hold the same ones.
+#[derive(Debug, Default)]
+pub(crate) struct RootSets {
+    /// The user roots of V8's heap snapshot: the global objects (from V8 14.6 the native
+    /// contexts). What they reach is page-owned.
+    pub user: Vec<u32>,
+    /// Every root of [`Roots`] but words of native memory (the user roots among them).
+    pub primary: Vec<u32>,
+    /// Internalized strings: V8's string table is one of its roots.
+    pub internalized: Vec<u32>,
+    /// Objects of the read-only heap (`(Read-only roots)`).
+    pub read_only: Vec<u32>,
+    /// Roots found as words of native memory, held only when nothing else reaches them.
+    pub fallback: Vec<u32>,
+}
+
+impl RootSets {
+    pub(crate) fn of(
+        model: &HeapModel<'_>,
+        index: &ObjectIndex,
+        refs: &ReverseIndex,
+        roots: &Roots,
+    ) -> RootSets {
+        let n = index.len();
+        // Free space and fillers are no objects (a stale native word may point at one).
+        let object = |id: u32| (id as usize) < n && refs.class_of(index, id) != Class::Free;
+        let mut sets = RootSets {
+            // V8's heap snapshot counts the string table among the roots (no object retains
+            // a property name it uses), and the read-only heap, which the reverse index
+            // leaves out: their objects are held by the roots alone.
+            internalized: (0..n as u32)
+                .filter(|&id| refs.role_of(index, id) == Some(Role::InternalizedString))
+                .collect(),
+            read_only: refs.read_only_ids().filter(|&id| object(id)).collect(),
+            ..RootSets::default()
+        };
+        for (id, kind) in roots.iter().filter(|&(id, _)| object(id)) {
+            if kind.is_fallback() {
+                sets.fallback.push(id);
+                continue;
+            }
+            let user_root = match model.user_roots() {
+                UserRoots::GlobalObjects => *kind == RootKind::Global,
+                UserRoots::NativeContexts => *kind == RootKind::NativeContext,
+            };
+            if user_root {
+                sets.user.push(id);
+            }
+            sets.primary.push(id);
+        }
+        for list in [
+            &mut sets.user,
+            &mut sets.primary,
+            &mut sets.internalized,
+            &mut sets.read_only,
+            &mut sets.fallback,
+        ] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        sets
+    }
+}
 
 /// Number of the virtual root in the depth-first numbering.
 const ROOT: u32 = 0;
@@ -58,6 +130,9 @@ pub struct Dominators {
     retained: Vec<u64>,
     /// Per object id: hops from the virtual root (1 for a root object, 0 when unreachable).
     distance: Vec<u32>,
+    /// The roots found as words of native memory that the virtual root holds (those nothing
+    /// else reaches), sorted.
+    linked_fallback: Vec<u32>,
 }
 
 impl Dominators {
@@ -70,40 +145,39 @@ impl Dominators {
     ) -> Dominators {
         let n = index.len();
         let forward = Graph::forward(model, index, refs);
-        // Roots held by the virtual root: every root but native-memory words first, then those
-        // that reach what nothing else does.
-        let mut user = Vec::new();
-        let mut primary = Vec::new();
-        let mut fallback = Vec::new();
-        // Free space and fillers are no objects (a stale native word may point at one).
-        let object = |id: u32| (id as usize) < n && refs.class_of(index, id) != Class::Free;
-        // V8's heap snapshot counts the string table among the roots (no object retains a
-        // property name it uses), and the read-only heap (`(Read-only roots)`, which the
-        // reverse index leaves out): their objects are held by the roots alone.
-        let mut held_by_v8: Vec<u32> = (0..n as u32)
-            .filter(|&id| refs.role_of(index, id) == Some(Role::InternalizedString))
-            .chain(refs.read_only_ids().filter(|&id| object(id)))
+        let sets = RootSets::of(model, index, refs, roots);
+        let mut held_by_v8: Vec<u32> = sets
+            .internalized
+            .iter()
+            .chain(&sets.read_only)
+            .copied()
             .collect();
         held_by_v8.sort_unstable();
         held_by_v8.dedup();
-        for (id, kind) in roots.iter().filter(|&(id, _)| object(id)) {
-            if kind.is_fallback() {
-                fallback.push(id);
-            } else {
-                let user_root = match model.user_roots() {
-                    UserRoots::GlobalObjects => *kind == RootKind::Global,
-                    UserRoots::NativeContexts => *kind == RootKind::NativeContext,
-                };
-                if user_root {
-                    user.push(id);
-                }
-                primary.push(id);
-            }
-        }
-        let held: Vec<u32> = primary.iter().chain(&held_by_v8).copied().collect();
-        let (number, vertex, parent, linked) = numbering(&forward, n, &held, &fallback);
+        let (distance, page) = distances(
+            &forward,
+            n,
+            &[&sets.user, &sets.primary, &held_by_v8, &sets.fallback],
+        );
+        // The user roots first: the depth-first tree then reaches page-owned objects from them.
+        let held: Vec<u32> = sets
+            .user
+            .iter()
+            .chain(&sets.primary)
+            .chain(&held_by_v8)
+            .copied()
+            .collect();
+        let (number, vertex, parent, linked) =
+            numbering(&forward, n, &held, &sets.fallback, &page, &sets.user);
         // The predecessors are needed by this step alone: built for it, dropped after it.
-        let idom = semi_nca(&forward.transposed(n), &number, &vertex, parent, &linked);
+        let idom = semi_nca(
+            &forward.transposed(n),
+            &number,
+            &vertex,
+            parent,
+            &linked,
+            &page,
+        );
         // Shallow sizes, with the bytes an object owns outside the heap (an ArrayBuffer's
         // backing store), as V8's heap snapshot counts them.
         let sizes = index.sizes();
@@ -127,13 +201,19 @@ impl Dominators {
         for (i, &v) in vertex.iter().enumerate().skip(1) {
             retained[v as usize] = by_number[i];
         }
-        let distance = distances(&forward, n, &[&user, &primary, &held_by_v8, &fallback]);
+        let linked_fallback = sets
+            .fallback
+            .iter()
+            .copied()
+            .filter(|&id| linked[id as usize])
+            .collect();
         Dominators {
             number,
             vertex,
             idom,
             retained,
             distance,
+            linked_fallback,
         }
     }
 
@@ -196,6 +276,12 @@ impl Dominators {
             k = d;
         }
         out
+    }
+
+    /// The roots found only as words of native memory that hold what nothing else reaches
+    /// (the others add nothing to the tree), sorted.
+    pub(crate) fn linked_fallback(&self) -> &[u32] {
+        &self.linked_fallback
     }
 
     /// Whether a root reaches object `id`.
@@ -280,6 +366,7 @@ impl Dominators {
             + self.idom.len() * 4
             + self.retained.len() * 8
             + self.distance.len() * 4
+            + self.linked_fallback.len() * 4
     }
 }
 
@@ -320,7 +407,7 @@ impl Graph {
                     let addr = index.addrs()[v as usize];
                     for (key, value) in model.ephemeron_pairs(addr) {
                         if let (Some(k), Some(x)) = (index.id_of(key), index.id_of(value)) {
-                            out.extend([(v, x), (k, x)]);
+                            out.push((k, x));
                         }
                     }
                 }
@@ -391,15 +478,25 @@ impl Graph {
     }
 }
 
+/// Whether the reference from `from` to `to` counts for dominators: not when it enters the
+/// page-owned objects from outside them (DevTools' rule, see the module documentation).
+fn essential(page: &[bool], from: u32, to: u32) -> bool {
+    !page.get(to as usize).copied().unwrap_or(false)
+        || page.get(from as usize).copied().unwrap_or(false)
+}
+
 /// Depth-first numbering from the virtual root (number 0): its children are the `primary`
-/// roots, then the `fallback` roots not reached from them. Returns each object's number
-/// ([`NONE`] when unreached), each number's object, each number's tree parent, and which
-/// objects the virtual root holds.
+/// roots (the `user` roots among them; the others only when not page-owned), then the
+/// `fallback` roots not reached from them. Returns each object's number ([`NONE`] when
+/// unreached), each number's object, each number's tree parent, and which objects the
+/// virtual root holds.
 fn numbering(
     forward: &Graph,
     n: usize,
     primary: &[u32],
     fallback: &[u32],
+    page: &[bool],
+    user: &[u32],
 ) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<bool>) {
     let mut number = vec![NONE; n];
     let mut vertex = vec![NONE];
@@ -425,7 +522,7 @@ fn numbering(
             match forward.of(v).get(next) {
                 Some(&t) => {
                     top.2 += 1;
-                    if number[t as usize] == NONE {
+                    if number[t as usize] == NONE && essential(page, v, t) {
                         let kt = vertex.len() as u32;
                         number[t as usize] = kt;
                         vertex.push(t);
@@ -440,11 +537,15 @@ fn numbering(
         }
     };
     for &r in primary {
+        // The root's edges to the user roots count; to other page-owned objects they do not.
+        if page[r as usize] && user.binary_search(&r).is_err() {
+            continue;
+        }
         linked[r as usize] = true;
         visit(r, &mut number, &mut vertex, &mut parent, &mut stack);
     }
     for &r in fallback {
-        if number[r as usize] == NONE {
+        if number[r as usize] == NONE && !page[r as usize] {
             linked[r as usize] = true;
             visit(r, &mut number, &mut vertex, &mut parent, &mut stack);
         }
@@ -459,6 +560,7 @@ fn semi_nca(
     vertex: &[u32],
     parent: Vec<u32>,
     linked: &[bool],
+    page: &[bool],
 ) -> Vec<u32> {
     let count = vertex.len();
     // `ancestor` starts as the tree parent and is compressed by `eval`; `idom` keeps the tree
@@ -481,7 +583,7 @@ fn semi_nca(
         }
         for &r in backward.of(vertex[w]) {
             let k = number.get(r as usize).copied().unwrap_or(NONE);
-            if k != NONE {
+            if k != NONE && essential(page, r, vertex[w]) {
                 consider(k, &mut s);
             }
         }
@@ -539,11 +641,13 @@ fn eval(
 /// Hops over strong references from the roots, 1 for a root, as DevTools counts them: first
 /// from the user roots of V8's heap snapshot (the global objects; from V8 14.6 the native
 /// contexts), so that what JavaScript reaches from a global gets its distance from there;
-/// then, for what is left, from the other roots of each phase in turn.
-fn distances(forward: &Graph, n: usize, phases: &[&[u32]]) -> Vec<u32> {
+/// then, for what is left, from the other roots of each phase in turn. Also returns which
+/// objects the first phase reached: the page-owned ones.
+fn distances(forward: &Graph, n: usize, phases: &[&[u32]]) -> (Vec<u32>, Vec<bool>) {
     let mut distance = vec![0u32; n];
+    let mut page = Vec::new();
     let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
-    for phase in phases {
+    for (i, phase) in phases.iter().enumerate() {
         for &id in *phase {
             if distance[id as usize] == 0 {
                 distance[id as usize] = 1;
@@ -559,6 +663,12 @@ fn distances(forward: &Graph, n: usize, phases: &[&[u32]]) -> Vec<u32> {
                 }
             }
         }
+        if i == 0 {
+            page = distance.iter().map(|&d| d > 0).collect();
+        }
     }
-    distance
+    if page.is_empty() {
+        page = vec![false; n];
+    }
+    (distance, page)
 }

@@ -28,6 +28,7 @@
 
 mod census;
 mod dominators;
+mod heapsnapshot;
 mod index;
 mod instances;
 mod names;
@@ -42,6 +43,10 @@ pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
 pub use dominators::{Dominator, Dominators};
+pub use heapsnapshot::{
+    node_id, object_of_node_id, EdgeLabel, EdgeOrigin, EdgeType, NodeType, SnapshotEdge,
+    SnapshotOptions, SnapshotSummary,
+};
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};
 pub use refs::{PropertyMatch, Reference, References, RefsError};

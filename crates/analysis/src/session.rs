@@ -37,6 +37,8 @@ pub enum Stage {
     FindingRoots,
     /// Computing the dominator tree, retained sizes and distances.
     Dominators,
+    /// Writing a heap snapshot file.
+    WritingSnapshot,
 }
 
 /// Told when a [`Stage`] starts and ends (a front end shows a spinner meanwhile).
@@ -112,7 +114,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Runs `build` as `stage`, telling the progress observer.
-    fn stage<T>(&self, stage: Stage, build: impl FnOnce() -> T) -> T {
+    pub(crate) fn stage<T>(&self, stage: Stage, build: impl FnOnce() -> T) -> T {
         if let Some(p) = &self.progress {
             p.begin(stage);
         }

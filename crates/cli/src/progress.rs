@@ -57,6 +57,7 @@ impl coroner_analysis::Progress for Spinners {
             Stage::Unwinding => "unwinding threads",
             Stage::FindingRoots => "finding GC roots",
             Stage::Dominators => "computing retained sizes",
+            Stage::WritingSnapshot => "writing the heap snapshot",
         };
         if let Ok(mut current) = self.current.lock() {
             *current = Some(Progress::spinner(self.enabled, message));

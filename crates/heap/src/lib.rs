@@ -52,6 +52,7 @@ pub use code::{CodeTier, JitCode, JitPosition};
 /// The V8 layer's types that the model's structure queries hand out (pages, isolates, walks,
 /// readers). The layout itself stays below: decoding is this crate's job.
 pub use coroner_v8::layout::UserRoots;
+pub use coroner_v8::types::StringRepresentation;
 pub use coroner_v8::{
     HeapError, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader, Space, StuckReason,
     WalkEnd,

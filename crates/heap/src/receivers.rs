@@ -3,6 +3,8 @@
 //! views, proxies, boxed primitives, generators — with, when expanded, the own properties and
 //! elements every JS object has ([`JsObject`]).
 
+use coroner_v8::types::StringRepresentation;
+
 use crate::elements::ElementValue;
 use crate::error::DecodeError;
 use crate::inspect::InspectOptions;
@@ -400,17 +402,36 @@ impl HeapModel<'_> {
     }
 
     /// Bytes an object keeps outside the V8 heap that V8's heap snapshot counts as its own: an
-    /// `ArrayBuffer`'s backing store (its byte length, when it has one). 0 for anything else.
+    /// `ArrayBuffer`'s backing store (its byte length, when it has one) and, where the layout
+    /// says V8 counts them (`external_string_payload`), an external string's characters. 0 for
+    /// anything else.
     pub fn external_bytes(&self, addr: u64, class: Class) -> u64 {
-        if class != Class::ArrayBuffer {
-            return 0;
-        }
-        let b = &self.layout().buffers;
-        match (
-            self.field(addr, b.backing_store),
-            self.field(addr, b.buffer_byte_length),
-        ) {
-            (Ok(store), Ok(len)) if store != 0 => len,
+        let layout = self.layout();
+        match class {
+            Class::ArrayBuffer => {
+                let b = &layout.buffers;
+                match (
+                    self.field(addr, b.backing_store),
+                    self.field(addr, b.buffer_byte_length),
+                ) {
+                    (Ok(store), Ok(len)) if store != 0 => len,
+                    _ => 0,
+                }
+            }
+            Class::String if layout.external_string_payload => {
+                let shape = self
+                    .header(addr)
+                    .ok()
+                    .and_then(|h| layout.types.string_shape(h.instance_type));
+                match shape {
+                    Some(shape) if shape.representation == StringRepresentation::External => {
+                        let width = if shape.one_byte { 1 } else { 2 };
+                        self.string_length(addr)
+                            .map_or(0, |n| n.saturating_mul(width))
+                    }
+                    _ => 0,
+                }
+            }
             _ => 0,
         }
     }

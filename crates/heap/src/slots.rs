@@ -12,7 +12,8 @@
 //! reference when it is a strong or weak pointer (by its tag); the map word is not counted
 //! (every object holds its map). Some strong-tagged fields are weak to the garbage collector:
 //! the entries of an `EphemeronHashTable` (WeakMap and WeakSet tables), a `JSWeakRef`'s target,
-//! a `WeakCell`'s target and unregister token ([`SlotRule::is_weak`]).
+//! a `WeakCell`'s target and unregister token, a V8 10 native context's code lists
+//! ([`SlotRule::is_weak`]).
 
 use coroner_v8::size::SizeRule;
 use coroner_v8::types::StringRepresentation;
@@ -121,6 +122,18 @@ impl HeapModel<'_> {
                 ranges: [all, NONE],
                 weak: [one(w.js_weak_ref_target), NONE],
             };
+        }
+        if named("NATIVE_CONTEXT_TYPE") {
+            if let Some(slot) = layout.context.native_context_first_weak_slot {
+                let from = layout
+                    .fixed_array
+                    .header_size
+                    .saturating_add(slot.saturating_mul(word));
+                return SlotRule {
+                    ranges: [all, NONE],
+                    weak: [(from, u64::MAX), NONE],
+                };
+            }
         }
         if named("WEAK_CELL_TYPE") {
             return SlotRule {

@@ -67,6 +67,14 @@ impl HeapModel<'_> {
         Some(s.to_string_lossy())
     }
 
+    /// How the string at `addr` keeps its characters (sequential, cons, sliced, thin,
+    /// external); `None` when it is no readable string.
+    pub fn string_representation(&self, addr: u64) -> Option<StringRepresentation> {
+        let h = self.header(addr).ok()?;
+        let shape = self.layout().types.string_shape(h.instance_type)?;
+        Some(shape.representation)
+    }
+
     /// The length of the string at `addr`, in UTF-16 code units (its length field: cheap, for
     /// rejecting strings before decoding them).
     pub fn string_length(&self, addr: u64) -> Result<u64, DecodeError> {

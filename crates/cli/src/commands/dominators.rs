@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{Analysis, Dominator, RetainerOptions};
 use serde::Serialize;
 
-use super::{parse_address, CommandError};
+use super::{object_address, CommandError};
 use crate::json::hex;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -98,7 +98,7 @@ pub fn run(session: &Session, args: &DominatorsArgs) -> Result<DominatorTree, Co
     let (object, chain, of) = match &args.address {
         None => (None, None, Dominator::Roots),
         Some(a) => {
-            let addr = parse_address(a)?;
+            let addr = object_address(session, a)?;
             let id = analysis.object_id(addr).map_err(|e| e.to_string())?;
             if !tree.reached(id) {
                 return Err(format!(

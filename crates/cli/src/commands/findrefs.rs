@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{PropertyMatch, Reference};
 use serde::Serialize;
 
-use super::{parse_address, CommandError, Page};
+use super::{object_address, CommandError, Page};
 use crate::json::{edge_parts, hex};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -19,7 +19,8 @@ use crate::session::Session;
 #[derive(Debug, ClapArgs)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["address", "value", "name", "string"])))]
 pub struct FindRefsArgs {
-    /// The object whose holders to list (hex, with or without 0x; tagged or not).
+    /// The object whose holders to list (hex, with or without 0x; tagged or not; or @ID from
+    /// a heap snapshot coroner wrote).
     #[arg(value_name = "ADDR")]
     pub address: Option<String>,
     /// The same, as llnode spells it: `findrefs -v ADDR`.
@@ -168,7 +169,7 @@ pub fn run(
             .as_deref()
             .or(args.address.as_deref())
             .ok_or("give an address, -n NAME or -s TEXT")?;
-        let addr = parse_address(text)?;
+        let addr = object_address(session, text)?;
         let found = analysis.references(addr).map_err(|e| e.to_string())?;
         let rows: Vec<RefRow> = found.references.iter().map(|r| row(r, false)).collect();
         let mut summary = format!(

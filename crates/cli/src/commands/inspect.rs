@@ -6,7 +6,7 @@ use clap::Args as ClapArgs;
 use coroner_heap::{InspectOptions, Value};
 use serde::{Serialize, Serializer};
 
-use super::{parse_address, CommandError};
+use super::{object_address, CommandError};
 use crate::render;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -15,7 +15,8 @@ use crate::value_json::Json;
 /// Options of `inspect`.
 #[derive(Debug, ClapArgs)]
 pub struct InspectArgs {
-    /// The address of a heap object (hex, with or without 0x; tagged or not).
+    /// The address of a heap object (hex, with or without 0x; tagged or not; or @ID from a
+    /// heap snapshot coroner wrote).
     #[arg(value_name = "ADDR")]
     pub address: String,
     /// Show strings in full, whatever -l says.
@@ -91,7 +92,7 @@ impl Serialize for Inspected {
 
 /// Decodes the value at the address.
 pub fn run(session: &Session, args: &InspectArgs) -> Result<Inspected, CommandError> {
-    let addr = parse_address(&args.address)?;
+    let addr = object_address(session, &args.address)?;
     let analysis = session.analysis()?;
     let model = analysis.model();
     let value = model

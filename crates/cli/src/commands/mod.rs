@@ -11,6 +11,7 @@ mod findrefs;
 mod info;
 mod inspect;
 mod retainers;
+mod snapshot;
 mod stack;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -98,6 +99,26 @@ pub fn parse_address(text: &str) -> Result<u64, CommandError> {
         .map_err(|_| format!("{text:?} is not an address (hex, like 0x3a8f1c2e4b51)"))
 }
 
+/// Parses the address of a heap object as typed: hex (see [`parse_address`]), or `@ID`, the
+/// node id of the object in a heap snapshot coroner wrote of this core (as DevTools shows it).
+pub fn object_address(session: &Session, text: &str) -> Result<u64, CommandError> {
+    let Some(id) = text.strip_prefix('@') else {
+        return parse_address(text);
+    };
+    let node: u64 = id
+        .parse()
+        .map_err(|_| format!("{text:?} is not a snapshot node id (@ and a decimal number)"))?;
+    let analysis = session.analysis()?;
+    coroner_analysis::object_of_node_id(node)
+        .and_then(|k| analysis.index().addrs().get(k as usize).copied())
+        .ok_or_else(|| {
+            format!(
+                "{text} is no object of this core's heap snapshot (objects have odd ids below {})",
+                coroner_analysis::node_id(analysis.index().len() as u32)
+            )
+        })
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The process, its threads, signal, executable and Node/V8 versions.
@@ -137,6 +158,11 @@ enum Command {
         after_help = "Examples:\n  dominators\n  dominators -n 5\n  dominators 0x3a8f1c2e4b51\n  dominators --json | jq '.dominated[0]'"
     )]
     Dominators(dominators::DominatorsArgs),
+    /// Write the heap as a V8 heap snapshot (.heapsnapshot) for Chrome DevTools or memlab.
+    #[command(
+        after_help = "Examples:\n  snapshot core.heapsnapshot\n  snapshot --isolate 1 worker.heapsnapshot\n\nIn DevTools: Memory, Load profile. An object shown as `Foo @123` is `inspect @123` here."
+    )]
+    Snapshot(snapshot::SnapshotArgs),
     /// Every thread's stack, or the selected thread's: native and JavaScript frames.
     #[command(
         visible_alias = "backtrace",
@@ -295,6 +321,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         }
         Command::Retainers(args) => Ok(Output::report(retainers::run(session, args)?)),
         Command::Dominators(args) => Ok(Output::report(dominators::run(session, args)?)),
+        Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),

@@ -10,7 +10,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{Hop, RetainerOptions, RetainerPath, RootKind};
 use serde::Serialize;
 
-use super::{parse_address, CommandError};
+use super::{object_address, CommandError};
 use crate::json::{edge_parts, hex};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -18,7 +18,8 @@ use crate::session::Session;
 /// Options of `retainers`.
 #[derive(Debug, ClapArgs)]
 pub struct RetainersArgs {
-    /// The object (hex, with or without 0x; tagged or not).
+    /// The object (hex, with or without 0x; tagged or not; or @ID from a heap snapshot
+    /// coroner wrote).
     #[arg(value_name = "ADDR")]
     pub address: String,
     /// Show at most PATHS paths, each from a different root.
@@ -146,7 +147,7 @@ fn path_row(p: &RetainerPath) -> PathRow {
 
 /// Finds the paths.
 pub fn run(session: &Session, args: &RetainersArgs) -> Result<RetainerList, CommandError> {
-    let addr = parse_address(&args.address)?;
+    let addr = object_address(session, &args.address)?;
     let analysis = session.analysis()?;
     // Check the address before unwinding stacks and scanning for roots.
     analysis.object_id(addr).map_err(|e| e.to_string())?;

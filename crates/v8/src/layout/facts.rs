@@ -279,6 +279,21 @@ impl<'a> Facts<'a> {
         }
     }
 
+    /// A required yes-or-no fact from the supplement.
+    pub(crate) fn flag(&mut self, key: &str) -> bool {
+        match self.supp.get(key) {
+            Some(toml::Value::Boolean(b)) => {
+                self.used.insert(key.to_string());
+                *b
+            }
+            _ => {
+                self.missing
+                    .push(format!("{key} (supplement true or false)"));
+                false
+            }
+        }
+    }
+
     /// A list of strings from the supplement.
     pub(crate) fn list(&mut self, key: &str) -> Option<Vec<String>> {
         let a = self.supp.get(key)?.as_array()?;

@@ -230,6 +230,7 @@ fn build(
     let elements_kinds = sections::elements_kinds(&mut f);
     let regexp_flags = sections::regexp_flags(&mut f);
     let user_roots = sections::user_roots(&mut f);
+    let external_string_payload = f.flag("heap_snapshot.external_string_payload");
     let known = sections::known_types(&mut f);
 
     let strings = string_bits(&string);
@@ -314,6 +315,7 @@ fn build(
         elements_kinds,
         regexp_flags,
         user_roots,
+        external_string_payload,
         missing_optional: outcome.missing_optional,
         disagreements,
         unused_keys: outcome.unused_keys,

@@ -126,6 +126,9 @@ pub struct Layout {
     /// Where V8's heap snapshot starts a JavaScript distance: what its root's shortcut edges
     /// point at (DevTools counts distances from there).
     pub user_roots: UserRoots,
+    /// Whether V8's heap snapshot counts an external string's characters (kept outside the
+    /// heap) in its self size, as it counts an ArrayBuffer's backing store (V8 13.6 on).
+    pub external_string_payload: bool,
     missing_optional: Vec<String>,
     disagreements: Vec<Disagreement>,
     unused_keys: Vec<String>,
@@ -637,6 +640,10 @@ pub struct ContextLayout {
     pub min_slots: u64,
     /// Extra bytes of a `NativeContext` after its slots (the microtask queue pointer).
     pub native_context_extra: u64,
+    /// The first of a `NativeContext`'s slots the GC treats as weak (V8 10's optimized and
+    /// deoptimized code lists and next context link, its last three); `None` when every slot
+    /// is strong (V8 11 on).
+    pub native_context_first_weak_slot: Option<u64>,
     /// Slot of the extension (of an await closure's context: the suspended async function).
     pub extension_index: u64,
 }

@@ -268,6 +268,7 @@ pub(super) fn context(f: &mut Facts<'_>) -> ContextLayout {
         previous_index: f.off("context.previous_index", &["context_idx_prev"]),
         min_slots: f.off("context.min_slots", &["context_min_slots"]),
         native_context_extra: f.off("context.native_context_extra", &[]),
+        native_context_first_weak_slot: f.opt_off("context.native_context_first_weak_slot", &[]),
         extension_index: f.off("context.extension_index", &[]),
     }
 }
