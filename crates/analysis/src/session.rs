@@ -12,6 +12,7 @@ use coroner_unwind::Unwinder;
 
 use crate::census::{census, Census, CensusOptions};
 use crate::dominators::Dominators;
+use crate::heapsnapshot::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
 use crate::refs::{
@@ -84,6 +85,8 @@ pub struct Analysis<'a> {
     stacks: OnceLock<Vec<ThreadStack>>,
     roots: OnceLock<Roots>,
     dominators: OnceLock<Dominators>,
+    /// For each WeakMap key, its values and their tables (the heap snapshot export's edges).
+    ephemerons: OnceLock<Ephemerons>,
     progress: Option<Arc<dyn Progress>>,
 }
 
@@ -98,6 +101,7 @@ impl<'a> Analysis<'a> {
             stacks: OnceLock::new(),
             roots: OnceLock::new(),
             dominators: OnceLock::new(),
+            ephemerons: OnceLock::new(),
             progress: None,
         }
     }
@@ -188,6 +192,13 @@ impl<'a> Analysis<'a> {
                 Dominators::build(&self.model, index, refs, roots)
             })
         })
+    }
+
+    /// For each object that is a WeakMap key, the values it holds and their tables (found by
+    /// the first call).
+    pub(crate) fn ephemerons(&self) -> &Ephemerons {
+        self.ephemerons
+            .get_or_init(|| Ephemerons::find(&self.model, self.index(), self.refs()))
     }
 
     /// The dominator tree, if some query has built it already.

@@ -30,10 +30,12 @@ mod kinds;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use coroner_heap::{Class, EdgeName, Role};
+use coroner_heap::{Class, EdgeName, HeapModel, Role};
 use rayon::prelude::*;
 
 use crate::dominators::{Dominators, RootSets};
+use crate::index::ObjectIndex;
+use crate::reverse::ReverseIndex;
 use crate::roots::RootKind;
 use crate::session::{Analysis, Stage};
 use json::SnapshotWriter;
@@ -169,6 +171,40 @@ const GROUPS: [&str; 5] = [
     "(Read-only roots)",
 ];
 
+/// For each object that is a WeakMap key, the values it holds and their tables, by id.
+#[derive(Debug, Default)]
+pub(crate) struct Ephemerons {
+    by_key: HashMap<u32, Vec<(u32, u32)>>,
+}
+
+impl Ephemerons {
+    pub(crate) fn find(
+        model: &HeapModel<'_>,
+        index: &ObjectIndex,
+        refs: &ReverseIndex,
+    ) -> Ephemerons {
+        let mut by_key: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        for table in 0..index.len() as u32 {
+            if refs.role_of(index, table) != Some(Role::EphemeronTable) {
+                continue;
+            }
+            for (key, value) in model.ephemeron_pairs(index.addrs()[table as usize]) {
+                if let (Some(k), Some(v)) = (index.id_of(key), index.id_of(value)) {
+                    if k != v {
+                        by_key.entry(k).or_default().push((v, table));
+                    }
+                }
+            }
+        }
+        Ephemerons { by_key }
+    }
+
+    /// The (value, table) pairs object `id` is the key of.
+    fn of(&self, id: u32) -> &[(u32, u32)] {
+        self.by_key.get(&id).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
 /// Names interned into the snapshot's string table.
 #[derive(Default)]
 struct Strings {
@@ -192,8 +228,7 @@ impl Analysis<'_> {
     /// Every edge object `id` has in the heap snapshot export (see the module documentation),
     /// with objects named by id; none for an id out of range.
     pub fn snapshot_edges(&self, id: u32) -> Vec<SnapshotEdge> {
-        let ephemerons = self.ephemerons_by_key();
-        self.edges_of(id, &ephemerons)
+        self.edges_of(id, self.ephemerons())
     }
 
     /// Writes the heap as a V8 heap snapshot to `out` (see the module documentation). Builds
@@ -315,7 +350,7 @@ impl Analysis<'_> {
         }
         // The objects, a chunk at a time: named and their edges gathered in parallel, then
         // interned in order.
-        let ephemerons = self.ephemerons_by_key();
+        let ephemerons = self.ephemerons();
         let sizes = index.sizes();
         for chunk in objects.chunks(CHUNK) {
             let gathered: Vec<(NodeType, String, u64, Vec<SnapshotEdge>)> = chunk
@@ -326,7 +361,7 @@ impl Analysis<'_> {
                     let (kind, name) = kinds::node_kind(model, index, id, class);
                     let own = u64::from(sizes.get(id as usize).copied().unwrap_or(0));
                     let size = own + model.external_bytes(addr, class);
-                    (kind, name, size, self.edges_of(id, &ephemerons))
+                    (kind, name, size, self.edges_of(id, ephemerons))
                 })
                 .collect();
             for (&id, (kind, name, size, list)) in chunk.iter().zip(gathered) {
@@ -380,29 +415,8 @@ impl Analysis<'_> {
         })
     }
 
-    /// For each object that is a WeakMap key, the values it holds and their tables (by id).
-    fn ephemerons_by_key(&self) -> HashMap<u32, Vec<(u32, u32)>> {
-        let model = self.model();
-        let index = self.index();
-        let refs = self.refs();
-        let mut by_key: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
-        for table in 0..index.len() as u32 {
-            if refs.role_of(index, table) != Some(Role::EphemeronTable) {
-                continue;
-            }
-            for (key, value) in model.ephemeron_pairs(index.addrs()[table as usize]) {
-                if let (Some(k), Some(v)) = (index.id_of(key), index.id_of(value)) {
-                    if k != v {
-                        by_key.entry(k).or_default().push((v, table));
-                    }
-                }
-            }
-        }
-        by_key
-    }
-
     /// The edges of object `id` (see [`Analysis::snapshot_edges`]).
-    fn edges_of(&self, id: u32, ephemerons: &HashMap<u32, Vec<(u32, u32)>>) -> Vec<SnapshotEdge> {
+    fn edges_of(&self, id: u32, ephemerons: &Ephemerons) -> Vec<SnapshotEdge> {
         let model = self.model();
         let index = self.index();
         let refs = self.refs();
@@ -479,7 +493,7 @@ impl Analysis<'_> {
                 }
             }
         }
-        for &(value, table) in ephemerons.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+        for &(value, table) in ephemerons.of(id) {
             out.push(SnapshotEdge {
                 kind: EdgeType::Internal,
                 name: EdgeLabel::Name(format!("value in WeakMap (table @{})", node_id(table))),
