@@ -5,13 +5,17 @@
 //!   builds running the scenarios of `fixtures/` (see `fixtures/README.md`).
 //! * `cargo xtask demo [COMMAND...]` makes the `objects` fixtures of the default Node version and
 //!   runs coroner on its abort core (`-c info` unless commands are given).
-//! * `cargo xtask test` builds every default fixture (cached), then runs `cargo test --workspace`:
-//!   the README's and CI's test command.
+//! * `cargo xtask test` builds every default fixture (cached) and installs the heap snapshot
+//!   consumers, then runs `cargo test --workspace`: the README's and CI's test command.
+//! * `cargo xtask consumers` installs the heap snapshot consumers the snapshot tests compare
+//!   with (Chrome DevTools' loader, memlab; see `fixtures/consumers/README.md`) into
+//!   `target/consumers/` (cached) and prints that directory.
 //! * `cargo xtask bench` runs the benchmark of docs/performance.md on the large fixture.
 //! * `cargo xtask layouts [--versions V,..]` writes the per-build layout tables of
 //!   `crates/v8/layouts/builds/` from the official builds themselves (needs gdb).
 
 mod bench;
+mod consumers;
 mod demo;
 mod dumper;
 mod elf;
@@ -43,7 +47,10 @@ commands:
       --abort-dumper D     who writes abort cores: auto (default), kernel or gdb
   demo [COMMAND...]    build the `objects` fixtures of the default version and run
                        `coroner CORE -c COMMAND...` on its abort core (default: info)
-  test [ARGS...]       build every default fixture (cached), then `cargo test --workspace ARGS`
+  test [ARGS...]       build every default fixture and install the consumers (cached), then
+                       `cargo test --workspace ARGS` (with CORONER_CONSUMERS set)
+  consumers            install the heap snapshot consumers (DevTools' loader, memlab) into
+                       target/consumers (cached; npm ci) and print that directory
   bench                build the large fixture (cached) and run the benchmark of
                        docs/performance.md on it
   layouts [--versions V,..]
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::command(&args[1..]),
         Some("demo") => demo::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
+        Some("consumers") => consumers::command(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
         Some("layouts") => layouts::command(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
