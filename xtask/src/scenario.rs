@@ -19,6 +19,10 @@ pub const PIPELINE_VERSION: u32 = 1;
 
 /// Name of the benchmark scenario.
 pub const LARGE: &str = "large";
+/// The scenario ten times the size of `large` (about 6 million objects), built only when named
+/// (`--scenarios huge`): the figures of docs/performance.md on a heap an order of magnitude
+/// bigger.
+pub const HUGE: &str = "huge";
 
 /// A scenario and how to run it.
 #[derive(Debug, Clone)]
@@ -109,10 +113,24 @@ pub fn large(layout: &Layout) -> Scenario {
     }
 }
 
-/// Every scenario that may have fixtures: the default set and `large`.
+/// The `huge` benchmark scenario: a live core (no heap snapshot, whose V8 graph of 6 million
+/// objects would take longer than the rest), default version only.
+pub fn huge(layout: &Layout) -> Scenario {
+    Scenario {
+        name: HUGE.to_string(),
+        script: layout.sources.join("huge").join("huge.js"),
+        node_args: vec!["--max-old-space-size=8192".to_string()],
+        kinds: vec![Kind::Live],
+        default_version_only: true,
+        timeout: Duration::from_secs(1800),
+    }
+}
+
+/// Every scenario that may have fixtures: the default set, `large` and `huge`.
 pub fn known(layout: &Layout) -> Result<Vec<Scenario>> {
     let mut all = default_set(layout)?;
     all.push(large(layout));
+    all.push(huge(layout));
     Ok(all)
 }
 
@@ -151,6 +169,8 @@ mod tests {
                 "{expected} missing from {names:?}"
             );
         }
-        assert!(!names.iter().any(|n| n == LARGE || n == "harness"));
+        assert!(!names
+            .iter()
+            .any(|n| n == LARGE || n == HUGE || n == "harness"));
     }
 }
