@@ -176,11 +176,18 @@ impl HeapModel<'_> {
         // The object's bytes taken in one piece when the core has them so (the usual case).
         let reader = Reader::with_window(self.heap().memory(), addr, addr.saturating_add(size));
         let mut found: Vec<(u64, u64, bool)> = Vec::new();
+        // Consecutive slots often hold one target (an array of holes): asked once for it.
+        let mut last: Option<(u64, bool)> = None;
         self.scan_slots(&reader, addr, size, &rule, |off, target, weak| {
             // A raw field can look like a pointer; only words into the heap's objects count.
-            let wanted = match only {
-                Some(t) => t == target,
-                None => self.heap().page_of(target).is_some(),
+            let wanted = match (only, last) {
+                (Some(t), _) => t == target,
+                (None, Some((t, wanted))) if t == target => wanted,
+                (None, _) => {
+                    let wanted = self.heap().page_of(target).is_some();
+                    last = Some((target, wanted));
+                    wanted
+                }
             };
             if wanted {
                 found.push((off, target, weak));

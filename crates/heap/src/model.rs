@@ -187,6 +187,9 @@ impl<T> Cache<T> {
 pub struct HeapModel<'a> {
     heap: Heap<'a>,
     classes: Vec<Class>,
+    /// The slot rule of each instance type (as many as `classes`), computed once: reading an
+    /// object's edges asks for it per object.
+    slot_rules: Vec<crate::slots::SlotRule>,
     roles: Vec<(u16, Role)>,
     pub(crate) descriptors: Cache<Result<Vec<Descriptor>, DecodeError>>,
     pub(crate) facts: Cache<MapFacts>,
@@ -231,15 +234,27 @@ impl<'a> HeapModel<'a> {
     pub fn new(heap: Heap<'a>) -> HeapModel<'a> {
         let classes = classify(heap.layout());
         let roles = roles(heap.layout());
-        HeapModel {
+        let types = classes.len();
+        let mut model = HeapModel {
             heap,
             classes,
+            slot_rules: Vec::new(),
             roles,
             descriptors: Cache::new(),
             facts: Cache::new(),
             to_string_tag: OnceLock::new(),
             image: None,
-        }
+        };
+        model.slot_rules = (0..types)
+            .map_while(|t| u16::try_from(t).ok())
+            .map(|t| model.compute_slot_rule(t))
+            .collect();
+        model
+    }
+
+    /// The slot rule of instance type `t`, computed once at opening.
+    pub(crate) fn cached_slot_rule(&self, t: u16) -> Option<crate::slots::SlotRule> {
+        self.slot_rules.get(usize::from(t)).copied()
     }
 
     /// The heap of the V8 layer: layout, memory, isolates, pages and walks. Decoders of this

@@ -66,6 +66,12 @@ impl HeapModel<'_> {
     /// Which words of an object of instance type `t` may hold references (see the module
     /// documentation). Depends only on the type: callers may compute it once per map.
     pub fn slot_rule(&self, t: u16) -> SlotRule {
+        self.cached_slot_rule(t)
+            .unwrap_or_else(|| self.compute_slot_rule(t))
+    }
+
+    /// [`HeapModel::slot_rule`], worked out from the layout.
+    pub(crate) fn compute_slot_rule(&self, t: u16) -> SlotRule {
         let layout = self.layout();
         let types = &layout.types;
         let word = layout.tagging.tagged_size;
