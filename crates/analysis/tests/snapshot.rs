@@ -3,22 +3,19 @@
 //! independent reader computes from the file by DevTools' rules give every scenario class the
 //! retained size, distance and count coroner's own census gives it.
 //!
-//! Checked on the abort cores (taken after a heap snapshot) and the live cores (no GC before
-//! the dump) of every pinned version and scenario.
+//! Checked on every fixture core: abort (taken after a heap snapshot), gcore and live (no GC
+//! before the dump), of every pinned version and scenario.
 
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
 
 use coroner_analysis::{CensusOptions, EdgeOrigin, EdgeType, SnapshotOptions};
-use coroner_fixtures::Kind;
 use support::{opened, Opened};
 
 /// The fixtures these tests read.
 fn checked() -> impl Iterator<Item = &'static Opened> {
-    opened()
-        .iter()
-        .filter(|o| matches!(o.fixture.kind, Kind::Abort | Kind::Live))
+    opened().iter()
 }
 
 #[test]
@@ -64,7 +61,7 @@ fn every_own_edge_of_the_export_is_a_reverse_reference_and_back() {
         assert!(extra > 0, "{label}: no map or store edges");
         fixtures += 1;
     }
-    assert!(fixtures >= 14, "only {fixtures} fixtures checked");
+    assert!(fixtures >= 42, "only {fixtures} fixtures checked");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use coroner_fixtures::{Fixture, Kind};
 use serde_json::Value;
-use support::on_core;
+use support::{core_only, on_core};
 
 /// The directory `cargo xtask consumers` installs the consumers into.
 fn consumers() -> PathBuf {
@@ -179,4 +179,90 @@ fn a_devtools_node_id_is_an_address() {
     let run = on_core(&f.core, &f.exe, &["inspect @2"], false);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("@2 is no object"), "{}", run.stderr);
+}
+
+/// The nodes of a snapshot file as (type, name, id, self size, edge count), names resolved,
+/// and its edges as (type, name or index, target), names resolved.
+type Graph = (Vec<(u64, String, u64, u64, u64)>, Vec<(u64, String, u64)>);
+
+fn graph(file: &Path) -> Graph {
+    let text = std::fs::read(file).expect("read the snapshot");
+    let doc: Value = serde_json::from_slice(&text).expect("a heap snapshot");
+    let strings: Vec<&str> = doc["strings"]
+        .as_array()
+        .expect("strings")
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default())
+        .collect();
+    let numbers = |key: &str| -> Vec<u64> {
+        doc[key]
+            .as_array()
+            .expect("numbers")
+            .iter()
+            .map(|v| v.as_u64().expect("a number"))
+            .collect()
+    };
+    let name = |i: u64| strings.get(i as usize).copied().unwrap_or("?").to_string();
+    let nodes = numbers("nodes")
+        .chunks(7)
+        .map(|n| (n[0], name(n[1]), n[2], n[3], n[4]))
+        .collect();
+    // Element (1) and hidden (4) edges are indexed, the others named.
+    let edges = numbers("edges")
+        .chunks(3)
+        .map(|e| {
+            let label = if matches!(e[0], 1 | 4) {
+                e[1].to_string()
+            } else {
+                name(e[1])
+            };
+            (e[0], label, e[2])
+        })
+        .collect();
+    (nodes, edges)
+}
+
+#[test]
+fn without_the_executable_the_snapshot_is_the_same_graph() {
+    const STRING: u64 = 2;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut checked = 0;
+    for f in coroner_fixtures::find("retainers", Kind::Gcore) {
+        let label = f.label();
+        let with = dir.path().join("with.heapsnapshot");
+        let without = dir.path().join("without.heapsnapshot");
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &[&format!("snapshot {}", with.display())],
+            false,
+        );
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let run = core_only(
+            &f.core,
+            &[&format!("snapshot {}", without.display())],
+            false,
+        );
+        assert_eq!(run.code, 0, "{label} --core-only: {}", run.stderr);
+        let ((nodes_a, edges_a), (nodes_b, edges_b)) = (graph(&with), graph(&without));
+        assert_eq!(edges_a, edges_b, "{label}: edges");
+        assert_eq!(nodes_a.len(), nodes_b.len(), "{label}: node count");
+        // Every node alike; only a string whose characters live in the executable (node's own
+        // module sources, kept in its read-only data) may go without its text.
+        let mut unnamed = 0;
+        for (a, b) in nodes_a.iter().zip(&nodes_b) {
+            if a.0 == STRING && b.1.is_empty() && !a.1.is_empty() {
+                assert_eq!((a.0, a.2, a.3, a.4), (b.0, b.2, b.3, b.4), "{label}");
+                unnamed += 1;
+                continue;
+            }
+            assert_eq!(a, b, "{label}");
+        }
+        assert!(
+            unnamed < nodes_a.len() / 100,
+            "{label}: {unnamed} strings unnamed"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} fixtures");
 }
