@@ -9,7 +9,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{Census, CensusOptions, CensusRow, Generation};
 use serde::Serialize;
 
-use super::{CommandError, Page};
+use super::{check_isolate, CommandError, Page};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -118,15 +118,7 @@ pub fn run(
     line: &str,
 ) -> Result<(ObjectTable, Option<String>), CommandError> {
     let analysis = session.analysis()?;
-    if let Some(i) = args.isolate {
-        let n = analysis.model().isolates().len();
-        if i >= n {
-            return Err(format!(
-                "no isolate {i}: this core has {n} (0 to {})",
-                n - 1
-            ));
-        }
-    }
+    check_isolate(session, args.isolate)?;
     let options = CensusOptions {
         all: args.all,
         detailed: args.detailed,

@@ -99,6 +99,21 @@ pub fn parse_address(text: &str) -> Result<u64, CommandError> {
         .map_err(|_| format!("{text:?} is not an address (hex, like 0x3a8f1c2e4b51)"))
 }
 
+/// Checks an `--isolate N` option against the isolates of the core.
+pub fn check_isolate(session: &Session, isolate: Option<usize>) -> Result<(), CommandError> {
+    let Some(i) = isolate else {
+        return Ok(());
+    };
+    let n = session.analysis()?.model().isolates().len();
+    if i >= n {
+        return Err(format!(
+            "no isolate {i}: this core has {n} (0 to {})",
+            n.saturating_sub(1)
+        ));
+    }
+    Ok(())
+}
+
 /// Parses the address of a heap object as typed: hex (see [`parse_address`]), or `@ID`, the
 /// node id of the object in a heap snapshot coroner wrote of this core (as DevTools shows it).
 pub fn object_address(session: &Session, text: &str) -> Result<u64, CommandError> {

@@ -11,7 +11,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{SnapshotOptions, SnapshotSummary};
 use serde::Serialize;
 
-use super::CommandError;
+use super::{check_isolate, CommandError};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -50,15 +50,7 @@ impl Report for Written {
 /// Writes the snapshot.
 pub fn run(session: &Session, args: &SnapshotArgs) -> Result<Written, CommandError> {
     let analysis = session.analysis()?;
-    if let Some(i) = args.isolate {
-        let n = analysis.model().isolates().len();
-        if i >= n {
-            return Err(format!(
-                "no isolate {i}: this core has {n} (0 to {})",
-                n.saturating_sub(1)
-            ));
-        }
-    }
+    check_isolate(session, args.isolate)?;
     let shown = args.file.display().to_string();
     let mut file = File::create(&args.file).map_err(|e| format!("cannot create {shown}: {e}"))?;
     let options = SnapshotOptions {
