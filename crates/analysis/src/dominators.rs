@@ -126,7 +126,8 @@ pub struct Dominators {
     vertex: Vec<u32>,
     /// Per number: the number of its immediate dominator.
     idom: Vec<u32>,
-    /// Per object id: retained size in bytes (0 when unreachable).
+    /// Per number: retained size in bytes (`retained[0]`, the virtual root's, is the whole
+    /// reachable heap). Kept by number, the order they are summed in, not copied per id.
     retained: Vec<u64>,
     /// Per object id: hops from the virtual root (1 for a root object, 0 when unreachable).
     distance: Vec<u32>,
@@ -197,10 +198,6 @@ impl Dominators {
             let d = idom[i] as usize;
             by_number[d] = by_number[d].saturating_add(by_number[i]);
         }
-        let mut retained = vec![0u64; n];
-        for (i, &v) in vertex.iter().enumerate().skip(1) {
-            retained[v as usize] = by_number[i];
-        }
         let linked_fallback = sets
             .fallback
             .iter()
@@ -211,7 +208,7 @@ impl Dominators {
             number,
             vertex,
             idom,
-            retained,
+            retained: by_number,
             distance,
             linked_fallback,
         }
@@ -219,7 +216,8 @@ impl Dominators {
 
     /// The bytes object `id` keeps alive (its own included); `None` when no root reaches it.
     pub fn retained(&self, id: u32) -> Option<u64> {
-        self.reached(id).then(|| self.retained[id as usize])
+        let k = *self.number.get(id as usize)?;
+        self.retained.get(usize::try_from(k).ok()?).copied()
     }
 
     /// Hops from the roots to object `id` over strong references (1 for a root object);
@@ -256,7 +254,7 @@ impl Dominators {
             .filter(|&(_, &i)| i == k)
             .map(|(n, _)| self.vertex[n])
             .collect();
-        out.sort_by_key(|&id| std::cmp::Reverse(self.retained[id as usize]));
+        out.sort_by_key(|&id| std::cmp::Reverse(self.retained(id).unwrap_or(0)));
         out
     }
 
@@ -320,7 +318,7 @@ impl Dominators {
             if let Some(g) = g.filter(|&g| g < groups) {
                 let id = self.vertex[k as usize] as usize;
                 if inside[g] == 0 {
-                    totals[g].0 += self.retained[id];
+                    totals[g].0 += self.retained[k as usize];
                 }
                 let d = self.distance[id];
                 if d > 0 && totals[g].1.is_none_or(|m| d < m) {
