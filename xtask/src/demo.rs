@@ -2,7 +2,7 @@
 //!
 //! Makes sure the `objects` fixtures of the default Node version exist (a real core of an
 //! official Node build, made on this machine), builds coroner, and runs it on the abort core:
-//! `coroner CORE -c info` by default, or with each further argument as one `-c` command
+//! `coroner CORE -c triage -c info` by default, or with each further argument as one `-c` command
 //! (`cargo xtask demo info 'help info'`).
 
 use std::process::Command;
@@ -42,7 +42,7 @@ pub fn command(args: &[String]) -> Result<()> {
     }
     let coroner = layout.target_dir().join("release").join("coroner");
     let commands: Vec<String> = if args.is_empty() {
-        vec!["info".into()]
+        vec!["triage".into(), "info".into()]
     } else {
         args.to_vec()
     };

@@ -38,6 +38,7 @@ mod reverse;
 mod roots;
 mod session;
 mod stacks;
+pub mod triage;
 
 pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,

@@ -192,6 +192,80 @@ pub(crate) fn stacks(model: &HeapModel<'_>, unwinder: &Unwinder<'_>) -> Vec<Thre
         .collect()
 }
 
+/// Unwinds every thread without the heap (a core whose V8 heap cannot be read): native frames
+/// named from the modules' symbols, V8's frames by their builtin or type, JavaScript frames as
+/// `(JavaScript)`.
+pub(crate) fn native_stacks(unwinder: &Unwinder<'_>) -> Vec<ThreadStack> {
+    unwinder
+        .backtraces()
+        .into_iter()
+        .map(|bt| ThreadStack {
+            tid: bt.tid,
+            current: bt.current,
+            frames: bt
+                .frames
+                .iter()
+                .map(|f| {
+                    let (function, kind) = match &f.kind {
+                        FrameKind::V8 {
+                            js: Some(_),
+                            frame_type,
+                            ..
+                        } => (
+                            "(JavaScript)".to_string(),
+                            NamedKind::V8 {
+                                frame_type: frame_type.clone(),
+                            },
+                        ),
+                        _ => name_unheaped(f),
+                    };
+                    NamedFrame {
+                        pc: f.pc,
+                        sp: f.sp,
+                        fp: f.fp,
+                        function,
+                        kind,
+                        found_by: f.trust,
+                    }
+                })
+                .collect(),
+            end: bt.end,
+            async_frames: Vec::new(),
+            isolate: None,
+        })
+        .collect()
+}
+
+/// The name and kind of a frame that needs no heap: native code, V8's own frames, unknown code.
+fn name_unheaped(f: &Frame) -> (String, NamedKind) {
+    match &f.kind {
+        FrameKind::Native(sym) => (
+            sym.symbol.clone().unwrap_or_else(|| "??".to_string()),
+            NamedKind::Native {
+                offset: sym.symbol.as_ref().map(|_| sym.offset),
+                module: sym.module.clone(),
+            },
+        ),
+        FrameKind::V8 {
+            frame_type, code, ..
+        } => (
+            code.as_ref()
+                .and_then(|c| c.symbol.clone())
+                .unwrap_or_else(|| format!("<{frame_type} frame>")),
+            NamedKind::V8 {
+                frame_type: frame_type.clone(),
+            },
+        ),
+        FrameKind::Unknown => (
+            "??".to_string(),
+            NamedKind::Native {
+                offset: None,
+                module: None,
+            },
+        ),
+    }
+}
+
 /// The async frames of a thread: from the innermost frame of a builtin that resumed an async
 /// function (V8 starts from the microtask running, whose handler that builtin is).
 fn async_frames(model: &HeapModel<'_>, frames: &[NamedFrame]) -> Vec<AsyncFrame> {
@@ -248,14 +322,7 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<Nam
         kind,
         found_by: f.trust,
     };
-    let (function, kind) = match &f.kind {
-        FrameKind::Native(sym) => (
-            sym.symbol.clone().unwrap_or_else(|| "??".to_string()),
-            NamedKind::Native {
-                offset: sym.symbol.as_ref().map(|_| sym.offset),
-                module: sym.module.clone(),
-            },
-        ),
+    match &f.kind {
         FrameKind::V8 {
             frame_type,
             js: Some(js),
@@ -282,30 +349,16 @@ fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<Nam
             else {
                 return vec![own];
             };
-            return optimized_frames(model, &jit, return_address, own, &frame_type)
+            optimized_frames(model, &jit, return_address, own, &frame_type)
                 .into_iter()
                 .map(|(function, kind)| named(function, kind))
-                .collect();
+                .collect()
         }
-        FrameKind::V8 {
-            frame_type, code, ..
-        } => (
-            code.as_ref()
-                .and_then(|c| c.symbol.clone())
-                .unwrap_or_else(|| format!("<{frame_type} frame>")),
-            NamedKind::V8 {
-                frame_type: frame_type.clone(),
-            },
-        ),
-        FrameKind::Unknown => (
-            "??".to_string(),
-            NamedKind::Native {
-                offset: None,
-                module: None,
-            },
-        ),
-    };
-    vec![named(function, kind)]
+        _ => {
+            let (function, kind) = name_unheaped(f);
+            vec![named(function, kind)]
+        }
+    }
 }
 
 /// The frames of optimized code at a pc (`jit`): those of the functions inlined there, then the

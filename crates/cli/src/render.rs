@@ -266,13 +266,29 @@ fn kind_lines<'a>(
             }
             object_lines(&mut lines, object);
         }
-        ValueKind::Error { object, stack, .. } => {
-            // The message is an own property, listed with the others. The stack V8 formatted
-            // stands for the accessor that would return it.
-            let shown: &[&str] = if stack.is_some() { &["stack"] } else { &[] };
+        ValueKind::Error {
+            object,
+            stack,
+            call_sites,
+            ..
+        } => {
+            // The message is an own property, listed with the others. The stack V8 formatted,
+            // or the call sites it would format, stand for the accessor that would return it.
+            let shown: &[&str] = if stack.is_some() || call_sites.is_some() {
+                &["stack"]
+            } else {
+                &[]
+            };
             object_lines_but(&mut lines, object, shown);
             if let Some(stack) = stack {
                 lines.push(text("stack", stack.replace('\n', &format!("\n{pad}  "))));
+            }
+            if let Some(sites) = call_sites {
+                let mut t = "(call sites, .stack not read yet)".to_string();
+                for s in sites {
+                    t.push_str(&format!("\n{pad}    {}", call_site(s)));
+                }
+                lines.push(text("stack", t));
             }
         }
         ValueKind::Promise { object, state } => {
@@ -400,4 +416,39 @@ fn spaced_hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
     }
     out
+}
+
+/// Bytes in the largest unit that keeps a number ≥ 1, one decimal.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A captured call site as V8's stack traces print it: `at async new f (file:line:column)`,
+/// `at file:line:column` when the function is anonymous.
+pub fn call_site(s: &coroner_heap::CallSite) -> String {
+    let place = match (&s.file, s.position) {
+        (Some(f), Some(p)) => format!("{f}:{}:{}", p.line, p.column),
+        (Some(f), None) => f.clone(),
+        (None, _) => "<anonymous>".to_string(),
+    };
+    let prefix = match (s.is_async, s.constructor) {
+        (true, _) => "async ",
+        (false, true) => "new ",
+        _ => "",
+    };
+    match &s.function {
+        Some(name) => format!("at {prefix}{name} ({place})"),
+        None => format!("at {prefix}{place}"),
+    }
 }

@@ -306,11 +306,16 @@ fn kind_entries<M: SerializeMap>(m: &mut M, kind: &ValueKind) -> Result<(), M::E
             object,
             message,
             stack,
+            call_sites,
         } => {
             constructor(m, object)?;
             members(m, object)?;
             opt(m, "message", message.as_deref())?;
-            opt(m, "stack", stack.as_deref())
+            opt(m, "stack", stack.as_deref())?;
+            let sites: Option<Vec<CallSiteJson>> = call_sites
+                .as_ref()
+                .map(|s| s.iter().map(CallSiteJson::from).collect());
+            opt(m, "call_sites", sites.as_ref())
         }
         ValueKind::Promise { object, state } => {
             constructor(m, object)?;
@@ -639,5 +644,31 @@ mod tests {
             json(&buffer),
             r#"{"type":"arraybuffer","constructor":"ArrayBuffer","length":2,"byte_length":2,"bytes":"0102"}"#
         );
+    }
+}
+
+/// A captured call site: `{"function", "file", "line", "column", "constructor", "async"}`
+/// (`function`, `file`, `line` and `column` null when unknown).
+#[derive(Debug, serde::Serialize)]
+pub struct CallSiteJson {
+    function: Option<String>,
+    file: Option<String>,
+    line: Option<u64>,
+    column: Option<u64>,
+    constructor: bool,
+    #[serde(rename = "async")]
+    is_async: bool,
+}
+
+impl From<&coroner_heap::CallSite> for CallSiteJson {
+    fn from(s: &coroner_heap::CallSite) -> CallSiteJson {
+        CallSiteJson {
+            function: s.function.clone(),
+            file: s.file.clone(),
+            line: s.position.map(|p| p.line),
+            column: s.position.map(|p| p.column),
+            constructor: s.constructor,
+            is_async: s.is_async,
+        }
     }
 }

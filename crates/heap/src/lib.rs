@@ -33,6 +33,7 @@ mod code;
 mod edges;
 mod elements;
 mod error;
+mod errors;
 mod fields;
 mod functions;
 mod inspect;
@@ -60,6 +61,7 @@ pub use coroner_v8::{
 pub use edges::{Edge, EdgeName};
 pub use elements::{ElementValue, Elements};
 pub use error::DecodeError;
+pub use errors::{CallSite, ErrorStack};
 pub use functions::{LineColumn, SharedInfo};
 pub use inspect::{iso_date, InspectOptions};
 pub use maps::MapFacts;

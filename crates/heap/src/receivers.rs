@@ -7,10 +7,10 @@ use coroner_v8::types::StringRepresentation;
 
 use crate::elements::ElementValue;
 use crate::error::DecodeError;
+use crate::errors::ErrorStack;
 use crate::inspect::InspectOptions;
 use crate::maps::{typed_array_element_size, typed_array_name};
 use crate::model::{Class, Header, HeapModel};
-use crate::properties::Slot;
 use crate::value::{
     Element, FunctionDetail, GeneratorState, InternalSlots, JsObject, MapEntry, PromiseState,
     Value, ValueKind, View,
@@ -18,7 +18,7 @@ use crate::value::{
 
 /// Most properties listed for one object.
 const MAX_PROPERTIES: usize = 100_000;
-/// Longest text decoded of a regexp's source or an error's stack, in code units.
+/// Longest text decoded of a regexp's source, in code units.
 const TEXT_LIMIT: u64 = 1 << 20;
 
 /// What decoding a value's kind noted besides its data: the last error met in a part that could
@@ -142,6 +142,7 @@ impl HeapModel<'_> {
                 object,
                 message: None,
                 stack: None,
+                call_sites: None,
             },
             Class::Promise => ValueKind::Promise {
                 object,
@@ -364,12 +365,22 @@ impl HeapModel<'_> {
                     }
                     out.push(self.property(&p.key, p.slot, depth - 1, o));
                 }
-                if let ValueKind::Error { message, stack, .. } = &mut v.kind {
+                if let ValueKind::Error {
+                    message,
+                    stack,
+                    call_sites,
+                    ..
+                } = &mut v.kind
+                {
                     *message = out
                         .iter()
                         .find(|p| p.name == "message")
                         .and_then(|p| p.value.as_str().map(str::to_string));
-                    *stack = self.error_stack(addr);
+                    match self.error_stack(addr) {
+                        Some(ErrorStack::Formatted(text)) => *stack = Some(text),
+                        Some(ErrorStack::Captured(sites)) => *call_sites = Some(sites),
+                        None => {}
+                    }
                 }
                 properties = Some(out);
             }
@@ -646,17 +657,5 @@ impl HeapModel<'_> {
             return (None, false);
         }
         (Some(buf), len > n)
-    }
-
-    /// An error's stack, when V8 has formatted it: an own `stack` data property holding a
-    /// string, or a string under one of V8's private symbols.
-    fn error_stack(&self, addr: u64) -> Option<String> {
-        let props = self.own_properties(addr).ok()?;
-        props.into_iter().find_map(|p| match p.slot {
-            Slot::Data(w) if p.key.is("stack") || p.key.is_internal() => {
-                self.string_text(w, TEXT_LIMIT)
-            }
-            _ => None,
-        })
     }
 }

@@ -13,6 +13,7 @@
 //! The tree is data, not a format: the CLI writes it as text or as the JSON of
 //! `docs/values.md`.
 
+use crate::errors::CallSite;
 use crate::functions::LineColumn;
 
 /// A decoded value.
@@ -138,6 +139,8 @@ pub enum ValueKind {
         message: Option<String>,
         /// Its stack, once V8 has formatted it (expanded values only).
         stack: Option<String>,
+        /// The call sites it captured, while `.stack` has not been read (expanded values only).
+        call_sites: Option<Vec<CallSite>>,
     },
     /// A `Promise`.
     Promise {

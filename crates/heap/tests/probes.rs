@@ -400,7 +400,12 @@ fn objects_extra_facts_decode() {
             "{label}"
         );
         let err = field(o, "SpecialProbe", "error", 1);
-        let ValueKind::Error { message, .. } = &err.kind else {
+        let ValueKind::Error {
+            message,
+            call_sites,
+            ..
+        } = &err.kind
+        else {
             panic!("{label}: not an error: {err:?}");
         };
         assert_eq!(
@@ -408,6 +413,7 @@ fn objects_extra_facts_decode() {
             Some(json_str(&s["error"]["message"])),
             "{label}"
         );
+        check_captured_stack(o, call_sites.as_deref());
         for (name, p) in s["promises"].as_object().expect("promises") {
             let v = field(o, "SpecialProbe", name, 2);
             let ValueKind::Promise {
@@ -862,4 +868,49 @@ fn strings_have_their_representations_and_lengths() {
         assert!(big.truncated, "{label}");
         assert_eq!(big.as_str(), Some("abcdefghijklmnop"), "{label}");
     }
+}
+
+/// The probe error's stack was never read, so V8 still holds its call sites: the innermost is
+/// the `new Error(...)` in SpecialProbe's constructor, at the line and column the scenario's
+/// source has it, called with `new`; the rest are the scenario's callers.
+fn check_captured_stack(o: &Opened, sites: Option<&[coroner_heap::CallSite]>) {
+    let label = o.label();
+    let Some(sites) = sites else {
+        panic!("{label}: the probe error's call sites were not decoded");
+    };
+    let script = o
+        .fixture
+        .expect
+        .frames
+        .iter()
+        .filter_map(|f| f.file.as_deref())
+        .find(|f| f.ends_with("/objects.js"))
+        .unwrap_or_else(|| panic!("{label}: no objects.js frame recorded"));
+    let source = std::fs::read_to_string(script).expect("the scenario's source");
+    let needle = "new Error('probe error message')";
+    let (line, column) = source
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i as u64 + 1, c as u64 + 1)))
+        .expect("the probe error in the source");
+    let top = sites
+        .first()
+        .unwrap_or_else(|| panic!("{label}: no call sites"));
+    assert_eq!(
+        top.function.as_deref(),
+        Some("SpecialProbe"),
+        "{label}: {top:?}"
+    );
+    let knows_new = o
+        .model
+        .layout()
+        .call_site_info
+        .is_some_and(|c| c.is_constructor_bit.is_some());
+    assert_eq!(top.constructor, knows_new, "{label}: {top:?}");
+    assert_eq!(top.file.as_deref(), Some(script), "{label}");
+    let at = top
+        .position
+        .unwrap_or_else(|| panic!("{label}: no position: {top:?}"));
+    assert_eq!((at.line, at.column), (line, column), "{label}");
+    assert!(sites.len() > 1, "{label}: only the constructor's frame");
 }

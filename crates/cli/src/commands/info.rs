@@ -10,6 +10,7 @@ use coroner_v8::{Layout, LayoutError};
 use serde::Serialize;
 
 use super::CommandError;
+use crate::render::size;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -402,21 +403,5 @@ impl Report for Info {
             writeln!(out, "{}{pad}{value}", style.bold(&label))?;
         }
         Ok(())
-    }
-}
-
-/// Bytes in the largest unit that keeps a number ≥ 1, one decimal.
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
     }
 }

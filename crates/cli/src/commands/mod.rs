@@ -13,6 +13,7 @@ mod inspect;
 mod retainers;
 mod snapshot;
 mod stack;
+mod triage;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
@@ -136,6 +137,12 @@ pub fn object_address(session: &Session, text: &str) -> Result<u64, CommandError
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Why the process died (OOM, uncaught exception, abort, fault, or a live snapshot), on
+    /// which thread and JavaScript line, where the memory went, and the crash's signature.
+    #[command(
+        after_help = "Examples:\n  triage\n  triage --json | jq .reason\n  triage --json | jq -r .signature.hash"
+    )]
+    Triage(triage::TriageArgs),
     /// The process, its threads, signal, executable and Node/V8 versions.
     #[command(after_help = "Example:\n  info\n  info --json | jq .node_version")]
     Info(info::InfoArgs),
@@ -311,6 +318,7 @@ pub type CommandError = String;
 /// Runs a parsed command; `text` is the line as typed, for the next-page command of listings.
 pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, CommandError> {
     match &line.command {
+        Command::Triage(args) => Ok(Output::report(triage::run(session, args)?)),
         Command::Info(args) => Ok(Output::report(info::run(session, args)?)),
         Command::Findjsobjects(args) => {
             let (report, continuation) = findjsobjects::run(session, args, text)?;

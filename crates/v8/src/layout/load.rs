@@ -222,6 +222,8 @@ fn build(
     let js_primitive_wrapper = sections::js_primitive_wrapper(&mut f);
     let js_generator = sections::js_generator(&mut f);
     let uncompiled_data = sections::uncompiled_data(&mut f);
+    let call_site_info = sections::call_site_info(&mut f);
+    let error_stack_data = sections::error_stack_data(&mut f);
     let accessor_pair = sections::accessor_pair(&mut f);
     let context_cell = sections::context_cell(&mut f);
     let feedback_cell = sections::feedback_cell(&mut f);
@@ -307,6 +309,8 @@ fn build(
         js_primitive_wrapper,
         js_generator,
         uncompiled_data,
+        call_site_info,
+        error_stack_data,
         accessor_pair,
         feedback_cell,
         context_cell,

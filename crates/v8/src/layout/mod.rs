@@ -108,6 +108,11 @@ pub struct Layout {
     pub js_generator: JsGeneratorLayout,
     /// `UncompiledData` (the function data of functions not compiled yet).
     pub uncompiled_data: UncompiledDataLayout,
+    /// `CallSiteInfo` (one frame of the stack an Error captured), when the supplement has it.
+    pub call_site_info: Option<CallSiteInfoLayout>,
+    /// `ErrorStackData` (what an Error's stack property holds in the versions that wrap the
+    /// call sites), when the version has it.
+    pub error_stack_data: Option<ErrorStackDataLayout>,
     /// `AccessorPair`.
     pub accessor_pair: AccessorPairLayout,
     /// `FeedbackCell`.
@@ -861,6 +866,45 @@ pub struct JsGeneratorLayout {
     pub closed: i64,
     /// Continuation of a running generator.
     pub executing: i64,
+}
+
+/// `CallSiteInfo`: a frame of the stack an Error captured, kept until `.stack` is read (and
+/// formatted) or a `prepareStackTrace` hook asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallSiteInfoLayout {
+    /// The receiver (or, for a constructor call, the instance being built).
+    pub receiver_or_instance: u64,
+    /// The `JSFunction`.
+    pub function: u64,
+    /// The code that ran: a `BytecodeArray` for an interpreted frame, a `Code` object otherwise.
+    pub code_object: u64,
+    /// Smi: the bytecode (or machine code) offset, or, once computed, the source position.
+    pub code_offset_or_source_position: u64,
+    /// Smi bit field.
+    pub flags: u64,
+    /// The bit of `flags` that says the offset field holds the source position (`None` where
+    /// not established: the offset is then read as a bytecode offset, which it is until a
+    /// `prepareStackTrace` hook asks for a position).
+    pub source_position_computed_bit: Option<u64>,
+    /// The bit of `flags` that says the frame is a `new` call, where established.
+    pub is_constructor_bit: Option<u64>,
+    /// The bit of `flags` that says the frame is an async function awaiting, where established.
+    pub is_async_bit: Option<u64>,
+    /// When the error keeps its call sites inline, as one `FixedArray` of records of this many
+    /// slots each in the order of a `CallSiteInfo`'s fields (V8 14.x), rather than as an array
+    /// of `CallSiteInfo` objects.
+    pub inline_stride: Option<u64>,
+    /// `BytecodeWrapper`'s bytecode field, where inline records point at wrappers.
+    pub bytecode_wrapper_bytecode: Option<u64>,
+}
+
+/// `ErrorStackData`: the call sites and, once formatted, the stack string, in one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorStackDataLayout {
+    /// The `FixedArray` of call sites, or the formatted stack once `.stack` was read.
+    pub call_site_infos_or_formatted_stack: u64,
+    /// The stack trace limit (Smi), or the stack frame infos the inspector asked for.
+    pub limit_or_stack_frame_infos: u64,
 }
 
 /// `UncompiledData`.

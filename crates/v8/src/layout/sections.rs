@@ -569,6 +569,34 @@ pub(super) fn js_generator(f: &mut Facts<'_>) -> JsGeneratorLayout {
     }
 }
 
+/// `None` when the supplement does not describe it (its facts are all optional: only the
+/// decoding of captured Error stacks needs them).
+pub(super) fn call_site_info(f: &mut Facts<'_>) -> Option<CallSiteInfoLayout> {
+    let mut off = |key: &str| f.opt_off(&format!("call_site_info.{key}"), &[]);
+    Some(CallSiteInfoLayout {
+        receiver_or_instance: off("receiver_or_instance")?,
+        function: off("function")?,
+        code_object: off("code_object")?,
+        code_offset_or_source_position: off("code_offset_or_source_position")?,
+        flags: off("flags")?,
+        source_position_computed_bit: off("source_position_computed_bit"),
+        is_constructor_bit: off("is_constructor_bit"),
+        is_async_bit: off("is_async_bit"),
+        inline_stride: off("inline_stride"),
+        bytecode_wrapper_bytecode: off("bytecode_wrapper_bytecode"),
+    })
+}
+
+/// `None` where the version has no `ErrorStackData` (both facts absent).
+pub(super) fn error_stack_data(f: &mut Facts<'_>) -> Option<ErrorStackDataLayout> {
+    Some(ErrorStackDataLayout {
+        call_site_infos_or_formatted_stack: f
+            .opt_off("error_stack_data.call_site_infos_or_formatted_stack", &[])?,
+        limit_or_stack_frame_infos: f
+            .opt_off("error_stack_data.limit_or_stack_frame_infos", &[])?,
+    })
+}
+
 pub(super) fn uncompiled_data(f: &mut Facts<'_>) -> UncompiledDataLayout {
     UncompiledDataLayout {
         inferred_name: f.off(

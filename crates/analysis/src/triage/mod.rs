@@ -1,0 +1,191 @@
+//! Triage: why the process died, on which thread and JavaScript line, where its memory went,
+//! and a signature to group it with other cores of the same bug. The first thing to run on a
+//! core, so it reads only what answers those questions: the signal, the crashing thread's
+//! stack, page headers and the core's mappings; never a walk of the whole heap.
+//!
+//! It works without the heap too (a core whose V8 layout cannot be read): the reason then comes
+//! from the signal and the native frames, and the memory has no V8 categories.
+
+mod exception;
+mod memory;
+mod oom;
+mod reason;
+mod signature;
+
+use coroner_image::ProcessImage;
+use coroner_unwind::Unwinder;
+
+use crate::stacks::{native_stacks, NamedFrame, ThreadStack};
+use crate::Analysis;
+
+pub use exception::Thrown;
+pub use memory::{Category, Share};
+pub use oom::OutOfMemory;
+pub use reason::{CodeRegion, Fault, Reason, ReasonKind, SignalFacts};
+pub use signature::Signature;
+
+/// The crashing thread's frames kept in [`CrashedThread`] (the JavaScript stack is whole).
+const THREAD_FRAMES: usize = 16;
+
+/// The thread the signal stopped (or, in a gcore core, the first thread: the main thread).
+#[derive(Debug, Clone)]
+pub struct CrashedThread {
+    /// Its index among the core's threads (as `thread list` numbers them, from 0).
+    pub index: usize,
+    /// Its id.
+    pub tid: u32,
+    /// The isolate whose JavaScript it runs, when it runs one.
+    pub isolate: Option<usize>,
+    /// Its innermost frames (at most [`THREAD_FRAMES`]).
+    pub frames: Vec<NamedFrame>,
+    /// How many frames it has in all.
+    pub total_frames: usize,
+}
+
+/// One JavaScript frame of the crashing thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEntry {
+    /// The function (`validate`, `Timeout.tick [as _onTimeout]`), as V8's stack traces name it.
+    pub function: String,
+    /// The script.
+    pub file: Option<String>,
+    /// 1-based line.
+    pub line: Option<u64>,
+    /// 1-based column.
+    pub column: Option<u64>,
+    /// An async function awaiting the one above it (`at async f` in V8's stack traces).
+    pub is_async: bool,
+}
+
+/// Everything triage says.
+#[derive(Debug, Clone)]
+pub struct Triage {
+    /// Why the process died.
+    pub reason: Reason,
+    /// The crashing thread.
+    pub thread: Option<CrashedThread>,
+    /// Its JavaScript frames, innermost first (for an OOM, the allocating frame first).
+    pub js_stack: Vec<StackEntry>,
+    /// For an uncaught exception, the value thrown.
+    pub exception: Option<Thrown>,
+    /// Where the process's memory went, largest first.
+    pub memory: Vec<Share>,
+    /// The crash's signature.
+    pub signature: Signature,
+    /// What the user must know to trust the rest.
+    pub warnings: Vec<String>,
+}
+
+/// Triage of `image`, with its heap when `analysis` could be opened (`heap_error` says why
+/// not, otherwise).
+pub fn triage(
+    image: &ProcessImage,
+    analysis: Option<&Analysis<'_>>,
+    heap_error: Option<&str>,
+) -> Triage {
+    let unheaped;
+    let stacks: &[ThreadStack] = match analysis {
+        Some(a) => a.stacks(),
+        None => {
+            unheaped = native_stacks(&Unwinder::new(image));
+            &unheaped
+        }
+    };
+    let index = stacks
+        .iter()
+        .position(|t| t.current)
+        .or((!stacks.is_empty()).then_some(0));
+    let stack = index.and_then(|i| stacks.get(i));
+    let frames = stack.map(|t| t.frames.as_slice()).unwrap_or_default();
+    let model = analysis.map(|a| a.model());
+    let pc_in_code_page = frames
+        .first()
+        .and_then(|f| model?.page_of(f.pc))
+        .is_some_and(|p| p.executable);
+    let oom = reason::oom_frame(frames).and_then(|i| {
+        let low = frames.first()?.sp;
+        let high = frames.get(i + 1).map_or(low, |f| f.sp);
+        Some(oom::read(image, low, high))
+    });
+    let reason = reason::classify(
+        stack,
+        reason::Evidence {
+            image,
+            pc_in_code_page,
+            oom,
+        },
+    );
+    let awaiting = stack.map(|t| t.async_frames.as_slice()).unwrap_or_default();
+    let js_stack = frames
+        .iter()
+        .filter_map(|f| {
+            let js = f.js().filter(|j| !j.hidden)?;
+            Some(StackEntry {
+                function: js.call.clone().unwrap_or_else(|| f.function.clone()),
+                file: js.place.file.clone(),
+                line: js.place.line,
+                column: js.place.column,
+                is_async: false,
+            })
+        })
+        .chain(awaiting.iter().map(|a| StackEntry {
+            function: a.call.clone().unwrap_or_else(|| a.function.clone()),
+            file: a.place.file.clone(),
+            line: a.place.line,
+            column: a.place.column,
+            is_async: true,
+        }))
+        .collect();
+    let heap_ranges = model.map(|m| memory::HeapRanges {
+        pages: m
+            .pages()
+            .iter()
+            .map(|p| (p.addr, p.addr.saturating_add(p.size), p.executable))
+            .collect(),
+    });
+    let mut warnings: Vec<String> = image.warnings().to_vec();
+    if let Some(e) = heap_error {
+        warnings.push(format!("the V8 heap cannot be read: {e}"));
+        warnings.extend(missing_anonymous_memory(image));
+    }
+    let exception = model
+        .filter(|_| reason.kind == ReasonKind::UncaughtException)
+        .and_then(|m| exception::thrown(m, frames));
+    Triage {
+        signature: signature::signature(reason.kind, frames),
+        reason,
+        thread: stack.zip(index).map(|(t, i)| CrashedThread {
+            index: i,
+            tid: t.tid,
+            isolate: t.isolate,
+            frames: t.frames.iter().take(THREAD_FRAMES).cloned().collect(),
+            total_frames: t.frames.len(),
+        }),
+        js_stack,
+        exception,
+        memory: memory::breakdown(image, heap_ranges.as_ref()),
+        warnings,
+    }
+}
+
+/// When the core holds none of the process's writable anonymous memory (where V8's heap and
+/// malloc live), what dropped it and what to change.
+fn missing_anonymous_memory(image: &ProcessImage) -> Option<String> {
+    let mut anonymous = image
+        .core()
+        .segments()
+        .iter()
+        .filter(|s| s.perms.write && image.module_at(s.vaddr).is_none())
+        .peekable();
+    anonymous.peek()?;
+    if anonymous.any(|s| s.filesz > 0) {
+        return None;
+    }
+    Some(
+        "the core holds no anonymous memory (no heap, no malloc): the process's \
+         /proc/PID/coredump_filter left out anonymous mappings (set bits 0 and 1: \
+         `echo 0x33 > /proc/PID/coredump_filter`, or systemd-coredump's and the dumper's \
+         own size limits cut it)"
+            .to_string(),
+    )
+}

@@ -1,0 +1,424 @@
+//! `triage`: why the process died, where, what the heap and the process's memory looked like,
+//! and a signature to group the core with others of the same bug. The first command to run on
+//! a core (WinDbg's `!analyze`, .NET's crash report); it reads no more than it needs (no walk of
+//! the whole heap), and answers without the heap when the heap cannot be read.
+
+use std::io::{self, Write};
+
+use clap::Args as ClapArgs;
+use coroner_analysis::triage::{self, Thrown, Triage};
+use coroner_analysis::NamedKind;
+use coroner_heap::ErrorStack;
+use serde::Serialize;
+
+use super::CommandError;
+use crate::json::hex;
+use crate::render::size;
+use crate::report::{Report, TextStyle};
+use crate::session::Session;
+
+/// Options of `triage`.
+#[derive(Debug, ClapArgs)]
+pub struct TriageArgs {}
+
+/// The result of `triage`. JSON: `{"reason", "thread", "js_stack", "memory", "signature",
+/// "warnings"}`; field names are part of the JSON interface.
+#[derive(Debug, Serialize)]
+pub struct TriageReport {
+    reason: ReasonJson,
+    thread: Option<ThreadJson>,
+    js_stack: Vec<StackJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exception: Option<ExceptionJson>,
+    memory: Vec<MemoryJson>,
+    signature: SignatureJson,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReasonJson {
+    /// `out-of-memory`, `uncaught-exception`, `abort`, `signal`, `snapshot`, `unknown`.
+    kind: &'static str,
+    summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<SignalJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<FaultJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oom: Option<OomJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignalJson {
+    number: i32,
+    name: &'static str,
+    code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_meaning: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender_pid: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct FaultJson {
+    pc: String,
+    function: Option<String>,
+    /// `jit`, `node`, `addon`, `library` or `unmapped`.
+    #[serde(rename = "in")]
+    region: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct OomJson {
+    location: Option<String>,
+    message: Option<String>,
+    last_gcs: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ThreadJson {
+    index: usize,
+    tid: u32,
+    isolate: Option<usize>,
+    /// The innermost frames: `{"function", "kind": "native"|"js"|"v8", "module"?}`.
+    frames: Vec<FrameJson>,
+    total_frames: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct FrameJson {
+    function: String,
+    kind: &'static str,
+    pc: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module: Option<String>,
+}
+
+/// `{"function", "file", "line", "column", "async"?}` (`async` only on async functions awaiting).
+#[derive(Debug, Serialize)]
+struct StackJson {
+    function: String,
+    file: Option<String>,
+    line: Option<u64>,
+    column: Option<u64>,
+    #[serde(rename = "async", skip_serializing_if = "std::ops::Not::not")]
+    is_async: bool,
+}
+
+/// The thrown value: `{"address", "value", "constructor", "message", "stack", "formatted_stack"?}`.
+/// `stack` holds the frames V8 captured (`[{"function", "file", "line", "column"}]`), decoded
+/// from the call sites, or parsed from the formatted string when `.stack` was read (which is
+/// then in `formatted_stack` too).
+#[derive(Debug, Serialize)]
+struct ExceptionJson {
+    address: Option<String>,
+    value: String,
+    constructor: Option<String>,
+    message: Option<String>,
+    stack: Vec<StackJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    formatted_stack: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MemoryJson {
+    category: &'static str,
+    /// Bytes the core holds for it.
+    bytes: u64,
+    /// Bytes of address space mapped.
+    mapped: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureJson {
+    hash: String,
+    parts: Vec<String>,
+}
+
+/// Runs triage on the session's core, with its heap when the heap can be read.
+pub fn run(session: &Session, _args: &TriageArgs) -> Result<TriageReport, CommandError> {
+    let (analysis, heap_error) = match session.analysis() {
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(e)),
+    };
+    Ok(report(triage::triage(
+        session.image(),
+        analysis,
+        heap_error.as_deref(),
+    )))
+}
+
+fn report(t: Triage) -> TriageReport {
+    let r = &t.reason;
+    TriageReport {
+        reason: ReasonJson {
+            kind: r.kind.as_str(),
+            summary: r.summary.clone(),
+            signal: r.signal.as_ref().map(|s| SignalJson {
+                number: s.number,
+                name: s.name,
+                code: s.code,
+                code_meaning: s.code_meaning,
+                fault_address: s.fault_address.map(hex),
+                sender_pid: s.sender_pid,
+            }),
+            fault: r.fault.as_ref().map(|f| FaultJson {
+                pc: hex(f.pc),
+                function: f.function.clone(),
+                region: f.region.as_str(),
+                module: f.region.module().map(str::to_string),
+            }),
+            oom: r.oom.as_ref().map(|o| OomJson {
+                location: o.location.clone(),
+                message: o.message.clone(),
+                last_gcs: o.last_gcs.clone(),
+            }),
+        },
+        thread: t.thread.as_ref().map(|th| ThreadJson {
+            index: th.index,
+            tid: th.tid,
+            isolate: th.isolate,
+            frames: th
+                .frames
+                .iter()
+                .map(|f| {
+                    let (kind, module) = match &f.kind {
+                        NamedKind::Native { module, .. } => ("native", module.clone()),
+                        NamedKind::V8 { .. } => ("v8", None),
+                        NamedKind::Js(_) => ("js", None),
+                    };
+                    FrameJson {
+                        function: f.function.clone(),
+                        kind,
+                        pc: hex(f.pc),
+                        module,
+                    }
+                })
+                .collect(),
+            total_frames: th.total_frames,
+        }),
+        js_stack: t
+            .js_stack
+            .iter()
+            .map(|e| StackJson {
+                function: e.function.clone(),
+                file: e.file.clone(),
+                line: e.line,
+                column: e.column,
+                is_async: e.is_async,
+            })
+            .collect(),
+        exception: t.exception.as_ref().map(exception),
+        memory: t
+            .memory
+            .iter()
+            .map(|s| MemoryJson {
+                category: s.category.as_str(),
+                bytes: s.in_core,
+                mapped: s.mapped,
+            })
+            .collect(),
+        signature: SignatureJson {
+            hash: t.signature.hash.clone(),
+            parts: t.signature.parts.clone(),
+        },
+        warnings: t.warnings,
+    }
+}
+
+fn exception(e: &Thrown) -> ExceptionJson {
+    let (stack, formatted_stack) = match &e.stack {
+        Some(ErrorStack::Captured(sites)) => (
+            sites
+                .iter()
+                .map(|s| StackJson {
+                    function: s
+                        .function
+                        .clone()
+                        .unwrap_or_else(|| "<anonymous>".to_string()),
+                    file: s.file.clone(),
+                    line: s.position.map(|p| p.line),
+                    column: s.position.map(|p| p.column),
+                    is_async: s.is_async,
+                })
+                .collect(),
+            None,
+        ),
+        Some(ErrorStack::Formatted(text)) => (parse_formatted(text), Some(text.clone())),
+        None => (Vec::new(), None),
+    };
+    ExceptionJson {
+        address: e.address.map(hex),
+        value: e.short.clone(),
+        constructor: e.constructor.clone(),
+        message: e.message.clone(),
+        stack,
+        formatted_stack,
+    }
+}
+
+/// The frames of a stack V8 formatted: its `    at f (file:line:column)` and `    at
+/// file:line:column` lines.
+fn parse_formatted(text: &str) -> Vec<StackJson> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("at "))
+        .map(|l| {
+            let (is_async, l) = match l.strip_prefix("async ") {
+                Some(rest) => (true, rest),
+                None => (false, l),
+            };
+            let (function, place) = match l.strip_suffix(')').and_then(|l| l.rsplit_once(" (")) {
+                Some((f, p)) => (f.to_string(), p),
+                None => ("<anonymous>".to_string(), l),
+            };
+            // file:line:column, the file itself possibly holding colons (`node:internal/x`).
+            let mut parts = place.rsplitn(3, ':');
+            let column = parts.next().and_then(|c| c.parse().ok());
+            let line = parts.next().and_then(|c| c.parse().ok());
+            match (parts.next(), line, column) {
+                (Some(file), Some(line), Some(column)) => StackJson {
+                    function,
+                    file: Some(file.to_string()),
+                    line: Some(line),
+                    column: Some(column),
+                    is_async,
+                },
+                _ => StackJson {
+                    function,
+                    file: Some(place.to_string()),
+                    line: None,
+                    column: None,
+                    is_async,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Width of the labels of the text form.
+const LABEL: usize = 11;
+
+impl Report for TriageReport {
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        let label = |out: &mut dyn Write, l: &str, value: &str| {
+            let pad = " ".repeat(LABEL.saturating_sub(l.len()));
+            writeln!(out, "{}{pad}{value}", style.bold(l))
+        };
+        label(
+            out,
+            "reason:",
+            &format!("{} ({})", self.reason.summary, self.reason.kind),
+        )?;
+        if let Some(s) = &self.reason.signal {
+            let mut text = format!("{} ({})", s.name, s.number);
+            if let Some(m) = s.code_meaning {
+                text.push_str(&format!(", {m}"));
+            }
+            if let Some(a) = &s.fault_address {
+                text.push_str(&format!(", address {a}"));
+            }
+            if let Some(p) = s.sender_pid {
+                text.push_str(&format!(", from pid {p}"));
+            }
+            label(out, "signal:", &text)?;
+        }
+        if let Some(f) = &self.reason.fault {
+            let module = f
+                .module
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            let func = f.function.as_deref().unwrap_or("??");
+            label(
+                out,
+                "fault:",
+                &format!("pc {} in {func}: {}{module}", f.pc, f.region),
+            )?;
+        }
+        if let Some(t) = &self.thread {
+            let isolate = t
+                .isolate
+                .map(|i| format!(", isolate {i}"))
+                .unwrap_or_default();
+            label(
+                out,
+                "thread:",
+                &format!(
+                    "#{} tid {}{isolate} (`thread {}` then `bt` for all {} frames)",
+                    t.index, t.tid, t.index, t.total_frames
+                ),
+            )?;
+            for (i, f) in t.frames.iter().enumerate() {
+                let module = f
+                    .module
+                    .as_deref()
+                    .map(|m| format!(" [{m}]"))
+                    .unwrap_or_default();
+                writeln!(out, "    #{i:<3} {}{module}", f.function)?;
+            }
+        }
+        if !self.js_stack.is_empty() {
+            writeln!(out, "{}", style.bold("JavaScript stack:"))?;
+            for e in &self.js_stack {
+                let at = match (&e.file, e.line) {
+                    (Some(f), Some(l)) => format!(" ({f}:{l}:{})", e.column.unwrap_or(0)),
+                    (Some(f), None) => format!(" ({f})"),
+                    _ => String::new(),
+                };
+                let awaiting = if e.is_async { "async " } else { "" };
+                writeln!(out, "    at {awaiting}{}{at}", e.function)?;
+            }
+        }
+        if let Some(e) = &self.exception {
+            let what = match (&e.constructor, &e.message) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                _ => e.value.clone(),
+            };
+            let at = e
+                .address
+                .as_deref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
+            label(out, "thrown:", &format!("{what}{at}"))?;
+            for s in &e.stack {
+                let at = match (&s.file, s.line) {
+                    (Some(f), Some(l)) => format!(" ({f}:{l}:{})", s.column.unwrap_or(0)),
+                    (Some(f), None) => format!(" ({f})"),
+                    _ => String::new(),
+                };
+                writeln!(out, "    at {}{at}", s.function)?;
+            }
+        }
+        if let Some(oom) = &self.reason.oom {
+            if !oom.last_gcs.is_empty() {
+                writeln!(out, "{}", style.bold("last GCs:"))?;
+                for l in &oom.last_gcs {
+                    writeln!(out, "    {l}")?;
+                }
+            }
+        }
+        writeln!(out, "{}", style.bold("memory:"))?;
+        for m in &self.memory {
+            writeln!(
+                out,
+                "    {:<22}{:>12} mapped{:>12} in the core",
+                m.category,
+                size(m.mapped),
+                size(m.bytes)
+            )?;
+        }
+        label(out, "signature:", &self.signature.hash)?;
+        for w in &self.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        Ok(())
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+}

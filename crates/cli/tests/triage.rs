@@ -1,0 +1,170 @@
+//! `triage` on the fixture cores: the reason each process ended with, the crashing thread and
+//! its JavaScript stack against the stack the scenario recorded itself, the memory breakdown
+//! against the core's own mappings, and signatures that group the same crash and tell others
+//! apart.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use coroner_fixtures::Kind;
+use serde_json::Value;
+use support::on_core;
+
+fn triage(f: &coroner_fixtures::Fixture) -> Value {
+    let run = on_core(&f.core, &f.exe, &["triage"], true);
+    assert_eq!(
+        run.code, 0,
+        "{} {} {:?}: {}",
+        f.version, f.scenario, f.kind, run.stderr
+    );
+    run.json_lines().remove(0)
+}
+
+/// Whether the outermost frames of `stack` are `want` (a recorded `frames` list): file, line,
+/// column and V8's name of each.
+fn ends_with(stack: &[Value], want: &[Value]) -> Result<(), String> {
+    if stack.len() < want.len() {
+        return Err(format!("{} frames, {} recorded", stack.len(), want.len()));
+    }
+    let ours = &stack[stack.len() - want.len()..];
+    for (i, (got, want)) in ours.iter().zip(want).enumerate() {
+        for key in ["file", "line", "column"] {
+            if got[key] != want[key] {
+                return Err(format!("frame {i} {key}: {} != {}", got[key], want[key]));
+            }
+        }
+        // V8's text: `Type.method [as name] (file:line:column)`, `async f (...)`.
+        if let Some(text) = want["text"]
+            .as_str()
+            .filter(|_| want["function"].is_string())
+        {
+            let name = text.split(" (").next().unwrap_or(text);
+            let name = name.strip_prefix("async ").unwrap_or(name);
+            if got["function"] != name {
+                return Err(format!(
+                    "frame {i} function {} != {name:?}",
+                    got["function"]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_fixture_core_is_triaged_as_what_ended_it() {
+    let mut signatures: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    for f in coroner_fixtures::all()
+        .into_iter()
+        .filter(coroner_fixtures::not_large)
+    {
+        let what = format!("{} {} {:?}", f.version, f.scenario, f.kind);
+        let t = triage(&f);
+        let reason = &t["reason"];
+        match f.kind {
+            Kind::Gcore => {
+                assert_eq!(reason["kind"], "snapshot", "{what}: {reason}");
+                assert_eq!(reason["signal"]["name"], "SIGSTOP", "{what}");
+            }
+            Kind::Abort | Kind::Live => {
+                assert_eq!(reason["kind"], "abort", "{what}: {reason}");
+                assert_eq!(reason["signal"]["name"], "SIGABRT", "{what}");
+                let summary = reason["summary"].as_str().unwrap_or("");
+                assert!(summary.contains("process.abort()"), "{what}: {summary}");
+                // Where: the harness's `dump`, which called process.abort().
+                assert!(summary.contains("dump ("), "{what}: {summary}");
+            }
+        }
+        // The crashing thread is the main thread (every scenario dumps from it), and its
+        // JavaScript stack ends with the frames the scenario recorded.
+        assert_eq!(t["thread"]["tid"], f.expect.raw["pid"], "{what}");
+        let stack = t["js_stack"].as_array().expect("js_stack");
+        let want = f.expect.raw["frames"].as_array().expect("frames");
+        if let Err(e) = ends_with(stack, want) {
+            panic!("{what}: {e}\n{stack:#?}");
+        }
+        if f.kind != Kind::Gcore {
+            assert_eq!(
+                stack[0]["function"], "Object.dump",
+                "{what}: the innermost frame"
+            );
+        }
+        signatures.insert(
+            (f.version.clone(), f.scenario.clone(), f.kind.to_string()),
+            t["signature"]["hash"].as_str().unwrap_or("").to_string(),
+        );
+        check_memory(&f, &t, &what);
+    }
+    // One crash, one signature: the abort and live cores of a scenario died in the same place;
+    // different scenarios, or a snapshot, did not.
+    for ((version, scenario, kind), hash) in &signatures {
+        assert_eq!(hash.len(), 16, "{version} {scenario} {kind}");
+        if kind == "live" {
+            let abort = &signatures[&(version.clone(), scenario.clone(), "abort".to_string())];
+            assert_eq!(
+                hash, abort,
+                "{version} {scenario}: live and abort signatures"
+            );
+        }
+        for ((v2, s2, k2), h2) in &signatures {
+            if v2 == version && k2 == kind && s2 != scenario {
+                assert_ne!(hash, h2, "{version} {kind}: {scenario} and {s2}");
+            }
+        }
+    }
+}
+
+/// The categories split the core's address space exactly, and the ones every node process has
+/// are there.
+fn check_memory(f: &coroner_fixtures::Fixture, t: &Value, what: &str) {
+    let info = on_core(&f.core, &f.exe, &["info"], true)
+        .json_lines()
+        .remove(0);
+    let memory = t["memory"].as_array().expect("memory");
+    let mapped: u64 = memory
+        .iter()
+        .map(|m| m["mapped"].as_u64().unwrap_or(0))
+        .sum();
+    let held: u64 = memory
+        .iter()
+        .map(|m| m["bytes"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        mapped,
+        info["bytes_mapped"].as_u64().unwrap_or(0),
+        "{what}: mapped"
+    );
+    assert_eq!(
+        held,
+        info["bytes_in_core"].as_u64().unwrap_or(0),
+        "{what}: in the core"
+    );
+    let of = |c: &str| {
+        memory
+            .iter()
+            .find(|m| m["category"] == c)
+            .and_then(|m| m["mapped"].as_u64())
+            .unwrap_or(0)
+    };
+    let heap: u64 = info["isolates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i["bytes"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        of("v8 heap") + of("jit code") >= heap,
+        "{what}: v8 heap {} + jit {} < the isolates' {heap}",
+        of("v8 heap"),
+        of("jit code")
+    );
+    for c in [
+        "thread stacks",
+        "malloc main arena",
+        "node binary",
+        "mapped files",
+    ] {
+        assert!(of(c) > 0, "{what}: no {c}: {memory:#?}");
+    }
+}
