@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use coroner_fixtures::{IndexEntry, Kind};
+use coroner_fixtures::IndexEntry;
 
 use crate::dumper::Choice;
 use crate::error::{Context, Error, Result};
@@ -315,7 +315,7 @@ pub fn write_index(layout: &Layout, versions: &Versions, harness: &[u8]) -> Resu
     let known = scenario::known(layout)?;
     for version in &versions.all {
         for scenario in &known {
-            for kind in Kind::ALL {
+            for &kind in &scenario.kinds {
                 let dir = layout.fixture_dir(version, &scenario.name, kind);
                 if !run::is_complete(&dir) {
                     continue;
@@ -376,6 +376,7 @@ pub fn human(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coroner_fixtures::Kind;
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
@@ -405,8 +406,13 @@ mod tests {
         let layout = Layout::new();
         let versions = Versions::parse("18.20.8\n20.20.2 default\n").expect("versions");
         let all = plan(&layout, &versions, &Options::default()).expect("plan");
-        let scenarios = scenario::default_set(&layout).expect("scenarios").len();
-        assert_eq!(all.len(), 2 * Kind::ALL.len() * scenarios);
+        let dumps: usize = scenario::default_set(&layout)
+            .expect("scenarios")
+            .iter()
+            .map(|s| s.kinds.len())
+            .sum();
+        assert_eq!(all.len(), 2 * dumps);
+        assert!(all.iter().any(|j| j.kind == Kind::Crash));
         assert!(all.iter().all(|j| j.scenario.name != LARGE));
 
         let large = Options {

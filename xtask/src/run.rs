@@ -36,6 +36,9 @@ const STDERR: &str = "stderr.txt";
 pub const GDB_BT: &str = coroner_fixtures::GDB_BT;
 /// How long gdb may take to print the backtraces of one core (it takes about half a second).
 const GDB_BT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The native addon a crash scenario loads, compiled next to its fixture directories (where
+/// the core's mappings name it: not in the temporary directory renamed at the end).
+const ADDON: &str = "addon.node";
 /// Files in a fixture directory that are not the kernel's core.
 const OUTPUTS: [&str; 9] = [
     EXPECT,
@@ -177,11 +180,16 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
     let log = tmp.join(STDERR);
 
     let dumper = match job.kind {
-        Kind::Abort | Kind::Live => env.abort_dumper,
+        Kind::Abort | Kind::Live | Kind::Crash => env.abort_dumper,
         Kind::Gcore => Dumper::Gdb,
     };
-    let status =
-        run_node(job, exe, &tmp, dumper).map_err(|message| Failure::with_log(message, &log))?;
+    // The addon outside the fixture's temporary directory, at the path the core will name.
+    let addon = dir.with_file_name(ADDON);
+    if let Some(source) = &job.scenario.addon {
+        compile_addon(source, &addon).map_err(|message| Failure::with_log(message, &log))?;
+    }
+    let status = run_node(job, exe, &tmp, dumper, &addon)
+        .map_err(|message| Failure::with_log(message, &log))?;
     let core =
         take_core(job, &tmp, dumper, status).map_err(|message| Failure::with_log(message, &log))?;
     check(job, exe, &tmp, dumper).map_err(|message| Failure::with_log(message, &log))?;
@@ -213,16 +221,17 @@ fn run_node(
     exe: &Path,
     out: &Path,
     dumper: Dumper,
+    addon: &Path,
 ) -> Result<Option<ExitStatus>, String> {
     let scenario = &job.scenario;
     let mut command = match (job.kind, dumper) {
-        (Kind::Abort | Kind::Live, Dumper::Kernel) => {
+        (Kind::Abort | Kind::Live | Kind::Crash, Dumper::Kernel) => {
             // The shell raises the core size limit, then becomes node (same pid).
             let mut c = Command::new("sh");
             c.arg("-c").arg(r#"ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"; exec "$0" "$@""#).arg(exe);
             c
         }
-        (Kind::Abort | Kind::Live, Dumper::Gdb) => {
+        (Kind::Abort | Kind::Live | Kind::Crash, Dumper::Gdb) => {
             let mut c = Command::new("gdb");
             c.args([
                 "--readnever",
@@ -258,6 +267,7 @@ fn run_node(
             },
         )
         .env("CORONER_SCENARIO", &scenario.name)
+        .env("CORONER_ADDON", addon)
         .env("LC_ALL", "C")
         .env_remove("NODE_OPTIONS")
         .stdin(Stdio::null())
@@ -313,6 +323,13 @@ fn take_core(
         (Kind::Abort | Kind::Live, Dumper::Kernel) if status.signal() != Some(6) => {
             return Err(format!("node {} instead of aborting", describe(status)))
         }
+        (Kind::Crash, Dumper::Kernel) if status.signal() != job.scenario.signal => {
+            return Err(format!(
+                "node {} instead of dying of signal {}",
+                describe(status),
+                job.scenario.signal.unwrap_or(0)
+            ))
+        }
         (Kind::Gcore, _) if !status.success() => return Err(format!("node {}", describe(status))),
         _ => {}
     }
@@ -346,13 +363,34 @@ fn take_core(
                 "node exited normally but no core appeared (did the scenario call harness.dump?)"
                     .to_string()
             }
-            Kind::Abort | Kind::Live => format!(
-                "gdb {} but no core appeared (did node abort?)",
+            Kind::Abort | Kind::Live | Kind::Crash => format!(
+                "gdb {} but no core appeared (did node die of a signal?)",
                 describe(status)
             ),
         });
     }
     Ok(core)
+}
+
+/// Compiles a crash scenario's native addon to `out` (`cc`, or `$CC`: the compiler cargo
+/// links with, so present wherever coroner builds).
+fn compile_addon(source: &Path, out: &Path) -> Result<(), String> {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let output = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-O1", "-g", "-o"])
+        .arg(out)
+        .arg(source)
+        .output()
+        .map_err(|e| format!("cannot run {cc} to build the addon: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cc} could not build {}: {}",
+            source.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
 }
 
 /// Checks a fresh fixture: expect.json is this run's, the snapshot has the expected class
@@ -408,6 +446,13 @@ fn check(job: &Job, exe: &Path, out: &Path, dumper: Dumper) -> Result<(), String
     }
     if job.kind.aborts() && !core.threads.iter().any(|t| t.signal == 6) {
         return Err("no thread of the abort core stopped on SIGABRT".to_string());
+    }
+    if let Some(signal) = job.scenario.signal.filter(|_| job.kind == Kind::Crash) {
+        if !core.threads.iter().any(|t| i32::from(t.signal) == signal) {
+            return Err(format!(
+                "no thread of the crash core stopped on signal {signal}"
+            ));
+        }
     }
     Ok(())
 }

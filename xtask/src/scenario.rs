@@ -1,8 +1,12 @@
 //! Scenarios: the programs whose cores the fixtures are.
 //!
-//! Every `fixtures/*.js` is a scenario of the default set, dumped both ways on every pinned
-//! version. `fixtures/large/large.js` is the benchmark scenario `large`, built only on request
-//! (`--large`), only as a gcore, only on the default version.
+//! Every `fixtures/*.js` is a scenario of the default set, dumped as abort, gcore and live
+//! cores on every pinned version. Every `fixtures/crashes/*.js` is a crash scenario, also of the
+//! default set: the process dies by itself (one `crash` core per version), as its header says:
+//! `// node-options: ...` (node's flags), `// signal: SIGABRT` (what it dies of), and
+//! `// addon: support/x.c` (a native addon the xtask compiles for it). `fixtures/large/large.js`
+//! is the benchmark scenario `large`, built only on request (`--large`), only as a gcore, only
+//! on the default version.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +43,11 @@ pub struct Scenario {
     pub default_version_only: bool,
     /// How long one run may take.
     pub timeout: Duration,
+    /// For a crash scenario, the signal the process dies of.
+    pub signal: Option<i32>,
+    /// For a crash scenario, the C source of the native addon it loads (compiled by the xtask,
+    /// its path given to the scenario as `CORONER_ADDON`).
+    pub addon: Option<PathBuf>,
 }
 
 impl Scenario {
@@ -60,6 +69,9 @@ impl Scenario {
         field(version.as_bytes());
         field(kind.as_str().as_bytes());
         field(self.node_args.join("\0").as_bytes());
+        if let Some(addon) = &self.addon {
+            field(&std::fs::read(addon).context(|| format!("cannot read {}", addon.display()))?);
+        }
         Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 }
@@ -88,6 +100,8 @@ pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
                 kinds: Kind::ALL.to_vec(),
                 default_version_only: false,
                 timeout: Duration::from_secs(180),
+                signal: None,
+                addon: None,
             });
         }
     }
@@ -98,7 +112,68 @@ pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
         )));
     }
     scenarios.sort_by(|a, b| a.name.cmp(&b.name));
+    scenarios.extend(crashes(layout)?);
     Ok(scenarios)
+}
+
+/// The crash scenarios: every `fixtures/crashes/*.js`, sorted by name, read from their headers.
+pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
+    let dir = layout.sources.join("crashes");
+    let entries = std::fs::read_dir(&dir).context(|| format!("cannot list {}", dir.display()))?;
+    let mut scenarios = Vec::new();
+    for entry in entries {
+        let path = entry
+            .context(|| format!("cannot list {}", dir.display()))?
+            .path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".js"))
+        else {
+            continue;
+        };
+        if !path.is_file() {
+            continue;
+        }
+        let text =
+            std::fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
+        let header = |key: &str| {
+            text.lines()
+                .take_while(|l| l.starts_with("//") || l.starts_with("'use strict'"))
+                .find_map(|l| l.strip_prefix(&format!("// {key}: ")))
+                .map(str::trim)
+        };
+        let signal = header("signal").and_then(signal_number).ok_or_else(|| {
+            Error::new(format!("{}: no `// signal: SIGxxx` header", path.display()))
+        })?;
+        scenarios.push(Scenario {
+            name: name.to_string(),
+            script: path.clone(),
+            node_args: header("node-options")
+                .map(|o| o.split_whitespace().map(String::from).collect())
+                .unwrap_or_default(),
+            kinds: vec![Kind::Crash],
+            default_version_only: false,
+            timeout: Duration::from_secs(180),
+            signal: Some(signal),
+            addon: header("addon").map(|a| dir.join(a)),
+        });
+    }
+    scenarios.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(scenarios)
+}
+
+/// The number of a signal named in a header.
+fn signal_number(name: &str) -> Option<i32> {
+    match name {
+        "SIGILL" => Some(4),
+        "SIGTRAP" => Some(5),
+        "SIGABRT" => Some(6),
+        "SIGBUS" => Some(7),
+        "SIGFPE" => Some(8),
+        "SIGSEGV" => Some(11),
+        _ => None,
+    }
 }
 
 /// The benchmark scenario `fixtures/large/large.js`.
@@ -110,6 +185,8 @@ pub fn large(layout: &Layout) -> Scenario {
         kinds: vec![Kind::Gcore],
         default_version_only: true,
         timeout: Duration::from_secs(900),
+        signal: None,
+        addon: None,
     }
 }
 
@@ -123,6 +200,8 @@ pub fn huge(layout: &Layout) -> Scenario {
         kinds: vec![Kind::Live],
         default_version_only: true,
         timeout: Duration::from_secs(1800),
+        signal: None,
+        addon: None,
     }
 }
 
@@ -163,7 +242,17 @@ mod tests {
             .into_iter()
             .map(|s| s.name)
             .collect();
-        for expected in ["objects", "retainers", "stack", "strings", "workers"] {
+        for expected in [
+            "objects",
+            "retainers",
+            "stack",
+            "strings",
+            "workers",
+            "oom",
+            "uncaught-timer",
+            "uncaught-fs",
+            "segv",
+        ] {
             assert!(
                 names.iter().any(|n| n == expected),
                 "{expected} missing from {names:?}"

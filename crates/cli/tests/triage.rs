@@ -67,6 +67,7 @@ fn every_fixture_core_is_triaged_as_what_ended_it() {
                 assert_eq!(reason["kind"], "snapshot", "{what}: {reason}");
                 assert_eq!(reason["signal"]["name"], "SIGSTOP", "{what}");
             }
+            Kind::Crash => panic!("{what}: all() lists no crash fixture"),
             Kind::Abort | Kind::Live => {
                 assert_eq!(reason["kind"], "abort", "{what}: {reason}");
                 assert_eq!(reason["signal"]["name"], "SIGABRT", "{what}");
@@ -166,5 +167,151 @@ fn check_memory(f: &coroner_fixtures::Fixture, t: &Value, what: &str) {
         "mapped files",
     ] {
         assert!(of(c) > 0, "{what}: no {c}: {memory:#?}");
+    }
+}
+
+/// The signal a crash scenario's header says it dies of (`// signal: SIGTRAP`).
+fn scenario_signal(f: &coroner_fixtures::Fixture) -> String {
+    let script = f.expect.argv.get(1).expect("the script in argv");
+    let text = std::fs::read_to_string(script).expect("the scenario's source");
+    text.lines()
+        .find_map(|l| l.strip_prefix("// signal: "))
+        .unwrap_or_else(|| panic!("no `// signal:` header in {script}"))
+        .trim()
+        .to_string()
+}
+
+/// The frames of a stack V8 formatted (`    at f (file:line:column)`), as triage's JSON lists
+/// them.
+fn formatted_frames(stack: &str) -> Vec<(String, String, u64, u64)> {
+    stack
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("at "))
+        .filter_map(|l| {
+            let (function, place) = l.strip_suffix(')')?.rsplit_once(" (")?;
+            let mut parts = place.rsplitn(3, ':');
+            let column = parts.next()?.parse().ok()?;
+            let line = parts.next()?.parse().ok()?;
+            Some((
+                function.to_string(),
+                parts.next()?.to_string(),
+                line,
+                column,
+            ))
+        })
+        .collect()
+}
+
+fn listed_frames(stack: &Value) -> Vec<(String, String, u64, u64)> {
+    stack
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["function"].as_str().unwrap_or("").to_string(),
+                s["file"].as_str().unwrap_or("").to_string(),
+                s["line"].as_u64().unwrap_or(0),
+                s["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
+    let mut signatures: BTreeMap<(String, String), String> = BTreeMap::new();
+    for f in coroner_fixtures::crashes() {
+        let what = format!("{} {}", f.version, f.scenario);
+        let t = triage(&f);
+        let reason = &t["reason"];
+        let extra = &f.expect.extra;
+        assert_eq!(
+            reason["signal"]["name"],
+            scenario_signal(&f),
+            "{what}: {reason}"
+        );
+        assert_eq!(t["thread"]["tid"], f.expect.raw["pid"], "{what}");
+        // The stack below the innermost frame is the one the scenario recorded from there.
+        let stack = t["js_stack"].as_array().expect("js_stack");
+        let want = f.expect.raw["frames"].as_array().expect("frames");
+        if let Err(e) = ends_with(stack, &want[1..]) {
+            panic!("{what}: {e}\n{stack:#?}");
+        }
+        let innermost = want[0]["function"].as_str().unwrap_or("");
+        assert!(
+            stack.iter().take(2).any(|s| s["function"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(innermost))),
+            "{what}: {innermost} is not innermost in {stack:#?}"
+        );
+        let stderr = std::fs::read_to_string(f.dir.join("stderr.txt")).expect("stderr.txt");
+        match f.scenario.as_str() {
+            "oom" => {
+                assert_eq!(reason["kind"], "out-of-memory", "{what}: {reason}");
+                // What node printed: `FATAL ERROR: <location> <message>`.
+                let oom = &reason["oom"];
+                let fatal = format!(
+                    "FATAL ERROR: {} {}",
+                    oom["location"].as_str().unwrap_or("?"),
+                    oom["message"].as_str().unwrap_or("?")
+                );
+                assert!(
+                    stderr.lines().any(|l| l == fatal),
+                    "{what}: {fatal:?} not in\n{stderr}"
+                );
+                let gcs = oom["last_gcs"].as_array().expect("last_gcs");
+                assert!(!gcs.is_empty(), "{what}: no GC trace");
+                for line in gcs {
+                    let line = line.as_str().unwrap_or("");
+                    assert!(
+                        stderr.contains(line),
+                        "{what}: GC line {line:?} not printed by node"
+                    );
+                }
+            }
+            "uncaught-timer" | "uncaught-fs" => {
+                assert_eq!(reason["kind"], "uncaught-exception", "{what}: {reason}");
+                let e = &t["exception"];
+                let recorded = &extra["exception"];
+                assert_eq!(e["constructor"], recorded["constructor"], "{what}");
+                assert_eq!(e["message"], recorded["message"], "{what}");
+                let text = recorded["stack"].as_str().expect("recorded stack");
+                assert_eq!(
+                    listed_frames(&e["stack"]),
+                    formatted_frames(text),
+                    "{what}: the thrown error's stack"
+                );
+                if recorded["stack_read"] == true {
+                    assert_eq!(e["formatted_stack"], recorded["stack"], "{what}");
+                } else {
+                    assert!(e["formatted_stack"].is_null(), "{what}: {e}");
+                }
+            }
+            "segv" => {
+                assert_eq!(reason["kind"], "signal", "{what}: {reason}");
+                let fault = &reason["fault"];
+                assert_eq!(fault["in"], "addon", "{what}: {reason}");
+                assert_eq!(fault["module"], extra["addon"], "{what}");
+                assert_eq!(fault["function"], extra["native_function"], "{what}");
+                assert_eq!(
+                    t["thread"]["frames"][0]["function"],
+                    extra["native_function"]
+                );
+            }
+            other => panic!("{what}: a crash scenario this test does not know: {other}"),
+        }
+        check_memory(&f, &t, &what);
+        signatures.insert(
+            (f.version.clone(), f.scenario.clone()),
+            t["signature"]["hash"].as_str().unwrap_or("").to_string(),
+        );
+    }
+    for ((version, scenario), hash) in &signatures {
+        for ((v2, s2), h2) in &signatures {
+            if v2 == version && s2 != scenario {
+                assert_ne!(hash, h2, "{version}: {scenario} and {s2} share a signature");
+            }
+        }
     }
 }

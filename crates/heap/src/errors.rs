@@ -42,6 +42,14 @@ pub enum ErrorStack {
 }
 
 impl HeapModel<'_> {
+    /// The first argument of the runtime call whose exit frame's frame pointer is `fp` (what a
+    /// `throw` passes to `Runtime_Throw`): the word where the layout's `frames.fp_args` says a
+    /// frame's arguments start.
+    pub fn runtime_call_argument(&self, fp: u64) -> Option<u64> {
+        let at = fp.checked_add_signed(self.layout().frames.fp_args)?;
+        self.word(at).ok()
+    }
+
     /// The stack the Error (or any object `Error.captureStackTrace` was given) at `addr`
     /// captured, from its private stack symbol or an own `stack` data property; `None` when it
     /// has none.
@@ -117,7 +125,7 @@ impl HeapModel<'_> {
             .ok()
             .and_then(|f| u64::try_from(f).ok())
             .unwrap_or(0);
-        let bit = |b: Option<u64>| b.is_some_and(|b| flags >> b & 1 == 1);
+        let bit = |mask: Option<u64>| mask.is_some_and(|m| flags & m != 0);
         let function = self
             .field(site, c.function)
             .ok()
@@ -136,7 +144,7 @@ impl HeapModel<'_> {
             .smi(site, c.code_offset_or_source_position, "call site offset")
             .ok()
             .and_then(|offset| {
-                if bit(c.source_position_computed_bit) {
+                if bit(c.source_position_computed) {
                     return u64::try_from(offset).ok();
                 }
                 let mut code = layout
@@ -163,8 +171,8 @@ impl HeapModel<'_> {
             position: script
                 .zip(position)
                 .and_then(|(s, p)| self.script_position(s, p).ok()),
-            constructor: bit(c.is_constructor_bit),
-            is_async: bit(c.is_async_bit),
+            constructor: bit(c.is_constructor),
+            is_async: bit(c.is_async),
         }
     }
 }

@@ -905,7 +905,7 @@ fn check_captured_stack(o: &Opened, sites: Option<&[coroner_heap::CallSite]>) {
         .model
         .layout()
         .call_site_info
-        .is_some_and(|c| c.is_constructor_bit.is_some());
+        .is_some_and(|c| c.is_constructor.is_some());
     assert_eq!(top.constructor, knows_new, "{label}: {top:?}");
     assert_eq!(top.file.as_deref(), Some(script), "{label}");
     let at = top

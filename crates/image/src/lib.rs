@@ -20,17 +20,21 @@
 
 mod elf_file;
 mod error;
+mod memory_map;
 mod modules;
 mod search;
 mod symbols;
+mod text;
 mod version;
 
 use std::path::{Path, PathBuf};
 
 use coroner_corefile::{AddressSpace, Backing, CoreFile, ReadError};
 
+pub use coroner_corefile::SignalInfo;
 pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
+pub use memory_map::{Category as MemoryCategory, HeapRanges, Share as MemoryShare};
 pub use modules::{build_id_in_memory, Module, ModuleStatus};
 pub use symbols::{demangle, Symbol, SymbolTable};
 pub use version::{VersionSource, Versions};

@@ -40,6 +40,7 @@ fn frames_above_the_scenario(o: &Opened) -> usize {
     match o.fixture.kind {
         Kind::Abort | Kind::Live => 1,
         Kind::Gcore => 4,
+        Kind::Crash => unreachable!("the fixtures' list has no crash fixture"),
     }
 }
 

@@ -1,9 +1,9 @@
 //! The value an uncaught exception threw. Under `--abort-on-uncaught-exception` V8 aborts inside
 //! `Isolate::Throw`, called by the runtime function the `throw` bytecode calls
 //! (`Runtime_Throw`, `Runtime_ReThrow`) with the thrown value as its one argument. The runtime
-//! call's exit frame keeps its arguments above the frame pointer, where the layout's
-//! `frames.fp_args` says, so the value is read there, then decoded: constructor, message and
-//! the stack it captured (the call sites, or the string once `.stack` was read).
+//! call's exit frame keeps its arguments above its frame pointer, where the heap model reads
+//! it ([`HeapModel::runtime_call_argument`]); the value is then decoded: constructor, message
+//! and the stack it captured (the call sites, or the string once `.stack` was read).
 
 use coroner_heap::{ErrorStack, HeapModel, Slot};
 
@@ -41,8 +41,7 @@ pub(crate) fn thrown(model: &HeapModel<'_>, frames: &[NamedFrame]) -> Option<Thr
         .get(i + 1..)?
         .iter()
         .find(|f| matches!(&f.kind, NamedKind::V8 { frame_type } if frame_type.is_exit()))?;
-    let at = exit.fp?.checked_add_signed(model.layout().frames.fp_args)?;
-    let word = model.v8_heap().memory().read_u64(at).ok()?;
+    let word = model.runtime_call_argument(exit.fp?)?;
     Some(decode(model, word))
 }
 

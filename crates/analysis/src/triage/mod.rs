@@ -7,19 +7,18 @@
 //! from the signal and the native frames, and the memory has no V8 categories.
 
 mod exception;
-mod memory;
 mod oom;
 mod reason;
 mod signature;
 
-use coroner_image::ProcessImage;
+use coroner_image::{HeapRanges, ProcessImage};
 use coroner_unwind::Unwinder;
 
 use crate::stacks::{native_stacks, NamedFrame, ThreadStack};
 use crate::Analysis;
 
+pub use coroner_image::{MemoryCategory, MemoryShare};
 pub use exception::Thrown;
-pub use memory::{Category, Share};
 pub use oom::OutOfMemory;
 pub use reason::{CodeRegion, Fault, Reason, ReasonKind, SignalFacts};
 pub use signature::Signature;
@@ -69,7 +68,7 @@ pub struct Triage {
     /// For an uncaught exception, the value thrown.
     pub exception: Option<Thrown>,
     /// Where the process's memory went, largest first.
-    pub memory: Vec<Share>,
+    pub memory: Vec<MemoryShare>,
     /// The crash's signature.
     pub signature: Signature,
     /// What the user must know to trust the rest.
@@ -136,13 +135,16 @@ pub fn triage(
             is_async: true,
         }))
         .collect();
-    let heap_ranges = model.map(|m| memory::HeapRanges {
-        pages: m
-            .pages()
-            .iter()
-            .map(|p| (p.addr, p.addr.saturating_add(p.size), p.executable))
-            .collect(),
-    });
+    let heap_ranges = HeapRanges {
+        pages: model
+            .map(|m| {
+                m.pages()
+                    .iter()
+                    .map(|p| (p.addr, p.addr.saturating_add(p.size), p.executable))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
     let mut warnings: Vec<String> = image.warnings().to_vec();
     if let Some(e) = heap_error {
         warnings.push(format!("the V8 heap cannot be read: {e}"));
@@ -163,7 +165,7 @@ pub fn triage(
         }),
         js_stack,
         exception,
-        memory: memory::breakdown(image, heap_ranges.as_ref()),
+        memory: image.memory_breakdown(&heap_ranges),
         warnings,
     }
 }
@@ -171,21 +173,12 @@ pub fn triage(
 /// When the core holds none of the process's writable anonymous memory (where V8's heap and
 /// malloc live), what dropped it and what to change.
 fn missing_anonymous_memory(image: &ProcessImage) -> Option<String> {
-    let mut anonymous = image
-        .core()
-        .segments()
-        .iter()
-        .filter(|s| s.perms.write && image.module_at(s.vaddr).is_none())
-        .peekable();
-    anonymous.peek()?;
-    if anonymous.any(|s| s.filesz > 0) {
-        return None;
-    }
-    Some(
-        "the core holds no anonymous memory (no heap, no malloc): the process's \
-         /proc/PID/coredump_filter left out anonymous mappings (set bits 0 and 1: \
-         `echo 0x33 > /proc/PID/coredump_filter`, or systemd-coredump's and the dumper's \
-         own size limits cut it)"
-            .to_string(),
-    )
+    image.anonymous_memory_dropped().then(|| {
+        concat!(
+            "the core holds no anonymous memory (no heap, no malloc): the process's ",
+            "coredump_filter left out anonymous mappings (set bits 0 and 1: ",
+            "`echo 0x33 > /proc/PID/coredump_filter`), or the dumper's own size limit cut it"
+        )
+        .to_string()
+    })
 }

@@ -6,8 +6,9 @@
 //!
 //! None of these has a fixed place: the strings are pointers into the executable's read-only
 //! data spilled by the frames between the OOM handler and the signal, the trace a text buffer
-//! in one of those frames. They are found by what they are: words that point at a C string in
-//! the executable, and text that reads as V8's GC trace lines.
+//! in one of those frames. They are found by what they are (the process image finds them):
+//! words that point at a C string in the executable, and text that reads as V8's GC trace
+//! lines.
 
 use coroner_image::ProcessImage;
 
@@ -37,13 +38,7 @@ pub struct OutOfMemory {
 /// `high` (the sp of the frame that called `V8::FatalProcessOutOfMemory`).
 pub(crate) fn read(image: &ProcessImage, low: u64, high: u64) -> OutOfMemory {
     let high = high.min(low.saturating_add(MAX_STACK_BYTES));
-    let Some(len) = high.checked_sub(low).and_then(|l| usize::try_from(l).ok()) else {
-        return OutOfMemory::default();
-    };
-    let Ok(bytes) = image.memory().bytes(low, len) else {
-        return OutOfMemory::default();
-    };
-    let strings = pointed_strings(image, bytes);
+    let strings = image.exe_strings_pointed_from(low, high, MIN_STRING, MAX_STRING);
     let message = strings
         .iter()
         .find(|s| s.starts_with("Allocation failed"))
@@ -55,37 +50,11 @@ pub(crate) fn read(image: &ProcessImage, low: u64, high: u64) -> OutOfMemory {
     OutOfMemory {
         location,
         message,
-        last_gcs: gc_lines(bytes),
+        last_gcs: image
+            .printable_run_around(low, high, &COLLECTORS)
+            .map(|text| gc_lines(&text))
+            .unwrap_or_default(),
     }
-}
-
-/// The C strings in the executable that the 8-byte-aligned words of `stack` point at, in stack
-/// order, each once.
-fn pointed_strings(image: &ProcessImage, stack: &[u8]) -> Vec<String> {
-    let Some(exe) = image.executable() else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = Vec::new();
-    for word in stack.chunks_exact(8) {
-        let addr = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        if !exe.contains(addr) {
-            continue;
-        }
-        let Ok(raw) = image.memory().read_cstr(addr, MAX_STRING + 1) else {
-            continue;
-        };
-        if raw.len() < MIN_STRING || raw.len() > MAX_STRING {
-            continue;
-        }
-        let Ok(text) = std::str::from_utf8(raw) else {
-            continue;
-        };
-        if text.chars().all(|c| c.is_ascii_graphic() || c == ' ') && !out.iter().any(|s| s == text)
-        {
-            out.push(text.to_string());
-        }
-    }
-    out
 }
 
 /// Whether a string reads as an OOM location: words, not a format string, a path or a symbol.
@@ -97,31 +66,21 @@ fn looks_like_location(s: &str) -> bool {
         && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
 }
 
-/// The GC trace lines in `stack` (`[pid:0xisolate]  123 ms: Mark-Compact 30.1 (33.0) -> ...`):
-/// the text around the first `ms: ` followed by a collector's name, split where a line's
-/// `[pid:` prefix starts.
-fn gc_lines(stack: &[u8]) -> Vec<String> {
-    const COLLECTORS: [&[u8]; 4] = [
-        b"ms: Mark",
-        b"ms: Scavenge",
-        b"ms: Minor",
-        b"ms: Mark-Compact",
-    ];
-    let Some(hit) = COLLECTORS.iter().filter_map(|c| find(stack, c)).min() else {
-        return Vec::new();
+/// What starts a GC trace line's event, after its time (`123 ms: Mark-Compact ...`).
+const COLLECTORS: [&[u8]; 3] = [b"ms: Mark", b"ms: Scavenge", b"ms: Minor"];
+
+/// The GC trace lines of `text` (`[pid:0xisolate]  123 ms: Mark-Compact 30.1 (33.0) -> ...`)
+/// that V8 prints under "Last few GCs", split where a line's `[pid:` prefix starts; the last
+/// [`MAX_GC_LINES`].
+fn gc_lines(text: &str) -> Vec<String> {
+    // V8 prints the buffer from after its first newline (what comes before may be cut by the
+    // ring's wrap); versions that end lines without one print it whole.
+    let text = match text.find('\n') {
+        Some(i) if i + 1 < text.len() => &text[i + 1..],
+        _ => text,
     };
-    let printable = |b: u8| b == b'\n' || (0x20..0x7f).contains(&b);
-    let start = stack[..hit]
-        .iter()
-        .rposition(|&b| !printable(b))
-        .map_or(0, |i| i + 1);
-    let end = stack[hit..]
-        .iter()
-        .position(|&b| !printable(b))
-        .map_or(stack.len(), |i| hit + i);
-    let text = String::from_utf8_lossy(&stack[start..end]);
     let mut lines: Vec<String> = Vec::new();
-    let mut rest = text.as_ref();
+    let mut rest = text;
     while let Some(i) = next_line_start(rest, 1) {
         push_line(&mut lines, &rest[..i]);
         rest = &rest[i..];
@@ -164,17 +123,13 @@ fn next_line_start(text: &str, from: usize) -> Option<usize> {
     None
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn gc_lines_are_split_at_their_prefixes_and_a_wrapped_head_dropped() {
-        let text = b"\0\0ental[7:0x1]  168 ms: Mark-Compact 19.2 (51.5) -> 17.9 (51.1) MB, x[7:0x1]  242 ms: Mark-Compact 35.7 (52.9) -> 34.4 (67.5) MB, y\0\0";
+        let text = "ental[7:0x1]  168 ms: Mark-Compact 19.2 (51.5) -> 17.9 (51.1) MB, x[7:0x1]  242 ms: Mark-Compact 35.7 (52.9) -> 34.4 (67.5) MB, y";
         let lines = gc_lines(text);
         assert_eq!(
             lines,
@@ -183,7 +138,10 @@ mod tests {
                 "[7:0x1]  242 ms: Mark-Compact 35.7 (52.9) -> 34.4 (67.5) MB, y"
             ]
         );
-        assert!(gc_lines(b"no trace here").is_empty());
+        assert_eq!(
+            gc_lines("[7:0x1] 1 ms: Scavenge"),
+            vec!["[7:0x1] 1 ms: Scavenge"]
+        );
     }
 
     #[test]

@@ -6,8 +6,7 @@
 //! SIGABRT, and only the functions on the stack tell them apart. Names are matched on the
 //! demangled C++ names V8 and node have kept across 18 to 26 (checked on the crash fixtures).
 
-use coroner_corefile::SignalInfo;
-use coroner_image::ProcessImage;
+use coroner_image::{ProcessImage, SignalInfo};
 
 use crate::stacks::{NamedFrame, NamedKind, ThreadStack};
 
@@ -223,7 +222,7 @@ pub fn region_of(image: &ProcessImage, pc: u64, in_code_page: bool) -> CodeRegio
         Some(m) if image.executable().is_some_and(|e| e.path == m.path) => CodeRegion::Node,
         Some(m) if m.path.ends_with(".node") => CodeRegion::Addon(m.path.clone()),
         Some(m) => CodeRegion::Library(m.path.clone()),
-        None if image.memory().is_mapped(pc) => CodeRegion::JitCode,
+        None if image.is_mapped(pc) => CodeRegion::JitCode,
         None => CodeRegion::Unmapped,
     }
 }
@@ -331,7 +330,10 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
         }
         Path::None => {
             let facts = signal_facts(signal);
-            let sent = signal.code <= 0;
+            // A fault a signal handler re-raised (node's, for a fault outside WebAssembly)
+            // arrives as sent by the process itself, but the thread is at the faulting
+            // instruction, not in a call that sends a signal.
+            let sent = signal.code <= 0 && (!is_fault(signal.signo) || in_kill(frames));
             let fault = thread.and_then(|t| t.frames.first()).map(|f| Fault {
                 pc: f.pc,
                 function: (f.function != "??").then(|| f.function.clone()),
@@ -354,19 +356,20 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
                     .as_deref()
                     .map(|f| format!(" in {f}"))
                     .unwrap_or_default();
-                format!(
-                    "{}{at}{}{func}, {}",
-                    facts.name,
+                let how = if signal.code <= 0 {
+                    " (re-raised by a signal handler: the faulting address is not recorded)"
+                        .to_string()
+                } else {
                     facts
                         .code_meaning
                         .map(|m| format!(" ({m})"))
-                        .unwrap_or_default(),
-                    fault.region.describe()
-                )
+                        .unwrap_or_default()
+                };
+                format!("{}{at}{how}{func}, {}", facts.name, fault.region.describe())
             } else {
                 facts.name.to_string()
             };
-            let kind = if matches!(signal.signo, 4 | 5 | 7 | 8 | 11) || sent {
+            let kind = if is_fault(signal.signo) || sent {
                 ReasonKind::Signal
             } else {
                 ReasonKind::Unknown
@@ -376,6 +379,25 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
             r
         }
     }
+}
+
+/// Signals the kernel raises for a faulting instruction.
+fn is_fault(signo: i32) -> bool {
+    matches!(signo, 4 | 7 | 8 | 11)
+}
+
+/// Whether the thread stopped in a call that sends a signal (`kill`, `raise`, `pthread_kill`,
+/// `tgkill`), as a process sending one to itself does.
+fn in_kill(frames: &[NamedFrame]) -> bool {
+    frames.iter().take(4).any(|f| {
+        let name = f.function.trim_start_matches('_');
+        ["kill", "raise", "pthread_kill", "tgkill", "tkill"]
+            .iter()
+            .any(|k| {
+                name == *k || name.starts_with(&format!("{k}@")) || name.ends_with(&format!("_{k}"))
+            })
+            || name.starts_with("pthread_kill")
+    })
 }
 
 /// Whether the frames show V8's OOM path, and the index of its outermost frame.

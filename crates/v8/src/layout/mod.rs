@@ -882,14 +882,14 @@ pub struct CallSiteInfoLayout {
     pub code_offset_or_source_position: u64,
     /// Smi bit field.
     pub flags: u64,
-    /// The bit of `flags` that says the offset field holds the source position (`None` where
+    /// The mask of `flags` that says the offset field holds the source position (`None` where
     /// not established: the offset is then read as a bytecode offset, which it is until a
     /// `prepareStackTrace` hook asks for a position).
-    pub source_position_computed_bit: Option<u64>,
-    /// The bit of `flags` that says the frame is a `new` call, where established.
-    pub is_constructor_bit: Option<u64>,
-    /// The bit of `flags` that says the frame is an async function awaiting, where established.
-    pub is_async_bit: Option<u64>,
+    pub source_position_computed: Option<u64>,
+    /// The mask of `flags` that says the frame is a `new` call, where established.
+    pub is_constructor: Option<u64>,
+    /// The mask of `flags` that says the frame is an async function awaiting, where established.
+    pub is_async: Option<u64>,
     /// When the error keeps its call sites inline, as one `FixedArray` of records of this many
     /// slots each in the order of a `CallSiteInfo`'s fields (V8 14.x), rather than as an array
     /// of `CallSiteInfo` objects.

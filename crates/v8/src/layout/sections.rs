@@ -579,11 +579,11 @@ pub(super) fn call_site_info(f: &mut Facts<'_>) -> Option<CallSiteInfoLayout> {
         code_object: off("code_object")?,
         code_offset_or_source_position: off("code_offset_or_source_position")?,
         flags: off("flags")?,
-        source_position_computed_bit: off("source_position_computed_bit"),
-        is_constructor_bit: off("is_constructor_bit"),
-        is_async_bit: off("is_async_bit"),
         inline_stride: off("inline_stride"),
         bytecode_wrapper_bytecode: off("bytecode_wrapper_bytecode"),
+        source_position_computed: f.opt_bit("call_site_info.source_position_computed_bit"),
+        is_constructor: f.opt_bit("call_site_info.is_constructor_bit"),
+        is_async: f.opt_bit("call_site_info.is_async_bit"),
     })
 }
 

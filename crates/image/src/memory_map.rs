@@ -2,20 +2,26 @@
 //! category (V8's heap, its JIT code, thread stacks, malloc's arenas, mapped files, other
 //! anonymous memory), so that "RSS grows but the heap does not" has an answer.
 //!
-//! Attribution is by address ranges, most specific first: V8's pages (code pages apart), the
+//! This layer knows mappings, not V8: the caller claims the V8 heap's pages
+//! ([`HeapRanges`]). Attribution is by address ranges, most specific first: V8's pages (code
+//! pages apart), the
 //! stacks the threads' stack pointers are in, glibc's arenas (the main arena's brk heap just
 //! above the executable, thread arenas by their `heap_info` header), then files (`NT_FILE`),
 //! then what is left. Each category gives the bytes mapped and the bytes the core holds for it
 //! (the kernel saves the pages a process wrote; a file's text is left out).
 
 use coroner_corefile::Segment;
-use coroner_image::ProcessImage;
+
+use crate::{Module, ProcessImage};
 
 /// glibc's `HEAP_MAX_SIZE` on 64-bit: every thread arena's heap is a mapping this aligned.
 const ARENA_HEAP_ALIGN: u64 = 64 << 20;
 /// How far above the executable's end the kernel may start the brk heap (x86-64's
 /// `arch_randomize_brk` draws the start from 1 GiB).
 const BRK_RANDOM_RANGE: u64 = 1 << 30;
+/// The largest gap between two mappings of the executable's own segments (alignment padding);
+/// a mapping of the file further away is not the loader's.
+const MAX_SEGMENT_GAP: u64 = 16 << 20;
 /// Most arena heaps followed (a process has a few per core).
 const MAX_ARENA_HEAPS: usize = 4096;
 
@@ -82,26 +88,25 @@ struct Claim {
 }
 
 /// Address ranges the V8 heap knows: its pages, whether each holds code.
-pub(crate) struct HeapRanges {
+#[derive(Debug, Clone, Default)]
+pub struct HeapRanges {
     /// `(start, end, executable)` of every heap page.
     pub pages: Vec<(u64, u64, bool)>,
 }
 
 /// The shares of every category, largest mapped first; categories with nothing are left out.
-pub(crate) fn breakdown(image: &ProcessImage, heap: Option<&HeapRanges>) -> Vec<Share> {
+pub(crate) fn breakdown(image: &ProcessImage, heap: &HeapRanges) -> Vec<Share> {
     let segments = image.core().segments();
     let mut claims: Vec<Claim> = Vec::new();
-    if let Some(heap) = heap {
-        claims.extend(heap.pages.iter().map(|&(start, end, code)| Claim {
-            start,
-            end,
-            category: if code {
-                Category::JitCode
-            } else {
-                Category::V8Heap
-            },
-        }));
-    }
+    claims.extend(heap.pages.iter().map(|&(start, end, code)| Claim {
+        start,
+        end,
+        category: if code {
+            Category::JitCode
+        } else {
+            Category::V8Heap
+        },
+    }));
     claims.extend(stacks(image, segments));
     claims.extend(arenas(image, segments));
     claims.extend(files(image));
@@ -187,10 +192,7 @@ fn stacks(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
 /// points at its arena inside the same heap, or at an earlier heap's).
 fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
     let mut out = Vec::new();
-    if let Some(exe_end) = image
-        .executable()
-        .and_then(|e| e.mappings.iter().map(|m| m.end).max())
-    {
+    if let Some(exe_end) = image.executable().map(loaded_end) {
         // The brk heap starts after a gap (its start is randomized), above mappings contiguous
         // with the executable (its .bss, and on Node 18 V8's code range placed next to it).
         let mut next = None;
@@ -258,6 +260,20 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
         }
     }
     out
+}
+
+/// The end of the executable as the loader mapped it: its mappings from its base on, across
+/// the small gaps between its segments (V8 maps parts of the file again far away: its
+/// builtins, on some versions).
+fn loaded_end(exe: &Module) -> u64 {
+    let mut end = exe.base;
+    for m in &exe.mappings {
+        if m.start > end.saturating_add(MAX_SEGMENT_GAP) {
+            break;
+        }
+        end = end.max(m.end);
+    }
+    end
 }
 
 /// Mapped files: the executable, and every other file of `NT_FILE`.
