@@ -301,6 +301,7 @@ fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
             }
             other => panic!("{what}: a crash scenario this test does not know: {other}"),
         }
+        check_heap(&t, extra, f.scenario == "oom", &what);
         check_memory(&f, &t, &what);
         signatures.insert(
             (f.version.clone(), f.scenario.clone()),
@@ -312,6 +313,59 @@ fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
             if v2 == version && s2 != scenario {
                 assert_ne!(hash, h2, "{version}: {scenario} and {s2} share a signature");
             }
+        }
+    }
+}
+
+/// The heap figures against what `v8.getHeapStatistics()` and `v8.getHeapSpaceStatistics()`
+/// said when the scenario recorded them, just before it crashed: the limit exactly; the
+/// external memory and each space's committed bytes within what the crash itself allocated (a
+/// few KiB, one page), except after an OOM's leak, which grew the old space.
+fn check_heap(t: &Value, extra: &Value, leaked: bool, what: &str) {
+    /// What the scenario's last steps (recording, throwing, printing) may allocate.
+    const SLACK: u64 = 64 << 10;
+    /// One regular page.
+    const PAGE: u64 = 256 << 10;
+    let heap = &t["heap"]["isolates"][0];
+    let recorded = &extra["heap"];
+    let stats = &recorded["statistics"];
+    assert_eq!(
+        heap["limit"], stats["heap_size_limit"],
+        "{what}: heap_size_limit"
+    );
+    let ours = heap["external"].as_u64().expect("external");
+    let theirs = stats["external_memory"].as_u64().expect("external_memory");
+    assert!(
+        ours.abs_diff(theirs) <= SLACK,
+        "{what}: external {ours}, V8 said {theirs}"
+    );
+    let committed = |name: &str| {
+        heap["spaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == name)
+            .and_then(|s| s["committed"].as_u64())
+            .unwrap_or(0)
+    };
+    for space in recorded["spaces"].as_array().expect("spaces") {
+        let name = space["space_name"].as_str().unwrap_or("");
+        let size = space["space_size"].as_u64().unwrap_or(0);
+        // After an OOM's leak and its last-resort GCs, only the old space surely grew.
+        if name == "read_only_space" || (leaked && name != "old_space") {
+            continue;
+        }
+        let ours = committed(name);
+        if leaked {
+            assert!(
+                ours >= size,
+                "{what}: {name} {ours} < {size} before the leak"
+            );
+        } else {
+            assert!(
+                ours.abs_diff(size) <= PAGE,
+                "{what}: {name} committed {ours}, V8 said {size}"
+            );
         }
     }
 }

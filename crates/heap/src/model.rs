@@ -263,6 +263,12 @@ impl<'a> HeapModel<'a> {
         &self.heap
     }
 
+    /// Every isolate's heap figures, as `v8.getHeapStatistics()` and
+    /// `v8.getHeapSpaceStatistics()` would have given them (see [`Heap::statistics`]).
+    pub fn statistics(&self) -> Vec<coroner_v8::HeapStatistics> {
+        self.heap.statistics()
+    }
+
     /// The heap as the V8 layer sees it, for the other users of that layer (the unwinder walks
     /// frames with it). The analyses decode nothing through it: they ask the model.
     pub fn v8_heap(&self) -> &Heap<'a> {

@@ -65,6 +65,27 @@ impl Space {
         (Space::TrustedLargeObject, "TRUSTED_LO_SPACE"),
     ];
 
+    /// The name `v8.getHeapSpaceStatistics()` gives the space (`old_space`,
+    /// `large_object_space`).
+    pub fn statistics_name(self) -> &'static str {
+        match self {
+            Space::ReadOnly => "read_only_space",
+            Space::New => "new_space",
+            Space::Old => "old_space",
+            Space::Code => "code_space",
+            Space::Map => "map_space",
+            Space::Shared => "shared_space",
+            Space::Trusted => "trusted_space",
+            Space::SharedTrusted => "shared_trusted_space",
+            Space::NewLargeObject => "new_large_object_space",
+            Space::LargeObject => "large_object_space",
+            Space::CodeLargeObject => "code_large_object_space",
+            Space::SharedLargeObject => "shared_large_object_space",
+            Space::SharedTrustedLargeObject => "shared_trusted_large_object_space",
+            Space::TrustedLargeObject => "trusted_large_object_space",
+        }
+    }
+
     /// The space V8 calls `name` (`"OLD_SPACE"`).
     pub fn from_v8_name(name: &str) -> Option<Space> {
         Space::NAMES

@@ -1,5 +1,5 @@
-//! Triage: why the process died, on which thread and JavaScript line, where its memory went,
-//! and a signature to group it with other cores of the same bug. The first thing to run on a
+//! Triage: why the process died, on which thread and JavaScript line, what its heaps held and
+//! where its memory went, and a signature to group it with other cores of the same bug. The first thing to run on a
 //! core, so it reads only what answers those questions: the signal, the crashing thread's
 //! stack, page headers and the core's mappings; never a walk of the whole heap.
 //!
@@ -11,6 +11,7 @@ mod oom;
 mod reason;
 mod signature;
 
+use coroner_heap::HeapStatistics;
 use coroner_image::{HeapRanges, ProcessImage};
 use coroner_unwind::Unwinder;
 
@@ -67,6 +68,8 @@ pub struct Triage {
     pub js_stack: Vec<StackEntry>,
     /// For an uncaught exception, the value thrown.
     pub exception: Option<Thrown>,
+    /// Every isolate's heap figures (none without a readable heap).
+    pub heap: Vec<HeapStatistics>,
     /// Where the process's memory went, largest first.
     pub memory: Vec<MemoryShare>,
     /// The crash's signature.
@@ -165,6 +168,7 @@ pub fn triage(
         }),
         js_stack,
         exception,
+        heap: model.map(|m| m.statistics()).unwrap_or_default(),
         memory: image.memory_breakdown(&heap_ranges),
         warnings,
     }

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use clap::Args as ClapArgs;
 use coroner_analysis::triage::{self, Thrown, Triage};
 use coroner_analysis::NamedKind;
-use coroner_heap::ErrorStack;
+use coroner_heap::{ErrorStack, HeapStatistics};
 use serde::Serialize;
 
 use super::CommandError;
@@ -30,6 +30,8 @@ pub struct TriageReport {
     js_stack: Vec<StackJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     exception: Option<ExceptionJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap: Option<HeapJson>,
     memory: Vec<MemoryJson>,
     signature: SignatureJson,
     warnings: Vec<String>,
@@ -124,6 +126,67 @@ struct ExceptionJson {
     formatted_stack: Option<String>,
 }
 
+/// The heaps: `{"isolates": [{"index", "spaces": [{"name", "committed"}], "committed",
+/// "limit", "external"}], "committed", "limit", "external"}` (the totals over the isolates),
+/// as `v8.getHeapStatistics()` (`total_heap_size`, `heap_size_limit`, `external_memory`) and
+/// `v8.getHeapSpaceStatistics()` (`space_name`, `space_size`) name them.
+#[derive(Debug, Serialize)]
+struct HeapJson {
+    isolates: Vec<IsolateHeapJson>,
+    committed: u64,
+    limit: Option<u64>,
+    external: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct IsolateHeapJson {
+    index: usize,
+    spaces: Vec<SpaceJson>,
+    committed: u64,
+    limit: Option<u64>,
+    external: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SpaceJson {
+    name: &'static str,
+    committed: u64,
+}
+
+fn heap(isolates: &[HeapStatistics]) -> Option<HeapJson> {
+    if isolates.is_empty() {
+        return None;
+    }
+    let total = |f: fn(&HeapStatistics) -> Option<u64>| {
+        isolates
+            .iter()
+            .map(f)
+            .try_fold(0u64, |sum, v| v.map(|v| sum.saturating_add(v)))
+    };
+    Some(HeapJson {
+        isolates: isolates
+            .iter()
+            .map(|h| IsolateHeapJson {
+                index: h.isolate,
+                spaces: h
+                    .spaces
+                    .iter()
+                    .map(|s| SpaceJson {
+                        name: s.space.statistics_name(),
+                        committed: s.committed,
+                    })
+                    .collect(),
+                committed: h.committed(),
+                limit: h.limit,
+                external: h.external,
+            })
+            .collect(),
+        committed: isolates.iter().map(HeapStatistics::committed).sum(),
+        limit: total(|h| h.limit),
+        external: total(|h| h.external),
+    })
+}
+
 #[derive(Debug, Serialize)]
 struct MemoryJson {
     category: &'static str,
@@ -213,6 +276,7 @@ fn report(t: Triage) -> TriageReport {
             })
             .collect(),
         exception: t.exception.as_ref().map(exception),
+        heap: heap(&t.heap),
         memory: t
             .memory
             .iter()
@@ -399,6 +463,27 @@ impl Report for TriageReport {
                 for l in &oom.last_gcs {
                     writeln!(out, "    {l}")?;
                 }
+            }
+        }
+        if let Some(h) = &self.heap {
+            let or_unknown = |v: Option<u64>| v.map_or_else(|| "?".to_string(), size);
+            label(
+                out,
+                "heap:",
+                &format!(
+                    "{} committed, limit {}, external {}",
+                    size(h.committed),
+                    or_unknown(h.limit),
+                    or_unknown(h.external)
+                ),
+            )?;
+            for i in &h.isolates {
+                let spaces: Vec<String> = i
+                    .spaces
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, size(s.committed)))
+                    .collect();
+                writeln!(out, "    isolate {}: {}", i.index, spaces.join(", "))?;
             }
         }
         writeln!(out, "{}", style.bold("memory:"))?;

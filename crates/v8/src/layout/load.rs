@@ -223,6 +223,7 @@ fn build(
     let js_generator = sections::js_generator(&mut f);
     let uncompiled_data = sections::uncompiled_data(&mut f);
     let call_site_info = sections::call_site_info(&mut f);
+    let heap_statistics = sections::heap_statistics(&mut f);
     let error_stack_data = sections::error_stack_data(&mut f);
     let accessor_pair = sections::accessor_pair(&mut f);
     let context_cell = sections::context_cell(&mut f);
@@ -310,6 +311,7 @@ fn build(
         js_generator,
         uncompiled_data,
         call_site_info,
+        heap_statistics,
         error_stack_data,
         accessor_pair,
         feedback_cell,

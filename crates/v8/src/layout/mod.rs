@@ -108,6 +108,9 @@ pub struct Layout {
     pub js_generator: JsGeneratorLayout,
     /// `UncompiledData` (the function data of functions not compiled yet).
     pub uncompiled_data: UncompiledDataLayout,
+    /// The `Heap` fields behind `v8.getHeapStatistics()`'s limit and external memory, when the
+    /// supplement has them.
+    pub heap_statistics: Option<HeapStatisticsLayout>,
     /// `CallSiteInfo` (one frame of the stack an Error captured), when the supplement has it.
     pub call_site_info: Option<CallSiteInfoLayout>,
     /// `ErrorStackData` (what an Error's stack property holds in the versions that wrap the
@@ -866,6 +869,28 @@ pub struct JsGeneratorLayout {
     pub closed: i64,
     /// Continuation of a running generator.
     pub executing: i64,
+}
+
+/// The fields of V8's `Heap` (offsets from the `Heap` object, the address its pages point to)
+/// that `v8.getHeapStatistics()` reads for `heap_size_limit` and `external_memory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapStatisticsLayout {
+    /// `max_semi_space_size_` (bytes).
+    pub max_semi_space_size: u64,
+    /// How many semi-space sizes the limit counts (`Heap::MaxReserved()`: two semi-spaces and
+    /// a new large object space as big as one).
+    pub semi_space_factor: u64,
+    /// `max_old_generation_size_` (bytes): in the `Heap`, or in the object the `Heap` points
+    /// to at `max_old_generation_size_holder` (V8 14.6).
+    pub max_old_generation_size: u64,
+    /// Where the `Heap` points to the object holding `max_old_generation_size`, when it does.
+    pub max_old_generation_size_holder: Option<u64>,
+    /// The external memory V8 accounts (bytes): `external_memory_`, or from V8 14.6 the
+    /// backing store bytes, to which the array buffer sweeper's own count is added.
+    pub external_memory: u64,
+    /// `(where the Heap points to its ArrayBufferSweeper, its byte count)`, when the external
+    /// memory figure adds it.
+    pub array_buffer_sweeper: Option<(u64, u64)>,
 }
 
 /// `CallSiteInfo`: a frame of the stack an Error captured, kept until `.stack` is read (and

@@ -569,6 +569,20 @@ pub(super) fn js_generator(f: &mut Facts<'_>) -> JsGeneratorLayout {
     }
 }
 
+/// `None` when the supplement does not describe it (only triage's heap figures need it).
+pub(super) fn heap_statistics(f: &mut Facts<'_>) -> Option<HeapStatisticsLayout> {
+    let mut off = |key: &str| f.opt_off(&format!("heap_statistics.{key}"), &[]);
+    let sweeper = off("array_buffer_sweeper").zip(off("array_buffer_sweeper_bytes"));
+    Some(HeapStatisticsLayout {
+        max_semi_space_size: off("max_semi_space_size")?,
+        semi_space_factor: off("semi_space_factor")?,
+        max_old_generation_size: off("max_old_generation_size")?,
+        max_old_generation_size_holder: off("max_old_generation_size_holder"),
+        external_memory: off("external_memory")?,
+        array_buffer_sweeper: sweeper,
+    })
+}
+
 /// `None` when the supplement does not describe it (its facts are all optional: only the
 /// decoding of captured Error stacks needs them).
 pub(super) fn call_site_info(f: &mut Facts<'_>) -> Option<CallSiteInfoLayout> {
