@@ -294,6 +294,14 @@ fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
                 assert_eq!(fault["in"], "addon", "{what}: {reason}");
                 assert_eq!(fault["module"], extra["addon"], "{what}");
                 assert_eq!(fault["function"], extra["native_function"], "{what}");
+                // The kernel's core lost the address (node re-raised the fault); the faulting
+                // instruction and the registers give it back.
+                let address = fault["access"]["address"].as_str().unwrap_or("");
+                assert_eq!(
+                    u64::from_str_radix(address.trim_start_matches("0x"), 16).ok(),
+                    extra["fault_address"].as_u64(),
+                    "{what}: {fault}"
+                );
                 assert_eq!(
                     t["thread"]["frames"][0]["function"],
                     extra["native_function"]

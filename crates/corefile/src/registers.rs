@@ -83,6 +83,31 @@ impl Registers {
         ]
     }
 
+    /// The 64-bit general-purpose register (or `rip`) a disassembler names `name` (`"rdi"`,
+    /// `"r12"`); `None` for any other name.
+    pub fn named(&self, name: &str) -> Option<u64> {
+        Some(match name {
+            "rax" => self.rax,
+            "rbx" => self.rbx,
+            "rcx" => self.rcx,
+            "rdx" => self.rdx,
+            "rsi" => self.rsi,
+            "rdi" => self.rdi,
+            "rbp" => self.rbp,
+            "rsp" => self.rsp,
+            "r8" => self.r8,
+            "r9" => self.r9,
+            "r10" => self.r10,
+            "r11" => self.r11,
+            "r12" => self.r12,
+            "r13" => self.r13,
+            "r14" => self.r14,
+            "r15" => self.r15,
+            "rip" => self.rip,
+            _ => return None,
+        })
+    }
+
     /// The register with x86-64 DWARF number `dwarf_reg` (System V psABI numbering):
     /// 0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8–15 r8–r15, 16 rip (the return
     /// address column), 49 rflags, 50 es, 51 cs, 52 ss, 53 ds, 54 fs, 55 gs, 58 fs.base,

@@ -72,6 +72,16 @@ struct FaultJson {
     region: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     module: Option<String>,
+    /// The faulting instruction and the address its memory operand names, computed from the
+    /// thread's registers (what a kernel core loses when a signal handler re-raises the fault).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<AccessJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct AccessJson {
+    instruction: String,
+    address: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -208,11 +218,74 @@ pub fn run(session: &Session, _args: &TriageArgs) -> Result<TriageReport, Comman
         Ok(a) => (Some(a), None),
         Err(e) => (None, Some(e)),
     };
-    Ok(report(triage::triage(
+    let mut report = report(triage::triage(
         session.image(),
         analysis,
         heap_error.as_deref(),
-    )))
+    ));
+    let thread = report.thread.as_ref().map(|t| t.index);
+    if let (Some(fault), Some(thread)) = (report.reason.fault.as_mut(), thread) {
+        fault.access = parse_hex(&fault.pc).and_then(|pc| access(session, thread, pc));
+    }
+    Ok(report)
+}
+
+fn parse_hex(text: &str) -> Option<u64> {
+    u64::from_str_radix(text.trim_start_matches("0x"), 16).ok()
+}
+
+/// The memory access of the instruction at `pc`, where thread `thread` stopped: the
+/// instruction as disassembled, and the address of its memory operand from the thread's
+/// registers (`None` without a memory operand, or one relative to a segment base).
+fn access(session: &Session, thread: usize, pc: u64) -> Option<AccessJson> {
+    use capstone::arch::x86::{ArchMode, X86OperandType};
+    use capstone::arch::{ArchDetail, BuildsCapstone, DetailsArchInsn};
+    use capstone::{Capstone, RegId};
+
+    /// Longest x86-64 instruction.
+    const MAX_INSTRUCTION: usize = 15;
+    let image = session.image();
+    let regs = &image.core().threads().get(thread)?.regs;
+    if regs.rip != pc {
+        return None;
+    }
+    let code = image.read_code(pc, MAX_INSTRUCTION).ok()?;
+    let cs = Capstone::new()
+        .x86()
+        .mode(ArchMode::Mode64)
+        .detail(true)
+        .build()
+        .ok()?;
+    let insns = cs.disasm_count(&code, pc, 1).ok()?;
+    let insn = insns.iter().next()?;
+    let detail = cs.insn_detail(insn).ok()?;
+    let ArchDetail::X86Detail(x86) = detail.arch_detail() else {
+        return None;
+    };
+    let mem = x86.operands().find_map(|op| match op.op_type {
+        X86OperandType::Mem(m) => Some(m),
+        _ => None,
+    })?;
+    if mem.segment() != RegId(0) {
+        return None;
+    }
+    let next = pc.wrapping_add(insn.len() as u64);
+    let reg = |id: RegId| -> Option<u64> {
+        if id == RegId(0) {
+            return Some(0);
+        }
+        match cs.reg_name(id)?.as_str() {
+            "rip" => Some(next),
+            name => regs.named(name),
+        }
+    };
+    let address = reg(mem.base())?
+        .wrapping_add(reg(mem.index())?.wrapping_mul(u64::try_from(mem.scale()).ok()?))
+        .wrapping_add_signed(mem.disp());
+    Some(AccessJson {
+        instruction: format!("{} {}", insn.mnemonic()?, insn.op_str()?),
+        address: hex(address),
+    })
 }
 
 fn report(t: Triage) -> TriageReport {
@@ -234,6 +307,7 @@ fn report(t: Triage) -> TriageReport {
                 function: f.function.clone(),
                 region: f.region.as_str(),
                 module: f.region.module().map(str::to_string),
+                access: None,
             }),
             oom: r.oom.as_ref().map(|o| OomJson {
                 location: o.location.clone(),
@@ -402,6 +476,9 @@ impl Report for TriageReport {
                 "fault:",
                 &format!("pc {} in {func}: {}{module}", f.pc, f.region),
             )?;
+            if let Some(a) = &f.access {
+                writeln!(out, "    accessing {} (`{}`)", a.address, a.instruction)?;
+            }
         }
         if let Some(t) = &self.thread {
             let isolate = t
