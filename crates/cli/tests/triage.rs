@@ -377,3 +377,35 @@ fn check_heap(t: &Value, extra: &Value, leaked: bool, what: &str) {
         }
     }
 }
+
+#[test]
+fn crash_cores_are_triaged_without_the_executable() {
+    // No native frame is named then: the reason comes from what the stack and the command line
+    // still say (V8's GC trace, --abort-on-uncaught-exception), the thrown Error from the
+    // runtime call's arguments, the addon from its own file.
+    for f in coroner_fixtures::crashes() {
+        let what = format!("{} {} --core-only", f.version, f.scenario);
+        let run = support::core_only(&f.core, &["triage"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let bare = run.json_lines().remove(0);
+        let full = triage(&f);
+        assert_eq!(
+            bare["reason"]["kind"], full["reason"]["kind"],
+            "{what}: {}",
+            bare["reason"]
+        );
+        assert_eq!(bare["js_stack"], full["js_stack"], "{what}");
+        for key in ["constructor", "message", "stack"] {
+            assert_eq!(
+                bare["exception"][key], full["exception"][key],
+                "{what}: {key}"
+            );
+        }
+        if f.scenario == "oom" {
+            assert_eq!(
+                bare["reason"]["oom"]["last_gcs"], full["reason"]["oom"]["last_gcs"],
+                "{what}"
+            );
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! it ([`HeapModel::runtime_call_argument`]); the value is then decoded: constructor, message
 //! and the stack it captured (the call sites, or the string once `.stack` was read).
 
-use coroner_heap::{ErrorStack, HeapModel, Slot};
+use coroner_heap::{Class, ErrorStack, HeapModel, Slot};
 
 use crate::stacks::{NamedFrame, NamedKind};
 
@@ -32,17 +32,25 @@ pub struct Thrown {
     pub stack: Option<ErrorStack>,
 }
 
-/// The value thrown by the `throw` the crashing thread is in, when its frames show one.
+/// The value thrown by the `throw` the crashing thread is in, when its frames show one. Without
+/// the executable's symbols the runtime function is not named: the innermost runtime call's
+/// argument is then taken only when it is an Error.
 pub(crate) fn thrown(model: &HeapModel<'_>, frames: &[NamedFrame]) -> Option<Thrown> {
-    let i = frames
+    let thrower = frames
         .iter()
-        .position(|f| THROWERS.iter().any(|t| f.function.starts_with(t)))?;
+        .position(|f| THROWERS.iter().any(|t| f.function.starts_with(t)));
     let exit = frames
-        .get(i + 1..)?
+        .get(thrower.map_or(0, |i| i + 1)..)?
         .iter()
         .find(|f| matches!(&f.kind, NamedKind::V8 { frame_type } if frame_type.is_exit()))?;
     let word = model.runtime_call_argument(exit.fp?)?;
-    Some(decode(model, word))
+    let is_error = || {
+        model
+            .pointer_target(word)
+            .and_then(|a| model.header(a).ok())
+            .is_some_and(|h| model.class_of(h.instance_type) == Class::Error)
+    };
+    (thrower.is_some() || is_error()).then(|| decode(model, word))
 }
 
 /// The thrown value `word`, decoded.

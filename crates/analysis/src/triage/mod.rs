@@ -104,11 +104,28 @@ pub fn triage(
         .first()
         .and_then(|f| model?.page_of(f.pc))
         .is_some_and(|p| p.executable);
-    let oom = reason::oom_frame(frames).and_then(|i| {
-        let low = frames.first()?.sp;
-        let high = frames.get(i + 1).map_or(low, |f| f.sp);
-        Some(oom::read(image, low, high))
-    });
+    let oom = match reason::oom_frame(frames) {
+        Some(i) => frames.first().map(|f| {
+            let high = frames.get(i + 1).map_or(f.sp, |g| g.sp);
+            oom::read(image, f.sp, high)
+        }),
+        // Without the executable's symbols no frame is named, but an abort whose native frames
+        // hold V8's GC trace buffer is V8's OOM handler's.
+        None if image
+            .core()
+            .signal()
+            .is_some_and(|s| s.signo == reason::SIGABRT) =>
+        {
+            frames.first().and_then(|f| {
+                let high = frames
+                    .iter()
+                    .find(|g| g.js().is_some())
+                    .map_or(f.sp.saturating_add(oom::MAX_STACK_BYTES), |g| g.sp);
+                Some(oom::read(image, f.sp, high)).filter(|o| !o.last_gcs.is_empty())
+            })
+        }
+        None => None,
+    };
     let reason = reason::classify(
         stack,
         reason::Evidence {

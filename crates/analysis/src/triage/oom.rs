@@ -14,7 +14,7 @@ use coroner_image::ProcessImage;
 
 /// The most stack bytes searched above the innermost frame (V8's frame holds two buffers of a
 /// few KiB; node's handler and libc's abort add little).
-const MAX_STACK_BYTES: u64 = 96 * 1024;
+pub(crate) const MAX_STACK_BYTES: u64 = 96 * 1024;
 /// Longest C string taken as a location or message.
 const MAX_STRING: usize = 160;
 /// Shortest.

@@ -10,6 +10,15 @@ use coroner_image::{ProcessImage, SignalInfo};
 
 use crate::stacks::{NamedFrame, NamedKind, ThreadStack};
 
+/// SIGABRT's number: what `abort()` raises.
+pub(crate) const SIGABRT: i32 = 6;
+/// SIGTRAP's number: what V8's immediate crash (`int3`) raises.
+const SIGTRAP: i32 = 5;
+/// `si_code` of a signal the kernel raised for the faulting instruction itself.
+const SI_KERNEL: i32 = 128;
+/// The flag under which V8 aborts on an exception nothing catches.
+const ABORT_ON_UNCAUGHT: &str = "--abort-on-uncaught-exception";
+
 /// Frames from the innermost that are searched for the functions that name a crash (the OOM
 /// handler sits about ten frames above the signal; a JS program adds none below it).
 const SEARCHED_FRAMES: usize = 48;
@@ -290,14 +299,36 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
         Some(js) => format!("{s}, in {js}"),
         None => s,
     };
-    match path(frames) {
+    // Without the executable's symbols no native frame is named: the GC trace on the stack says
+    // OOM, and a trap under --abort-on-uncaught-exception (its command line says so) is V8's
+    // abort on an uncaught exception.
+    let command_line = image
+        .core()
+        .process()
+        .map(|p| p.psargs.as_str())
+        .unwrap_or("");
+    let path = match path(frames) {
+        Path::None if signal.signo == SIGABRT && evidence.oom.is_some() => Path::OutOfMemory(0),
+        Path::None
+            if signal.signo == SIGTRAP
+                && signal.code == SI_KERNEL
+                && command_line.contains(ABORT_ON_UNCAUGHT) =>
+        {
+            Path::Uncaught
+        }
+        p => p,
+    };
+    match path {
         Path::OutOfMemory(_) => {
             let oom = evidence.oom.unwrap_or_default();
             let what = match (&oom.location, &oom.message) {
                 (Some(l), Some(m)) => format!("{l}: {m}"),
                 (Some(l), None) => l.clone(),
                 (None, Some(m)) => m.clone(),
-                (None, None) => "V8's fatal out-of-memory handler".to_string(),
+                (None, None) => {
+                    "V8's fatal out-of-memory handler (the executable would say where V8 gave up)"
+                        .to_string()
+                }
             };
             let mut r = reason(
                 ReasonKind::OutOfMemory,
