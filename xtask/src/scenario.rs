@@ -78,33 +78,19 @@ impl Scenario {
 
 /// The default set: every `fixtures/*.js`, sorted by name.
 pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
-    let entries = std::fs::read_dir(&layout.sources)
-        .context(|| format!("cannot list {}", layout.sources.display()))?;
-    let mut scenarios = Vec::new();
-    for entry in entries {
-        let path = entry
-            .context(|| format!("cannot list {}", layout.sources.display()))?
-            .path();
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".js"))
-        else {
-            continue;
-        };
-        if path.is_file() {
-            scenarios.push(Scenario {
-                name: name.to_string(),
-                script: path.clone(),
-                node_args: Vec::new(),
-                kinds: Kind::ALL.to_vec(),
-                default_version_only: false,
-                timeout: Duration::from_secs(180),
-                signal: None,
-                addon: None,
-            });
-        }
-    }
+    let mut scenarios: Vec<Scenario> = scripts_in(&layout.sources)?
+        .into_iter()
+        .map(|(name, script)| Scenario {
+            name,
+            script,
+            node_args: Vec::new(),
+            kinds: Kind::ALL.to_vec(),
+            default_version_only: false,
+            timeout: Duration::from_secs(180),
+            signal: None,
+            addon: None,
+        })
+        .collect();
     if scenarios.is_empty() {
         return Err(Error::new(format!(
             "no scenarios (*.js) in {}",
@@ -119,22 +105,8 @@ pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
 /// The crash scenarios: every `fixtures/crashes/*.js`, sorted by name, read from their headers.
 pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
     let dir = layout.sources.join("crashes");
-    let entries = std::fs::read_dir(&dir).context(|| format!("cannot list {}", dir.display()))?;
     let mut scenarios = Vec::new();
-    for entry in entries {
-        let path = entry
-            .context(|| format!("cannot list {}", dir.display()))?
-            .path();
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".js"))
-        else {
-            continue;
-        };
-        if !path.is_file() {
-            continue;
-        }
+    for (name, path) in scripts_in(&dir)? {
         let text =
             std::fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
         let header = |key: &str| {
@@ -147,7 +119,7 @@ pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
             Error::new(format!("{}: no `// signal: SIGxxx` header", path.display()))
         })?;
         scenarios.push(Scenario {
-            name: name.to_string(),
+            name,
             script: path.clone(),
             node_args: header("node-options")
                 .map(|o| o.split_whitespace().map(String::from).collect())
@@ -161,6 +133,26 @@ pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
     }
     scenarios.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(scenarios)
+}
+
+/// The scripts directly in `dir` (`NAME.js`, files only), as `(NAME, path)`.
+fn scripts_in(dir: &std::path::Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).context(|| format!("cannot list {}", dir.display()))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry
+            .context(|| format!("cannot list {}", dir.display()))?
+            .path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".js"))
+            .map(str::to_string);
+        if let Some(name) = name.filter(|_| path.is_file()) {
+            out.push((name, path));
+        }
+    }
+    Ok(out)
 }
 
 /// The number of a signal named in a header.

@@ -102,6 +102,18 @@ pub struct JsFrame {
 }
 
 impl NamedFrame {
+    /// The unwinder's frame `f`, named `function`, running `kind`.
+    fn of(f: &Frame, function: String, kind: NamedKind) -> NamedFrame {
+        NamedFrame {
+            pc: f.pc,
+            sp: f.sp,
+            fp: f.fp,
+            function,
+            kind,
+            found_by: f.trust,
+        }
+    }
+
     /// The JavaScript frame, when it is one.
     pub fn js(&self) -> Option<&JsFrame> {
         match &self.kind {
@@ -219,14 +231,7 @@ pub(crate) fn native_stacks(unwinder: &Unwinder<'_>) -> Vec<ThreadStack> {
                         ),
                         _ => name_unheaped(f),
                     };
-                    NamedFrame {
-                        pc: f.pc,
-                        sp: f.sp,
-                        fp: f.fp,
-                        function,
-                        kind,
-                        found_by: f.trust,
-                    }
+                    NamedFrame::of(f, function, kind)
                 })
                 .collect(),
             end: bt.end,
@@ -314,14 +319,7 @@ fn async_frame(model: &HeapModel<'_>, a: &Awaiting) -> AsyncFrame {
 /// Names one frame; an optimized frame with functions inlined at its pc becomes one frame per
 /// function, innermost first. `return_address`: the pc is a caller's return address.
 fn name_frame(model: &HeapModel<'_>, f: &Frame, return_address: bool) -> Vec<NamedFrame> {
-    let named = |function: String, kind: NamedKind| NamedFrame {
-        pc: f.pc,
-        sp: f.sp,
-        fp: f.fp,
-        function,
-        kind,
-        found_by: f.trust,
-    };
+    let named = |function: String, kind: NamedKind| NamedFrame::of(f, function, kind);
     match &f.kind {
         FrameKind::V8 {
             frame_type,
