@@ -374,8 +374,41 @@ fn check_heap(t: &Value, extra: &Value, leaked: bool, what: &str) {
                 ours.abs_diff(size) <= PAGE,
                 "{what}: {name} committed {ours}, V8 said {size}"
             );
+            check_used(heap, space, what);
         }
     }
+}
+
+/// A space's used bytes against V8's `space_used_size` then: large object spaces exactly (their
+/// pages' counts), the others at least as many (the crash only allocated more) and within what
+/// it allocated. Code and trusted spaces may count what is still free of allocation areas
+/// coroner does not find (background and code-space LABs), so up to a page more.
+fn check_used(heap: &Value, recorded: &Value, what: &str) {
+    /// What the scenario's last steps may allocate in the old and new spaces.
+    const SLACK: u64 = 64 << 10;
+    /// One regular page.
+    const PAGE: u64 = 256 << 10;
+    let name = recorded["space_name"].as_str().unwrap_or("");
+    let theirs = recorded["space_used_size"].as_u64().unwrap_or(0);
+    let ours = heap["spaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["used"].as_u64());
+    let Some(ours) = ours else {
+        assert_eq!(theirs, 0, "{what}: {name}: no used size, V8 said {theirs}");
+        return;
+    };
+    let bound = match name {
+        n if n.contains("large_object") => 0,
+        "new_space" | "old_space" | "map_space" => SLACK,
+        _ => PAGE,
+    };
+    assert!(
+        ours >= theirs && ours - theirs <= bound,
+        "{what}: {name} used {ours}, V8 said {theirs}"
+    );
 }
 
 #[test]

@@ -129,6 +129,9 @@ pub struct Page {
     pub area_end: u64,
     /// The highest allocation top seen on the page (read-only pages are filled up to it).
     pub high_water_mark: u64,
+    /// The bytes allocated on the page, as V8 counts them for its space's used size (`None`
+    /// where the layout does not say where they are).
+    pub allocated_bytes: Option<u64>,
     /// Metadata address of the next page in the owner's list of pages (0 at the end, and for
     /// read-only pages).
     pub next: u64,
@@ -261,6 +264,7 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
     let heap = field(pl.heap)?;
     let owner = field(pl.owner)?;
     let high_water_mark = p.wrapping_add(field(pl.high_water_mark)?);
+    let allocated_bytes = pl.allocated_bytes.and_then(field);
     let end = p.checked_add(size)?;
     let plausible = size >= pl.min_size
         && size % pl.size_granularity == 0
@@ -315,6 +319,7 @@ fn page_at(layout: &Layout, r: &Reader<'_>, p: u64) -> Option<Page> {
         area_start,
         area_end,
         high_water_mark,
+        allocated_bytes,
         next,
         prev,
         flags,

@@ -1,6 +1,8 @@
 //! What `v8.getHeapStatistics()` and `v8.getHeapSpaceStatistics()` would have said, per
 //! isolate, from the page headers and a few fields of the `Heap`: each space's committed memory
-//! (the sum of its pages' sizes, as V8's `CommittedMemory()`), the heap size limit
+//! (the sum of its pages' sizes, as V8's `CommittedMemory()`) and used memory (its pages'
+//! allocated bytes, less what of the main thread's open allocation area is still free; for new
+//! space, the to-space pages filled before its allocation top), the heap size limit
 //! (`Heap::MaxReserved()`: the semi-spaces and the old generation's maximum) and the external
 //! memory V8 accounts (ArrayBuffer backing stores and other memory the embedder reports). No
 //! object is walked.
@@ -15,6 +17,8 @@ pub struct SpaceStatistics {
     pub space: Space,
     /// Bytes of its pages (V8's `space_size`).
     pub committed: u64,
+    /// Bytes allocated in it (V8's `space_used_size`), when the layout says how to count them.
+    pub used: Option<u64>,
     /// Its pages.
     pub pages: usize,
 }
@@ -38,6 +42,11 @@ impl HeapStatistics {
     pub fn committed(&self) -> u64 {
         self.spaces.iter().map(|s| s.committed).sum()
     }
+
+    /// Bytes allocated in every space (`used_heap_size`), when each space's is known.
+    pub fn used(&self) -> Option<u64> {
+        self.spaces.iter().map(|s| s.used).sum()
+    }
 }
 
 impl Heap<'_> {
@@ -57,12 +66,16 @@ impl Heap<'_> {
                         None => spaces.push(SpaceStatistics {
                             space: page.space,
                             committed: page.size,
+                            used: None,
                             pages: 1,
                         }),
                     }
                 }
                 spaces.retain(|s| s.space != Space::ReadOnly);
                 spaces.sort_by_key(|s| s.space);
+                for s in &mut spaces {
+                    s.used = self.space_used(i, isolate, s.space);
+                }
                 HeapStatistics {
                     isolate: i,
                     spaces,
@@ -71,6 +84,59 @@ impl Heap<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The bytes allocated in `space` of isolate `i`.
+    fn space_used(&self, i: usize, isolate: &crate::Isolate, space: Space) -> Option<u64> {
+        let pages = || {
+            self.pages()
+                .iter()
+                .filter(move |p| p.isolate == Some(i) && p.space == space)
+        };
+        if space == Space::New {
+            return self.new_space_used(i, isolate);
+        }
+        let allocated = pages().map(|p| p.allocated_bytes).sum::<Option<u64>>()?;
+        let counts_lab = self
+            .layout()
+            .heap_statistics
+            .is_some_and(|l| l.allocated_bytes_count_open_lab);
+        let lab = isolate.old_lab;
+        let open_here = lab.is_active()
+            && pages().any(|p| p.addr < lab.top && lab.top <= p.addr.saturating_add(p.size));
+        Some(if counts_lab && open_here {
+            allocated.saturating_sub(lab.limit - lab.top)
+        } else {
+            allocated
+        })
+    }
+
+    /// New space's used bytes: the to-space pages before the one holding the allocation top,
+    /// whole, and that page up to the top (V8's `NewSpace::Size()`). The pages before it are
+    /// found back through the page list's links, at most as many as the isolate has pages.
+    fn new_space_used(&self, i: usize, isolate: &crate::Isolate) -> Option<u64> {
+        let lab = isolate.new_lab;
+        if !lab.is_active() {
+            return None;
+        }
+        let current = self.pages().iter().find(|p| {
+            p.isolate == Some(i)
+                && p.space == Space::New
+                && p.area_start <= lab.top
+                && lab.top <= p.area_end
+        })?;
+        let mut used = lab.top - current.area_start;
+        let mut prev = current.prev;
+        let bound = self.pages().len();
+        for _ in 0..bound {
+            if prev == 0 {
+                return Some(used);
+            }
+            let page = self.pages().iter().find(|p| p.metadata == prev)?;
+            used = used.saturating_add(page.area_end - page.area_start);
+            prev = page.prev;
+        }
+        None
     }
 
     /// `Heap::MaxReserved()` of the `Heap` at `heap`.

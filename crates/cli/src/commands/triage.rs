@@ -136,14 +136,16 @@ struct ExceptionJson {
     formatted_stack: Option<String>,
 }
 
-/// The heaps: `{"isolates": [{"index", "spaces": [{"name", "committed"}], "committed",
-/// "limit", "external"}], "committed", "limit", "external"}` (the totals over the isolates),
-/// as `v8.getHeapStatistics()` (`total_heap_size`, `heap_size_limit`, `external_memory`) and
-/// `v8.getHeapSpaceStatistics()` (`space_name`, `space_size`) name them.
+/// The heaps: `{"isolates": [{"index", "spaces": [{"name", "committed", "used"}],
+/// "committed", "used", "limit", "external"}], "committed", "used", "limit", "external"}` (the
+/// totals over the isolates), as `v8.getHeapStatistics()` (`total_heap_size`,
+/// `used_heap_size`, `heap_size_limit`, `external_memory`) and `v8.getHeapSpaceStatistics()`
+/// (`space_name`, `space_size`, `space_used_size`) name them.
 #[derive(Debug, Serialize)]
 struct HeapJson {
     isolates: Vec<IsolateHeapJson>,
     committed: u64,
+    used: Option<u64>,
     limit: Option<u64>,
     external: Option<u64>,
 }
@@ -153,6 +155,7 @@ struct IsolateHeapJson {
     index: usize,
     spaces: Vec<SpaceJson>,
     committed: u64,
+    used: Option<u64>,
     limit: Option<u64>,
     external: Option<u64>,
 }
@@ -161,6 +164,7 @@ struct IsolateHeapJson {
 struct SpaceJson {
     name: &'static str,
     committed: u64,
+    used: Option<u64>,
 }
 
 fn heap(isolates: &[HeapStatistics]) -> Option<HeapJson> {
@@ -184,14 +188,17 @@ fn heap(isolates: &[HeapStatistics]) -> Option<HeapJson> {
                     .map(|s| SpaceJson {
                         name: s.space.statistics_name(),
                         committed: s.committed,
+                        used: s.used,
                     })
                     .collect(),
                 committed: h.committed(),
+                used: h.used(),
                 limit: h.limit,
                 external: h.external,
             })
             .collect(),
         committed: isolates.iter().map(HeapStatistics::committed).sum(),
+        used: total(HeapStatistics::used),
         limit: total(|h| h.limit),
         external: total(|h| h.external),
     })
@@ -548,7 +555,8 @@ impl Report for TriageReport {
                 out,
                 "heap:",
                 &format!(
-                    "{} committed, limit {}, external {}",
+                    "{} used of {} committed, limit {}, external {}",
+                    or_unknown(h.used),
                     size(h.committed),
                     or_unknown(h.limit),
                     or_unknown(h.external)
@@ -558,7 +566,10 @@ impl Report for TriageReport {
                 let spaces: Vec<String> = i
                     .spaces
                     .iter()
-                    .map(|s| format!("{} {}", s.name, size(s.committed)))
+                    .map(|s| match s.used {
+                        Some(u) => format!("{} {}/{}", s.name, size(u), size(s.committed)),
+                        None => format!("{} {}", s.name, size(s.committed)),
+                    })
                     .collect();
                 writeln!(out, "    isolate {}: {}", i.index, spaces.join(", "))?;
             }

@@ -877,6 +877,9 @@ pub struct JsGeneratorLayout {
 pub struct HeapStatisticsLayout {
     /// `max_semi_space_size_` (bytes).
     pub max_semi_space_size: u64,
+    /// Whether a paged space's pages count the open allocation area in their allocated bytes
+    /// (V8 12+: the space's used size subtracts what of it is still free).
+    pub allocated_bytes_count_open_lab: bool,
     /// How many semi-space sizes the limit counts (`Heap::MaxReserved()`: two semi-spaces and
     /// a new large object space as big as one).
     pub semi_space_factor: u64,
@@ -1330,6 +1333,9 @@ pub struct PageLayout {
     pub area_end: u64,
     /// High water mark: the highest allocation top seen, as an offset from the page.
     pub high_water_mark: u64,
+    /// The bytes allocated on the page (`allocated_bytes_`, what a space's used size sums),
+    /// where the supplement has it.
+    pub allocated_bytes: Option<u64>,
     /// The next page's metadata in the owner's list of pages (`heap::ListNode::next_`).
     pub list_next: u64,
     /// The previous page's metadata in that list (`heap::ListNode::prev_`): each link is

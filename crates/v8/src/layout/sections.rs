@@ -573,7 +573,10 @@ pub(super) fn js_generator(f: &mut Facts<'_>) -> JsGeneratorLayout {
 pub(super) fn heap_statistics(f: &mut Facts<'_>) -> Option<HeapStatisticsLayout> {
     let mut off = |key: &str| f.opt_off(&format!("heap_statistics.{key}"), &[]);
     let sweeper = off("array_buffer_sweeper").zip(off("array_buffer_sweeper_bytes"));
+    let open_lab = f.flag("heap_statistics.allocated_bytes_count_open_lab");
+    let mut off = |key: &str| f.opt_off(&format!("heap_statistics.{key}"), &[]);
     Some(HeapStatisticsLayout {
+        allocated_bytes_count_open_lab: open_lab,
         max_semi_space_size: off("max_semi_space_size")?,
         semi_space_factor: off("semi_space_factor")?,
         max_old_generation_size: off("max_old_generation_size")?,
@@ -977,6 +980,7 @@ pub(super) fn page(f: &mut Facts<'_>) -> PageLayout {
         area_start: f.off("page.area_start", &[]),
         area_end: f.off("page.area_end", &[]),
         high_water_mark: f.off("page.high_water_mark", &[]),
+        allocated_bytes: f.opt_off("page.allocated_bytes", &[]),
         list_next: f.off("page.list_next", &[]),
         list_prev: f.off("page.list_prev", &[]),
         owner: f.off("page.owner", &[]),
