@@ -22,6 +22,11 @@ fn info_matches_what_each_scenario_recorded() {
         let what = format!("{} {} {:?}", f.version, f.scenario, f.kind);
         let expect = &f.expect.raw;
         assert_eq!(info["pid"], expect["pid"], "{what}: pid");
+        assert_eq!(
+            info["command_line"].as_str(),
+            Some(recorded_command_line(f).as_str()),
+            "{what}: command line"
+        );
         assert_eq!(info["threads"], expect["threads"], "{what}: thread count");
         assert_eq!(
             info["node_version"], expect["node_version"],
@@ -69,6 +74,47 @@ fn info_matches_what_each_scenario_recorded() {
             "{what}: bytes"
         );
     }
+}
+
+/// The command line as node saw it: argv[0], then execArgv, then the script and its arguments.
+fn recorded_command_line(f: &Fixture) -> String {
+    let expect = &f.expect.raw;
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let argv = strings(&expect["argv"]);
+    let mut line = argv[..1.min(argv.len())].to_vec();
+    line.extend(strings(&expect["exec_argv"]));
+    line.extend(argv.iter().skip(1).cloned());
+    line.join(" ")
+}
+
+#[test]
+fn the_whole_command_line_is_read_from_the_stack() {
+    // The core's own record of the command line stops at 80 bytes, before the options when
+    // node's path is long; the initial stack holds all of it. (The dump fixtures are checked
+    // by the test above.)
+    let mut long = 0;
+    for f in coroner_fixtures::crashes() {
+        let line = recorded_command_line(&f);
+        long += usize::from(line.len() > 80);
+        let info = info_json(&f);
+        assert_eq!(
+            info["command_line"].as_str(),
+            Some(line.as_str()),
+            "{} {}",
+            f.version,
+            f.scenario
+        );
+    }
+    assert!(
+        long > 0,
+        "no command line longer than the core's 80-byte record"
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod error;
 mod memory_map;
 mod modules;
 mod search;
+mod startup;
 mod symbols;
 mod text;
 mod version;
@@ -36,6 +37,7 @@ pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
 pub use memory_map::{Category as MemoryCategory, HeapRanges, Share as MemoryShare};
 pub use modules::{build_id_in_memory, Module, ModuleStatus};
+pub use startup::Startup;
 pub use symbols::{demangle, Symbol, SymbolTable};
 pub use version::{VersionSource, Versions};
 

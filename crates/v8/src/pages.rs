@@ -213,7 +213,11 @@ pub(crate) fn find_pages(layout: &Layout, space: &AddressSpace) -> Vec<Page> {
         while p < region.end {
             if let Some(page) = page_at(layout, &r, p) {
                 let end = p.saturating_add(page.size);
-                pages.push(page);
+                // A page out of its space's list is stepped over whole all the same: what
+                // it still holds is not to be read as headers.
+                if in_its_list(layout, &r, &page) {
+                    pages.push(page);
+                }
                 skip_to = skip_to.max(end);
                 match align_up(end, page_size) {
                     Some(next) if next > p => p = next,
@@ -228,6 +232,17 @@ pub(crate) fn find_pages(layout: &Layout, space: &AddressSpace) -> Vec<Page> {
         }
     }
     pages
+}
+
+/// Whether `page` is in its owner's list of pages. V8 takes a page out of the list when it
+/// frees the page (a dead large object, a space shrinking after a GC) or pools it for reuse,
+/// and a background thread unmaps it later, so a core can hold a header that is no longer the
+/// heap's; unlinking clears both links, and only the list's first page has no previous one.
+/// Read-only pages are in no list.
+fn in_its_list(layout: &Layout, r: &Reader<'_>, page: &Page) -> bool {
+    page.kind == PageKind::ReadOnly
+        || page.prev != 0
+        || r.u64(page.owner.wrapping_add(layout.page.space_pages)).ok() == Some(page.metadata)
 }
 
 fn align_up(a: u64, alignment: u64) -> Option<u64> {

@@ -325,6 +325,33 @@ fn page_lists_link_both_ways() {
     assert!(links > 0, "no page list with two pages");
 }
 
+/// Each space's own list of pages (`space_pages` on the owner: front, then back) starts at the
+/// page with no previous one and ends at the page with no next one: the offset is right, so
+/// the scan keeps exactly the pages in their lists.
+#[test]
+fn space_lists_start_and_end_at_their_pages() {
+    let mut lists = 0;
+    for o in opened() {
+        let label = o.label();
+        let heap = o.heap();
+        let at = heap.layout().page.space_pages;
+        let mut owners: Vec<u64> = heap.pages().iter().map(|p| p.owner).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        for owner in owners.into_iter().filter(|&o| o != 0) {
+            let pages: Vec<_> = heap.pages().iter().filter(|p| p.owner == owner).collect();
+            let first: Vec<_> = pages.iter().filter(|p| p.prev == 0).collect();
+            let last: Vec<_> = pages.iter().filter(|p| p.next == 0).collect();
+            assert_eq!(first.len(), 1, "{label}: space at {owner:#x}");
+            assert_eq!(last.len(), 1, "{label}: space at {owner:#x}");
+            assert_eq!(word(heap, owner + at), first[0].metadata, "{label}");
+            assert_eq!(word(heap, owner + at + 8), last[0].metadata, "{label}");
+            lists += 1;
+        }
+    }
+    assert!(lists > 0, "no space with pages");
+}
+
 /// The chunk flag bits of the supplement agree with the spaces the owners name: code pages are
 /// executable, new-space pages are to-space pages, only large-object spaces have large pages,
 /// and read-only pages are exactly those with the read-only flag.

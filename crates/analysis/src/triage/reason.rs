@@ -261,6 +261,24 @@ fn first_own_frame(frames: &[NamedFrame]) -> Option<&NamedFrame> {
     })
 }
 
+/// Whether node was started with `--abort-on-uncaught-exception`, on its command line or in
+/// `NODE_OPTIONS`. The initial stack holds both whole; the core's own record of the command
+/// line is cut at 80 bytes, often before the options, so it is only the fallback.
+fn aborts_on_uncaught(image: &ProcessImage) -> bool {
+    match image.startup() {
+        Some(startup) => {
+            startup.argv.iter().any(|a| a == ABORT_ON_UNCAUGHT)
+                || startup
+                    .var("NODE_OPTIONS")
+                    .is_some_and(|o| o.split_whitespace().any(|a| a == ABORT_ON_UNCAUGHT))
+        }
+        None => image
+            .core()
+            .process()
+            .is_some_and(|p| p.psargs.contains(ABORT_ON_UNCAUGHT)),
+    }
+}
+
 /// Inputs of [`classify`] besides the frames.
 pub(crate) struct Evidence<'a> {
     pub image: &'a ProcessImage,
@@ -302,18 +320,10 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
     // Without the executable's symbols no native frame is named: the GC trace on the stack says
     // OOM, and a trap under --abort-on-uncaught-exception (its command line says so) is V8's
     // abort on an uncaught exception.
-    let command_line = image
-        .core()
-        .process()
-        .map(|p| p.psargs.as_str())
-        .unwrap_or("");
+    let aborts_on_uncaught = aborts_on_uncaught(image);
     let path = match path(frames) {
         Path::None if signal.signo == SIGABRT && evidence.oom.is_some() => Path::OutOfMemory(0),
-        Path::None
-            if signal.signo == SIGTRAP
-                && signal.code == SI_KERNEL
-                && command_line.contains(ABORT_ON_UNCAUGHT) =>
-        {
+        Path::None if signal.signo == SIGTRAP && signal.code == SI_KERNEL && aborts_on_uncaught => {
             Path::Uncaught
         }
         p => p,

@@ -179,7 +179,7 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>, heap: HeapI
         core: image.core_path().display().to_string(),
         core_bytes: core.len(),
         pid: core.process().map(|p| p.pid),
-        command_line: core.process().map(|p| p.psargs.clone()),
+        command_line: image.command_line(),
         signal: core.signal().map(|s| Signal {
             number: s.signo,
             name: s.name(),

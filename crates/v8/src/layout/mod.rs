@@ -1356,6 +1356,9 @@ pub struct PageLayout {
     pub space_heap: u64,
     /// `BaseSpace::id_` (`u32` AllocationSpace), from the owner.
     pub space_id: u64,
+    /// `Space::memory_chunk_list_` (front, then back), from the owner: a page is the heap's
+    /// only while it is in this list.
+    pub space_pages: u64,
     /// Flag: page of the read-only heap.
     pub flag_read_only: u64,
     /// Flag: large-object page.

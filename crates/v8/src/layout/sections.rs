@@ -990,6 +990,7 @@ pub(super) fn page(f: &mut Facts<'_>) -> PageLayout {
         size_granularity: f.off("page.size_granularity", &[]),
         space_heap: f.off("page.space_heap", &[]),
         space_id: f.off("page.space_id", &[]),
+        space_pages: f.off("page.space_pages", &[]),
         flag_read_only: f.bit("page.flag_bits.read_only_heap"),
         flag_large: f.bit("page.flag_bits.large_page"),
         flag_executable: f.bit("page.flag_bits.is_executable"),
