@@ -29,6 +29,11 @@
 //! by number, about 24 bytes per object plus 8 per reference. Retained sizes follow in one
 //! pass over the numbering backwards (a dominator is numbered before what it dominates), and
 //! distances by a breadth-first walk from the roots.
+//!
+//! Memory is what limits the size of heap this handles, so the graph is never held twice: the
+//! successors (for the distances and the numbering) are dropped before the predecessors (for
+//! semi-NCA) are built, both straight from the edges' sources ([`Edges`]), and the
+//! predecessors keep only the edges semi-NCA looks at.
 
 use coroner_heap::{Class, HeapModel, Role, UserRoots};
 use rayon::prelude::*;
@@ -80,8 +85,8 @@ impl RootSets {
                 continue;
             }
             let user_root = match model.user_roots() {
-                UserRoots::GlobalObjects => *kind == RootKind::Global,
-                UserRoots::NativeContexts => *kind == RootKind::NativeContext,
+                UserRoots::GlobalObjects => kind == RootKind::Global,
+                UserRoots::NativeContexts => kind == RootKind::NativeContext,
             };
             if user_root {
                 sets.user.push(id);
@@ -145,7 +150,8 @@ impl Dominators {
         roots: &Roots,
     ) -> Dominators {
         let n = index.len();
-        let forward = Graph::forward(model, index, refs);
+        let edges = Edges::new(model, index, refs);
+        let forward = Graph::successors(&edges);
         let sets = RootSets::of(model, index, refs, roots);
         let mut held_by_v8: Vec<u32> = sets
             .internalized
@@ -170,15 +176,17 @@ impl Dominators {
             .collect();
         let (number, vertex, parent, linked) =
             numbering(&forward, n, &held, &sets.fallback, &page, &sets.user);
-        // The predecessors are needed by this step alone: built for it, dropped after it.
-        let idom = semi_nca(
-            &forward.transposed(n),
-            &number,
-            &vertex,
-            parent,
-            &linked,
-            &page,
-        );
+        // The predecessors are needed by this step alone: built for it, dropped after it; the
+        // successors are not needed any more.
+        drop(forward);
+        // Only the edges semi-NCA looks at: between reached objects, counting for dominators.
+        let reached = |id: u32| number.get(id as usize).is_some_and(|&k| k != NONE);
+        let backward = Graph::predecessors(&edges, |from, to| {
+            reached(from) && reached(to) && essential(&page, from, to)
+        });
+        drop(edges);
+        let idom = semi_nca(&backward, &number, &vertex, parent, &linked, &page);
+        drop(backward);
         // Shallow sizes, with the bytes an object owns outside the heap (an ArrayBuffer's
         // backing store), as V8's heap snapshot counts them.
         let sizes = index.sizes();
@@ -376,32 +384,88 @@ struct Graph {
 }
 
 impl Graph {
-    /// The forward graph (see the module documentation).
-    fn forward(model: &HeapModel<'_>, index: &ObjectIndex, refs: &ReverseIndex) -> Graph {
+    /// What each object references.
+    fn successors(edges: &Edges<'_>) -> Graph {
+        Graph::from_edges(edges.index.len(), || edges.iter())
+    }
+
+    /// What references each object, over the edges `keep` lets through.
+    fn predecessors(edges: &Edges<'_>, keep: impl Fn(u32, u32) -> bool) -> Graph {
+        Graph::from_edges(edges.index.len(), || {
+            edges
+                .iter()
+                .filter(|&(from, to)| keep(from, to))
+                .map(|(from, to)| (to, from))
+        })
+    }
+
+    /// The graph of the edges (from, to) over `n` nodes that `edges` lists (twice: to count,
+    /// then to place them).
+    fn from_edges<I: Iterator<Item = (u32, u32)>>(n: usize, edges: impl Fn() -> I) -> Graph {
+        let mut offsets = vec![0u32; n + 1];
+        for (from, _) in edges() {
+            if let Some(c) = offsets.get_mut(from as usize + 1) {
+                *c = c.saturating_add(1);
+            }
+        }
+        for i in 1..offsets.len() {
+            offsets[i] = offsets[i].saturating_add(offsets[i - 1]);
+        }
+        let mut targets = vec![0u32; offsets[n] as usize];
+        // Each row's start serves as its cursor while the row fills, ending at the next row's
+        // start; shifted back by one row after, the offsets are whole again (no cursor copy).
+        for (from, to) in edges() {
+            if let Some(c) = offsets.get_mut(from as usize) {
+                if let Some(slot) = targets.get_mut(*c as usize) {
+                    *slot = to;
+                    *c += 1;
+                }
+            }
+        }
+        offsets.copy_within(..n, 1);
+        offsets[0] = 0;
+        Graph { offsets, targets }
+    }
+
+    fn of(&self, id: u32) -> &[u32] {
+        let i = id as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// The edges of the heap graph (see the module documentation), listed as often as a graph
+/// needs them without being stored whole: the strong references come from the reverse index
+/// and the map references from the object index, each time; only the values of backing
+/// stores and WeakMap entries, found by reading the heap, are kept.
+struct Edges<'a> {
+    index: &'a ObjectIndex,
+    refs: &'a ReverseIndex,
+    /// Per map of the object index, the map's object id.
+    map_ids: Vec<Option<u32>>,
+    /// The edges the heap had to be read for: an object to its backing stores' values, a
+    /// WeakMap key to its value.
+    stores: Vec<(u32, u32)>,
+}
+
+impl<'a> Edges<'a> {
+    fn new(model: &HeapModel<'_>, index: &'a ObjectIndex, refs: &'a ReverseIndex) -> Edges<'a> {
         let n = index.len();
-        // Strong references, from the reverse index.
-        let strong = Graph::from_edges(n, || {
-            (0..n as u32).flat_map(|t| {
-                refs.referrers(t)
-                    .filter(|&(_, weak)| !weak)
-                    .map(move |(r, _)| (r, t))
-            })
-        });
-        // Maps, and the values of backing stores, per object (in parallel).
-        let map_ids: Vec<Option<u32>> = index.maps().iter().map(|&m| index.id_of(m)).collect();
-        let extra: Vec<(u32, u32)> = (0..n as u32)
+        let mut edges = Edges {
+            index,
+            refs,
+            map_ids: index.maps().iter().map(|&m| index.id_of(m)).collect(),
+            stores: Vec::new(),
+        };
+        // What each backing store references, forward: its values become its owner's.
+        let strong = Graph::from_edges(n, || edges.strong());
+        edges.stores = (0..n as u32)
             .into_par_iter()
             .flat_map_iter(|v| {
                 let mut out = Vec::new();
-                if let Some(Some(m)) = index
-                    .map_ids()
-                    .get(v as usize)
-                    .map(|&m| map_ids.get(m as usize).copied().flatten())
-                {
-                    out.push((v, m));
-                }
-                let role = refs.role_of(index, v);
-                if role == Some(Role::EphemeronTable) {
+                if refs.role_of(index, v) == Some(Role::EphemeronTable) {
                     let addr = index.addrs()[v as usize];
                     for (key, value) in model.ephemeron_pairs(addr) {
                         if let (Some(k), Some(x)) = (index.id_of(key), index.id_of(value)) {
@@ -428,51 +492,31 @@ impl Graph {
                 out.into_iter()
             })
             .collect();
-        Graph::from_edges(n, || {
-            (0..n as u32)
-                .flat_map(|v| strong.of(v).iter().map(move |&t| (v, t)))
-                .chain(extra.iter().copied())
+        edges
+    }
+
+    /// The strong references of the reverse index, as (referrer, target).
+    fn strong(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.index.len() as u32).flat_map(move |t| {
+            self.refs
+                .referrers(t)
+                .filter(|&(_, weak)| !weak)
+                .map(move |(r, _)| (r, t))
         })
     }
 
-    /// The graph of the edges (from, to) over `n` nodes that `edges` lists (twice: to count,
-    /// then to place them).
-    fn from_edges<I: Iterator<Item = (u32, u32)>>(n: usize, edges: impl Fn() -> I) -> Graph {
-        let mut offsets = vec![0u32; n + 1];
-        for (from, _) in edges() {
-            if let Some(c) = offsets.get_mut(from as usize + 1) {
-                *c = c.saturating_add(1);
-            }
-        }
-        for i in 1..offsets.len() {
-            offsets[i] = offsets[i].saturating_add(offsets[i - 1]);
-        }
-        let mut targets = vec![0u32; offsets[n] as usize];
-        let mut cursor = offsets[..n].to_vec();
-        for (from, to) in edges() {
-            if let Some(c) = cursor.get_mut(from as usize) {
-                if let Some(slot) = targets.get_mut(*c as usize) {
-                    *slot = to;
-                    *c += 1;
-                }
-            }
-        }
-        Graph { offsets, targets }
-    }
-
-    /// The same edges, reversed.
-    fn transposed(&self, n: usize) -> Graph {
-        Graph::from_edges(n, || {
-            (0..n as u32).flat_map(|v| self.of(v).iter().map(move |&t| (t, v)))
-        })
-    }
-
-    fn of(&self, id: u32) -> &[u32] {
-        let i = id as usize;
-        match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        }
+    /// Every edge, as (from, to).
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let maps = self
+            .index
+            .map_ids()
+            .iter()
+            .enumerate()
+            .filter_map(move |(v, &m)| {
+                let map = self.map_ids.get(m as usize).copied().flatten()?;
+                (map != v as u32).then_some((v as u32, map))
+            });
+        self.strong().chain(maps).chain(self.stores.iter().copied())
     }
 }
 

@@ -254,7 +254,7 @@ pub(crate) fn retainers(
                 chain.push(at);
             }
             Some(RetainerPath {
-                root: roots.get(root)?.clone(),
+                root: roots.get(root)?,
                 root_object: addr(root),
                 hops: name_chain(model, index, refs, &chain),
                 target_name: target_name.clone(),

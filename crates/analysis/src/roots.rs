@@ -55,17 +55,6 @@ pub enum RootKind {
 }
 
 impl RootKind {
-    /// Which kind wins when an object is a root several ways (lower first).
-    fn rank(&self) -> u8 {
-        match self {
-            RootKind::Global => 0,
-            RootKind::NativeContext => 1,
-            RootKind::Isolate { .. } => 2,
-            RootKind::Stack { .. } => 3,
-            RootKind::Native { .. } => 4,
-        }
-    }
-
     /// Whether a path ends at this root (global objects and native contexts), rather than
     /// going on to other roots that hold it.
     pub fn is_terminal(&self) -> bool {
@@ -118,11 +107,21 @@ impl RootKind {
 }
 
 /// The roots of the heap: objects held from outside it (see the module documentation).
+///
+/// Each root object is kept once, with its best kind, in one of two lists: the few held by a
+/// global object, native context or stack word with their whole [`RootKind`], and the many held
+/// by a word of other memory (a GiB core has hundreds of thousands) as just the word's address,
+/// 12 bytes each, which says by itself whether it is an isolate's data or other native memory.
 #[derive(Debug, Default)]
 pub struct Roots {
-    /// Root object ids, increasing, one entry each (its best kind).
-    ids: Vec<u32>,
-    kinds: Vec<RootKind>,
+    /// Objects held by a global object, native context or stack word: ids, increasing.
+    special_ids: Vec<u32>,
+    special_kinds: Vec<RootKind>,
+    /// Objects held by a word of native memory: ids, increasing, and the words' addresses.
+    word_ids: Vec<u32>,
+    word_at: Vec<u64>,
+    /// Each isolate's data, `[isolate, heap)`: a word there is [`RootKind::Isolate`].
+    isolates: Vec<(u64, u64)>,
     /// Words found per kind: global objects, native contexts, isolate, stack, native.
     counts: [usize; 5],
 }
@@ -136,7 +135,11 @@ impl Roots {
         index: &ObjectIndex,
         stacks: &[ThreadStack],
     ) -> Roots {
-        let mut found: Vec<(u32, RootKind)> = Vec::new();
+        let mut roots = Roots {
+            isolates: model.isolates().iter().map(|i| (i.addr, i.heap)).collect(),
+            ..Roots::default()
+        };
+        let mut special: Vec<(u32, RootKind)> = Vec::new();
         let roles: Vec<Option<Role>> = index
             .maps()
             .iter()
@@ -147,8 +150,8 @@ impl Roots {
             .collect();
         for (id, &m) in index.map_ids().iter().enumerate() {
             match roles.get(m as usize).copied().flatten() {
-                Some(Role::GlobalObject) => found.push((id as u32, RootKind::Global)),
-                Some(Role::NativeContext) => found.push((id as u32, RootKind::NativeContext)),
+                Some(Role::GlobalObject) => special.push((id as u32, RootKind::Global)),
+                Some(Role::NativeContext) => special.push((id as u32, RootKind::NativeContext)),
                 _ => {}
             }
         }
@@ -180,7 +183,7 @@ impl Roots {
                         .unwrap_or_default();
                     (k, name)
                 });
-                found.push((
+                special.push((
                     id,
                     RootKind::Stack {
                         tid: t.tid,
@@ -202,52 +205,91 @@ impl Roots {
                 at = to;
             }
         }
-        let isolates: Vec<(u64, u64)> = model.isolates().iter().map(|i| (i.addr, i.heap)).collect();
-        let native: Vec<(u32, RootKind)> = tasks
+        let mut words: Vec<(u32, u64)> = tasks
             .par_iter()
-            .flat_map_iter(|&(s, e)| {
-                objects_in(s, e).into_iter().map(|(at, id)| {
-                    let kind = match isolates.iter().position(|&(a, h)| a <= at && at < h) {
-                        Some(i) => RootKind::Isolate {
-                            isolate: i,
-                            offset: at - isolates[i].0,
-                        },
-                        None => RootKind::Native { at },
-                    };
-                    (id, kind)
-                })
-            })
+            .flat_map_iter(|&(s, e)| objects_in(s, e).into_iter().map(|(at, id)| (id, at)))
             .collect();
-        found.extend(native);
-        let mut counts = [0usize; 5];
-        for (_, k) in &found {
-            counts[k.rank() as usize] += 1;
+        for (_, kind) in &special {
+            roots.counts[rank(kind) as usize] += 1;
         }
-        found.sort_by_key(|a| (a.0, a.1.rank()));
-        found.dedup_by_key(|(id, _)| *id);
-        let (ids, kinds) = found.into_iter().unzip();
-        Roots { ids, kinds, counts }
+        for &(_, at) in &words {
+            roots.counts[usize::from(roots.word_rank(at))] += 1;
+        }
+        // One kind per object, the best: the special kinds but stack words win over every
+        // word of memory; a stack word loses to a word of an isolate's data.
+        special.sort_by_key(|(id, kind)| (*id, rank(kind)));
+        special.dedup_by_key(|(id, _)| *id);
+        words.sort_unstable_by_key(|&(id, at)| (id, roots.word_rank(at), at));
+        words.dedup_by_key(|(id, _)| *id);
+        let word_best = |id: u32| -> Option<u8> {
+            let i = words.binary_search_by_key(&id, |&(w, _)| w).ok()?;
+            words.get(i).map(|&(_, at)| roots.word_rank(at))
+        };
+        special.retain(|(id, kind)| word_best(*id).is_none_or(|w| rank(kind) < w));
+        let special_best = |id: u32| -> Option<u8> {
+            let i = special.binary_search_by_key(&id, |(s, _)| *s).ok()?;
+            special.get(i).map(|(_, kind)| rank(kind))
+        };
+        words.retain(|&(id, at)| special_best(id).is_none_or(|s| roots.word_rank(at) < s));
+        (roots.special_ids, roots.special_kinds) = special.into_iter().unzip();
+        (roots.word_ids, roots.word_at) = words.into_iter().unzip();
+        roots
+    }
+
+    /// [`rank`] of the root held by the word at `at`.
+    fn word_rank(&self, at: u64) -> u8 {
+        rank(&self.word_kind(at))
+    }
+
+    /// The kind of the root held by the word at `at`: an isolate's data, or other memory.
+    fn word_kind(&self, at: u64) -> RootKind {
+        match self.isolates.iter().position(|&(a, h)| a <= at && at < h) {
+            Some(isolate) => RootKind::Isolate {
+                isolate,
+                offset: at - self.isolates[isolate].0,
+            },
+            None => RootKind::Native { at },
+        }
     }
 
     /// Why object `id` is a root, if it is one.
-    pub fn get(&self, id: u32) -> Option<&RootKind> {
-        let i = self.ids.binary_search(&id).ok()?;
-        self.kinds.get(i)
+    pub fn get(&self, id: u32) -> Option<RootKind> {
+        if let Ok(i) = self.special_ids.binary_search(&id) {
+            return self.special_kinds.get(i).cloned();
+        }
+        let i = self.word_ids.binary_search(&id).ok()?;
+        self.word_at.get(i).map(|&at| self.word_kind(at))
     }
 
     /// Every root object, by increasing id, with why it is one.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &RootKind)> + '_ {
-        self.ids.iter().copied().zip(self.kinds.iter())
+    pub fn iter(&self) -> impl Iterator<Item = (u32, RootKind)> + '_ {
+        let mut special = self
+            .special_ids
+            .iter()
+            .copied()
+            .zip(self.special_kinds.iter().cloned())
+            .peekable();
+        let mut words = self
+            .word_ids
+            .iter()
+            .copied()
+            .zip(self.word_at.iter().map(|&at| self.word_kind(at)))
+            .peekable();
+        std::iter::from_fn(move || match (special.peek(), words.peek()) {
+            (Some((a, _)), Some((b, _))) if b < a => words.next(),
+            (Some(_), _) => special.next(),
+            (None, _) => words.next(),
+        })
     }
 
     /// Number of root objects.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.special_ids.len() + self.word_ids.len()
     }
 
     /// Whether there is no root at all.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.len() == 0
     }
 
     /// How many roots of each kind were found (before keeping one kind per object), by
@@ -260,6 +302,18 @@ impl Roots {
             ("stack", self.counts[3]),
             ("native handle", self.counts[4]),
         ]
+    }
+}
+
+/// Which kind wins when an object is a root several ways (lower first): global object,
+/// native context, isolate, stack, native memory.
+fn rank(kind: &RootKind) -> u8 {
+    match kind {
+        RootKind::Global => 0,
+        RootKind::NativeContext => 1,
+        RootKind::Isolate { .. } => 2,
+        RootKind::Stack { .. } => 3,
+        RootKind::Native { .. } => 4,
     }
 }
 

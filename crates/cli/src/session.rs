@@ -2,7 +2,7 @@
 //! them commands from `-c`, `--script`, standard input or the interactive prompt.
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -12,6 +12,12 @@ use coroner_image::{ImageError, OpenOptions, ProcessImage};
 use coroner_v8::{Layout, LayoutError};
 
 use crate::args::{Args, ColorChoice};
+
+/// The longest command line read from standard input or a script: far beyond any command, and
+/// a bound on what a stream that never ends a line (`< /dev/zero`) can make coroner hold.
+const MAX_COMMAND_LINE: usize = 64 << 10;
+/// The largest script read.
+const MAX_SCRIPT: u64 = 16 << 20;
 use crate::commands::{self, Output};
 use crate::progress::{Progress, Spinners};
 use crate::report::{self, TextStyle};
@@ -168,8 +174,8 @@ impl<'a> Session<'a> {
                 drop(out);
                 return crate::repl::run(self).map_err(|e| e.to_string());
             }
-            for line in stdin.lock().lines() {
-                let line = line.map_err(|e| format!("reading standard input: {e}"))?;
+            let mut input = stdin.lock();
+            while let Some(line) = read_command_line(&mut input, "standard input")? {
                 if !batch.feed(self, &line, &mut out)? {
                     break;
                 }
@@ -178,9 +184,7 @@ impl<'a> Session<'a> {
         }
         // The script is read before any command runs, so a wrong path fails fast.
         let script = match &args.script {
-            Some(path) => {
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
-            }
+            Some(path) => read_script(path)?,
             None => String::new(),
         };
         let lines = args
@@ -306,6 +310,86 @@ impl Batch {
             // A closed pipe (`| head`) is the reader saying it has seen enough.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
             Err(e) => Err(format!("writing output: {e}")),
+        }
+    }
+}
+
+/// The next line of `input` (its end of line removed), `None` at the end; an error naming
+/// `what` for a line longer than [`MAX_COMMAND_LINE`] or one that is not UTF-8.
+fn read_command_line(input: &mut impl BufRead, what: &str) -> Result<Option<String>, String> {
+    let mut line = Vec::new();
+    let limit = u64::try_from(MAX_COMMAND_LINE).unwrap_or(u64::MAX) + 1;
+    let read = (&mut *input)
+        .take(limit)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("reading {what}: {e}"))?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if line.len() > MAX_COMMAND_LINE {
+        return Err(format!(
+            "{what}: a line longer than {} KiB: not a command (is it a command script?)",
+            MAX_COMMAND_LINE >> 10
+        ));
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| format!("{what}: a line that is not UTF-8 text: not a command"))
+}
+
+/// The commands of `--script`: a text file of at most [`MAX_SCRIPT`] bytes, or a pipe (`--script
+/// <(...)`); a FIFO nobody writes to is an empty script, not a wait for ever.
+fn read_script(path: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let fail = |e: io::Error| format!("{}: {e}", path.display());
+    let meta = std::fs::metadata(path).map_err(fail)?;
+    let kind = meta.file_type();
+    if !kind.is_file() && !kind.is_fifo() {
+        return Err(format!(
+            "{}: not a regular file but {}: --script takes a file of commands",
+            path.display(),
+            coroner_image::special_file_kind(&kind).unwrap_or("a directory")
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(if kind.is_fifo() { libc::O_NONBLOCK } else { 0 })
+        .open(path)
+        .map_err(fail)?;
+    let mut text = String::new();
+    let mut input = io::BufReader::new(Waiting(file).take(MAX_SCRIPT + 1));
+    let what = path.display().to_string();
+    while let Some(line) = read_command_line(&mut input, &what)? {
+        if text.len() as u64 + line.len() as u64 >= MAX_SCRIPT {
+            return Err(format!(
+                "{what}: longer than {} MiB: not a command script",
+                MAX_SCRIPT >> 20
+            ));
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// A file opened non-blocking (a FIFO, so that opening it does not wait for a writer), read as
+/// if it blocked: it waits for data while a writer holds it open, and ends when none does.
+struct Waiting(std::fs::File);
+
+impl Read for Waiting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other,
+            }
         }
     }
 }

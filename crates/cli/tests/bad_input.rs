@@ -65,9 +65,8 @@ fn truncated_cores() {
     let bytes = std::fs::read(&f.core).expect("read core");
     let dir = tempfile::tempdir().expect("tempdir");
     let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().expect("8 bytes")) as usize;
-    // Inside the ELF header, inside the program headers, inside the notes, inside memory data,
-    // and one byte short of the end.
-    for cut in [3, 40, phoff + 100, 0x2000, bytes.len() / 2, bytes.len() - 1] {
+    // Inside the ELF header and inside the program headers: nothing to go on.
+    for cut in [3, 40, phoff + 100] {
         let p = write(dir.path(), "cut", &bytes[..cut]);
         let run = open_and_info(&p, &[]);
         let needle = if cut < 4 {
@@ -76,6 +75,23 @@ fn truncated_cores() {
             "truncated"
         };
         assert_unusable(&run, needle);
+    }
+    // Inside the memory (a copy cut short): it opens, says so, and what the cut kept is read.
+    for cut in [bytes.len() / 2, bytes.len() - 1] {
+        let p = write(dir.path(), "cut", &bytes[..cut]);
+        let exe = f.exe.to_str().expect("utf-8");
+        let run = open_and_info(&p, &["--exe", exe]);
+        assert_eq!(run.code, 0, "cut at {cut}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "core file is truncated: its headers describe {} bytes but the file has {cut}",
+                bytes.len()
+            )),
+            "{}",
+            run.stderr
+        );
+        let pid = f.expect.raw["pid"].to_string();
+        assert!(run.stdout.contains(&format!("pid {pid}")), "{}", run.stdout);
     }
 }
 
@@ -229,4 +245,108 @@ fn a_build_coroner_cannot_identify_or_does_not_know() {
         line.contains("node-18.20.8.toml") && line.contains("does not fit"),
         "{line}"
     );
+}
+
+/// Runs coroner with `args` and standard input from `stdin`, failing the test if it has not
+/// ended within a minute (the defect these tests guard against is a wait for ever).
+fn within_a_minute(args: &[&std::ffi::OsStr], stdin: std::process::Stdio) -> support::Run {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coroner"))
+        .args(args)
+        .stdin(stdin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run coroner");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("coroner {args:?} still running after a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    support::Run::from(child.wait_with_output().expect("output"))
+}
+
+fn fifo(dir: &Path) -> PathBuf {
+    let p = dir.join("fifo");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .expect("run mkfifo");
+    assert!(ok.success(), "mkfifo");
+    p
+}
+
+#[test]
+fn special_files_are_refused_without_waiting_for_them() {
+    let f = abort_fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = fifo(dir.path());
+    let zero = Path::new("/dev/zero");
+    let info = [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new("info")];
+    for (path, kind) in [(fifo.as_path(), "a FIFO"), (zero, "a character device")] {
+        // As the core.
+        let mut args = vec![path.as_os_str()];
+        args.extend(info);
+        let run = within_a_minute(&args, std::process::Stdio::null());
+        assert_unusable(&run, &format!("not a regular file but {kind}"));
+        // As the executable: said once, not nested in itself.
+        let mut args = vec![
+            f.core.as_os_str(),
+            std::ffi::OsStr::new("--exe"),
+            path.as_os_str(),
+        ];
+        args.extend(info);
+        let run = within_a_minute(&args, std::process::Stdio::null());
+        assert_unusable(&run, &format!("not a regular file but {kind}"));
+        assert_eq!(
+            run.stderr.matches("--exe takes").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_core_given_as_the_executable() {
+    let f = abort_fixture();
+    let core = f.core.to_str().expect("utf-8");
+    let run = open_and_info(&f.core, &["--exe", core]);
+    assert_unusable(&run, "a core dump, not an executable");
+}
+
+#[test]
+fn command_input_that_never_ends_a_line_is_refused() {
+    let f = abort_fixture();
+    let exe = std::ffi::OsStr::new("--exe");
+    let script = std::ffi::OsStr::new("--script");
+    let base = [f.core.as_os_str(), exe, f.exe.as_os_str()];
+    // Standard input and scripts that never end a line, or are not text.
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let run = within_a_minute(&base, zero.into());
+    assert_unusable(&run, "standard input: a line longer than 64 KiB");
+    for device in ["/dev/zero", "/dev/urandom"] {
+        let mut args = base.to_vec();
+        args.extend([script, std::ffi::OsStr::new(device)]);
+        let run = within_a_minute(&args, std::process::Stdio::null());
+        assert_unusable(&run, "not a regular file but a character device");
+        assert!(run.stderr.contains(device), "{}", run.stderr);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = write(dir.path(), "long", &vec![b'a'; 70_000]);
+    let binary = write(dir.path(), "binary", &[0xff, 0xfe, b'\n']);
+    for (file, needle) in [(&long, "a line longer than 64 KiB"), (&binary, "not UTF-8")] {
+        let mut args = base.to_vec();
+        args.extend([script, file.as_os_str()]);
+        let run = within_a_minute(&args, std::process::Stdio::null());
+        assert_unusable(&run, needle);
+    }
+    // A FIFO nobody writes to is an empty script.
+    let fifo = fifo(dir.path());
+    let mut args = base.to_vec();
+    args.extend([script, fifo.as_os_str()]);
+    let run = within_a_minute(&args, std::process::Stdio::null());
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }

@@ -25,6 +25,14 @@ pub enum OpenError {
         /// The operating system's message.
         message: String,
     },
+    /// The path names a FIFO, device or socket: reading it would block or never end.
+    #[error("{file} is not a regular file but {kind}: pass a core dump file")]
+    NotRegular {
+        /// The file's name.
+        file: String,
+        /// What it is: `a FIFO`, `a character device`, `a block device`, `a socket`.
+        kind: &'static str,
+    },
     /// The file is zero bytes long.
     #[error("{file} is empty (0 bytes): the core dump was never written; check `ulimit -c` and /proc/sys/kernel/core_pattern")]
     Empty {

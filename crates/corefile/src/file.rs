@@ -20,6 +20,8 @@ pub struct CoreFile {
     signal: Option<SignalInfo>,
     mapped_files: Vec<MappedFile>,
     auxv: Vec<(u64, u64)>,
+    /// `(expected, actual)` sizes of a core cut short (see [`CoreFile::truncated`]).
+    truncated: Option<(u64, u64)>,
     /// Owns the core's bytes as backing 0.
     space: AddressSpace,
 }
@@ -40,12 +42,19 @@ impl fmt::Debug for CoreFile {
 impl CoreFile {
     /// Memory-map the file at `path` and parse it.
     pub fn open(path: &Path) -> Result<CoreFile, OpenError> {
-        let file = std::fs::File::open(path).map_err(|e| OpenError::io(path, &e))?;
-        let meta = file.metadata().map_err(|e| OpenError::io(path, &e))?;
+        // Looked at before it is opened: opening a FIFO blocks until something writes to it.
+        let meta = std::fs::metadata(path).map_err(|e| OpenError::io(path, &e))?;
         if meta.is_dir() {
             let e = std::io::Error::from(std::io::ErrorKind::IsADirectory);
             return Err(OpenError::io(path, &e));
         }
+        if let Some(kind) = special_file_kind(&meta.file_type()) {
+            return Err(OpenError::NotRegular {
+                file: path.display().to_string(),
+                kind,
+            });
+        }
+        let file = std::fs::File::open(path).map_err(|e| OpenError::io(path, &e))?;
         let backing = Backing::map(&file).map_err(|e| OpenError::io(path, &e))?;
         CoreFile::parse(backing, &path.display().to_string())
     }
@@ -107,8 +116,16 @@ impl CoreFile {
             signal: notes.signal,
             mapped_files: notes.files,
             auxv: notes.auxv,
+            truncated: layout.truncated,
             space,
         })
+    }
+
+    /// For a core shorter than its headers say (the dump or the copy was interrupted) whose
+    /// headers and notes are whole: `(expected, actual)` file sizes. The memory past the cut
+    /// reads as not in the core.
+    pub fn truncated(&self) -> Option<(u64, u64)> {
+        self.truncated
     }
 
     /// Size of the core file in bytes.
@@ -173,5 +190,22 @@ impl CoreFile {
     /// All the file's bytes.
     pub fn data(&self) -> &[u8] {
         self.space.backing(0).map(Backing::as_slice).unwrap_or(&[])
+    }
+}
+
+/// What a file that is neither regular nor a directory is (`a FIFO`, `a character device`, ...),
+/// for messages: such a file is not opened, since opening a FIFO blocks until a writer comes.
+pub fn special_file_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        None
     }
 }

@@ -53,6 +53,9 @@ pub(crate) struct Layout {
     pub segments: Vec<Segment>,
     /// `PT_NOTE`s in program header order.
     pub notes: Vec<NoteRange>,
+    /// `(expected, actual)` file sizes when the file is shorter than its headers say but
+    /// still holds them and every note: the segments were cut to what the file holds.
+    pub truncated: Option<(u64, u64)>,
 }
 
 fn malformed(what: &'static str, offset: u64) -> OpenError {
@@ -270,11 +273,24 @@ pub(crate) fn parse(data: &[u8], file: &str) -> Result<Layout, OpenError> {
             });
         }
     }
+    // A core cut short (the dump or the copy was interrupted) still opens when its headers
+    // and notes are whole: the memory past the cut is missing, like memory the kernel did not
+    // dump. A cut before them leaves nothing to go on.
+    let mut truncated = None;
     if expected > len {
-        return Err(OpenError::Truncated {
-            expected,
-            actual: len,
-        });
+        let notes_whole = notes
+            .iter()
+            .all(|n| n.offset.checked_add(n.size).is_some_and(|end| end <= len));
+        if !notes_whole || notes.is_empty() {
+            return Err(OpenError::Truncated {
+                expected,
+                actual: len,
+            });
+        }
+        for (segment, _) in &mut loads {
+            segment.filesz = segment.filesz.min(len.saturating_sub(segment.file_offset));
+        }
+        truncated = Some((expected, len));
     }
 
     loads.sort_by_key(|(s, _)| s.vaddr);
@@ -288,5 +304,6 @@ pub(crate) fn parse(data: &[u8], file: &str) -> Result<Layout, OpenError> {
     Ok(Layout {
         segments: loads.into_iter().map(|(s, _)| s).collect(),
         notes,
+        truncated,
     })
 }

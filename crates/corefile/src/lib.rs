@@ -26,7 +26,7 @@ mod space;
 pub mod testing;
 
 pub use error::{FillError, OpenError, ReadError};
-pub use file::CoreFile;
+pub use file::{special_file_kind, CoreFile};
 pub use headers::Segment;
 pub use notes::{MappedFile, ProcessInfo, SignalInfo, Thread};
 pub use registers::Registers;

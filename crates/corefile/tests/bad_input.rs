@@ -93,44 +93,61 @@ fn wrong_machine_class_or_endianness() -> TestResult {
     Ok(())
 }
 
-fn truncate_everywhere(bytes: &[u8]) -> TestResult {
-    assert!(CoreFile::from_bytes(bytes.to_vec()).is_ok());
+/// Every cut of `bytes` either fails with the reason for where it falls (empty, no magic, cut
+/// short before its notes end) or, past its headers and notes, opens as a truncated core
+/// whose memory is the whole core's up to the cut. Returns how many cuts opened.
+fn truncate_everywhere(bytes: &[u8], notes_end: u64) -> Result<usize, Box<dyn std::error::Error>> {
+    let whole = CoreFile::from_bytes(bytes.to_vec())?;
+    assert_eq!(whole.truncated(), None);
+    let mut opened = 0;
     for n in 0..bytes.len() {
-        let e = err_of(bytes[..n].to_vec())?;
-        let ok = match (&e, n) {
-            (OpenError::Empty { .. }, 0) => true,
-            (OpenError::NotElf { .. }, 1..=3) => true,
-            (OpenError::Truncated { expected, actual }, _) => {
-                n >= 4 && *actual == n as u64 && *expected > *actual
+        let ok = match (CoreFile::from_bytes(bytes[..n].to_vec()), n) {
+            (Err(OpenError::Empty { .. }), 0) => true,
+            (Err(OpenError::NotElf { .. }), 1..=3) => true,
+            (Err(OpenError::Truncated { expected, actual }), _) => {
+                n >= 4 && actual == n as u64 && expected > actual
+            }
+            (Ok(cut), _) => {
+                opened += 1;
+                let same_memory = cut.segments().iter().all(|s| {
+                    let len = usize::try_from(s.filesz).unwrap_or(0);
+                    cut.memory().bytes(s.vaddr, len).ok() == whole.memory().bytes(s.vaddr, len).ok()
+                });
+                cut.truncated() == Some((bytes.len() as u64, n as u64))
+                    && n as u64 >= notes_end
+                    && same_memory
             }
             _ => false,
         };
         if !ok {
-            return fail(format!("cut at {n} of {}: got {e:?}", bytes.len()));
+            return fail(format!("cut at {n} of {}: not as expected", bytes.len()));
         }
     }
-    Ok(())
+    Ok(opened)
 }
 
 #[test]
 fn truncated_at_every_length_kernel_style() -> TestResult {
-    let bytes = sample().build();
-    truncate_everywhere(&bytes)?;
-    // A cut inside segment data reports the full size the headers describe.
-    let e = err_of(bytes[..bytes.len() - 1].to_vec())?;
+    let (bytes, layout) = sample().build_with_layout();
+    let notes_end = layout.notes_offset + layout.notes_size;
+    // Kernel cores put the notes before the memory: every cut inside the memory opens.
+    let opened = truncate_everywhere(&bytes, notes_end)?;
+    assert_eq!(opened as u64, bytes.len() as u64 - notes_end.max(1));
+    // A cut before the notes end reports the full size the headers describe.
+    let cut = usize::try_from(notes_end - 1).unwrap_or(0);
+    let e = err_of(bytes[..cut].to_vec())?;
     assert_eq!(
         e,
         OpenError::Truncated {
             expected: bytes.len() as u64,
-            actual: bytes.len() as u64 - 1
+            actual: cut as u64
         }
     );
     assert_eq!(
         e.to_string(),
         format!(
-            "core file is truncated: its headers describe {} bytes but the file has {}; the dump or the copy was interrupted",
+            "core file is truncated: its headers describe {} bytes but the file has {cut}; the dump or the copy was interrupted",
             bytes.len(),
-            bytes.len() - 1
         )
     );
     Ok(())
@@ -138,9 +155,15 @@ fn truncated_at_every_length_kernel_style() -> TestResult {
 
 #[test]
 fn truncated_at_every_length_gdb_style() -> TestResult {
-    // Notes and then section headers at the end of the file.
-    truncate_everywhere(&sample().style(Style::Gdb).build())?;
-    truncate_everywhere(&sample().extended_phnum(true).build())
+    // Notes and then section headers at the end of the file: no cut leaves them whole.
+    for built in [
+        sample().style(Style::Gdb).build_with_layout(),
+        sample().extended_phnum(true).build_with_layout(),
+    ] {
+        let (bytes, layout) = built;
+        truncate_everywhere(&bytes, layout.notes_offset + layout.notes_size)?;
+    }
+    Ok(())
 }
 
 #[test]

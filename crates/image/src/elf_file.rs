@@ -74,6 +74,12 @@ impl ElfFile {
                 path: path.to_owned(),
             });
         }
+        if let Some(kind) = coroner_corefile::special_file_kind(&meta.file_type()) {
+            return Err(ImageError::NotRegular {
+                path: path.to_owned(),
+                kind,
+            });
+        }
         let file = std::fs::File::open(path).map_err(io)?;
         let data = map(&file).map_err(io)?;
         let parsed = object::File::parse(&data[..]).map_err(|e| ImageError::NotElf {
@@ -84,6 +90,12 @@ impl ElfFile {
             return Err(ImageError::NotElf {
                 path: path.to_owned(),
                 reason: "not an ELF file".into(),
+            });
+        }
+        if parsed.kind() == object::ObjectKind::Core {
+            return Err(ImageError::NotElf {
+                path: path.to_owned(),
+                reason: "a core dump, not an executable: the core is the first argument".into(),
             });
         }
         let build_id = parsed.build_id().ok().flatten().map(<[u8]>::to_vec);

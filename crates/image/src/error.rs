@@ -29,6 +29,15 @@ pub enum ImageError {
         /// The path given.
         path: PathBuf,
     },
+    /// A FIFO, device or socket was given where a file was expected (not opened: opening a
+    /// FIFO waits for a writer).
+    #[error("{path}: not a regular file but {kind}")]
+    NotRegular {
+        /// The path given.
+        path: PathBuf,
+        /// What it is: `a FIFO`, `a character device`, ...
+        kind: &'static str,
+    },
     /// The file given as the executable is not an ELF file.
     #[error("{path}: not an ELF executable ({reason}); --exe takes the node binary that produced the core")]
     NotElf {
@@ -47,6 +56,20 @@ pub enum ImageError {
         /// The build id the core records for its executable.
         core_id: String,
     },
+}
+
+impl ImageError {
+    /// What is wrong with the file, without its path or advice: for a message that says those
+    /// itself (a module the core names that could not be used).
+    pub fn cause(&self) -> String {
+        match self {
+            ImageError::Io { source, .. } => io_reason(source),
+            ImageError::IsDirectory { .. } => "a directory".to_string(),
+            ImageError::NotRegular { kind, .. } => format!("not a regular file but {kind}"),
+            ImageError::NotElf { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 fn io_reason(e: &std::io::Error) -> String {

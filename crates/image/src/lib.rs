@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use coroner_corefile::{AddressSpace, Backing, CoreFile, ReadError};
 
-pub use coroner_corefile::SignalInfo;
+pub use coroner_corefile::{special_file_kind, SignalInfo};
 pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
 pub use memory_map::{Category as MemoryCategory, HeapRanges, Share as MemoryShare};
@@ -99,6 +99,11 @@ impl ProcessImage {
         let mut modules = modules::discover(core.mapped_files(), core.memory());
         let exe = find_executable(&core, &modules);
         let mut warnings = Vec::new();
+        if let Some((expected, actual)) = core.truncated() {
+            warnings.push(format!(
+                "core file is truncated: its headers describe {expected} bytes but the file has {actual} (the dump or the copy was interrupted); the memory past the cut is missing, so answers may be incomplete"
+            ));
+        }
 
         if options.core_only {
             for module in &mut modules {

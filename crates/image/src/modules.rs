@@ -218,16 +218,18 @@ pub fn attach(module: &mut Module, path: &Path) {
         {
             module.status = ModuleStatus::Missing;
         }
-        Err(e) => module.status = ModuleStatus::Unreadable(e.to_string()),
+        Err(e) => module.status = ModuleStatus::Unreadable(e.cause()),
     }
 }
 
 fn file_has_elf_magic(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
+    // Only a regular file is opened (a FIFO would block).
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
         && &magic == b"\x7fELF"
 }
 
