@@ -10,7 +10,7 @@
 //! global object's property cells) as its own references too, so that a property is one hop
 //! from its object; a WeakMap's value is held by its key (V8 draws it held by its key and by
 //! the table, and DevTools keeps the key's edge alone for dominators: removing either would
-//! free it). One virtual root holds every root object ([`Roots`]), the read-only heap and the
+//! free it; for distance, the value is one hop beyond the later of the two). One virtual root holds every root object ([`Roots`]), the read-only heap and the
 //! internalized strings (V8's string table is one of its roots). Roots found only as words of
 //! native memory (which may be stale) hold an object only when no other root reaches it: the
 //! graph is walked from the other roots first, then from those.
@@ -38,6 +38,7 @@
 use coroner_heap::{Class, HeapModel, Role, UserRoots};
 use rayon::prelude::*;
 
+use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::reverse::ReverseIndex;
 use crate::roots::{RootKind, Roots};
@@ -148,9 +149,10 @@ impl Dominators {
         index: &ObjectIndex,
         refs: &ReverseIndex,
         roots: &Roots,
+        ephemerons: &Ephemerons,
     ) -> Dominators {
         let n = index.len();
-        let edges = Edges::new(model, index, refs);
+        let edges = Edges::new(model, index, refs, ephemerons);
         let forward = Graph::successors(&edges);
         let sets = RootSets::of(model, index, refs, roots);
         let mut held_by_v8: Vec<u32> = sets
@@ -165,6 +167,7 @@ impl Dominators {
             &forward,
             n,
             &[&sets.user, &sets.primary, &held_by_v8, &sets.fallback],
+            ephemerons,
         );
         // The user roots first: the depth-first tree then reaches page-owned objects from them.
         let held: Vec<u32> = sets
@@ -443,19 +446,25 @@ impl Graph {
 struct Edges<'a> {
     index: &'a ObjectIndex,
     refs: &'a ReverseIndex,
+    ephemerons: &'a Ephemerons,
     /// Per map of the object index, the map's object id.
     map_ids: Vec<Option<u32>>,
-    /// The edges the heap had to be read for: an object to its backing stores' values, a
-    /// WeakMap key to its value.
+    /// The edges the heap had to be read for: an object to its backing stores' values.
     stores: Vec<(u32, u32)>,
 }
 
 impl<'a> Edges<'a> {
-    fn new(model: &HeapModel<'_>, index: &'a ObjectIndex, refs: &'a ReverseIndex) -> Edges<'a> {
+    fn new(
+        model: &HeapModel<'_>,
+        index: &'a ObjectIndex,
+        refs: &'a ReverseIndex,
+        ephemerons: &'a Ephemerons,
+    ) -> Edges<'a> {
         let n = index.len();
         let mut edges = Edges {
             index,
             refs,
+            ephemerons,
             map_ids: index.maps().iter().map(|&m| index.id_of(m)).collect(),
             stores: Vec::new(),
         };
@@ -465,14 +474,6 @@ impl<'a> Edges<'a> {
             .into_par_iter()
             .flat_map_iter(|v| {
                 let mut out = Vec::new();
-                if refs.role_of(index, v) == Some(Role::EphemeronTable) {
-                    let addr = index.addrs()[v as usize];
-                    for (key, value) in model.ephemeron_pairs(addr) {
-                        if let (Some(k), Some(x)) = (index.id_of(key), index.id_of(value)) {
-                            out.push((k, x));
-                        }
-                    }
-                }
                 if refs.class_of(index, v).is_receiver() {
                     let addr = index.addrs()[v as usize];
                     for store in model.backing_stores(addr).into_iter().flatten() {
@@ -516,7 +517,12 @@ impl<'a> Edges<'a> {
                 let map = self.map_ids.get(m as usize).copied().flatten()?;
                 (map != v as u32).then_some((v as u32, map))
             });
-        self.strong().chain(maps).chain(self.stores.iter().copied())
+        // A WeakMap value counts as its key's (DevTools' rule for dominators).
+        let keys = self.ephemerons.entries().iter().map(|e| (e.key, e.value));
+        self.strong()
+            .chain(maps)
+            .chain(self.stores.iter().copied())
+            .chain(keys)
     }
 }
 
@@ -683,11 +689,20 @@ fn eval(
 /// Hops over strong references from the roots, 1 for a root, as DevTools counts them: first
 /// from the user roots of V8's heap snapshot (the global objects; from V8 14.6 the native
 /// contexts), so that what JavaScript reaches from a global gets its distance from there;
-/// then, for what is left, from the other roots of each phase in turn. Also returns which
-/// objects the first phase reached: the page-owned ones.
-fn distances(forward: &Graph, n: usize, phases: &[&[u32]]) -> (Vec<u32>, Vec<bool>) {
+/// then, for what is left, from the other roots of each phase in turn. A WeakMap value is one
+/// hop beyond the later of its key and its table (DevTools' rule: both hold it), unless
+/// something else reaches it sooner. Also returns which objects the first phase reached: the
+/// page-owned ones.
+fn distances(
+    forward: &Graph,
+    n: usize,
+    phases: &[&[u32]],
+    ephemerons: &Ephemerons,
+) -> (Vec<u32>, Vec<bool>) {
     let mut distance = vec![0u32; n];
     let mut page = Vec::new();
+    // Per WeakMap entry: whether one of its key and table has been reached already.
+    let mut half_reached = vec![false; ephemerons.entries().len()];
     let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
     for (i, phase) in phases.iter().enumerate() {
         for &id in *phase {
@@ -697,11 +712,35 @@ fn distances(forward: &Graph, n: usize, phases: &[&[u32]]) -> (Vec<u32>, Vec<boo
             }
         }
         while let Some(v) = queue.pop_front() {
-            let d = distance[v as usize];
-            for &t in forward.of(v) {
-                if distance[t as usize] == 0 {
-                    distance[t as usize] = d.saturating_add(1);
+            let d = distance[v as usize].saturating_add(1);
+            let held = ephemerons.held_by(v);
+            let mut reach = |t: u32| {
+                if let Some(slot) = distance.get_mut(t as usize).filter(|s| **s == 0) {
+                    *slot = d;
                     queue.push_back(t);
+                }
+            };
+            for &t in forward.of(v) {
+                // A key's edge to its value waits for the table (below).
+                let entry_edge = held.iter().any(|&e| {
+                    ephemerons
+                        .entry(e)
+                        .is_some_and(|e| e.key == v && e.value == t)
+                });
+                if !entry_edge {
+                    reach(t);
+                }
+            }
+            for &e in held {
+                let Some(slot) = half_reached.get_mut(e as usize) else {
+                    continue;
+                };
+                if *slot {
+                    if let Some(entry) = ephemerons.entry(e) {
+                        reach(entry.value);
+                    }
+                } else {
+                    *slot = true;
                 }
             }
         }

@@ -28,6 +28,7 @@
 
 mod census;
 mod dominators;
+mod ephemerons;
 mod heapsnapshot;
 mod index;
 mod instances;

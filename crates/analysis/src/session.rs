@@ -12,7 +12,7 @@ use coroner_unwind::Unwinder;
 
 use crate::census::{census, Census, CensusOptions};
 use crate::dominators::Dominators;
-use crate::heapsnapshot::Ephemerons;
+use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
 use crate::refs::{
@@ -189,7 +189,7 @@ impl<'a> Analysis<'a> {
         let roots = self.roots();
         self.dominators.get_or_init(|| {
             self.stage(Stage::Dominators, || {
-                Dominators::build(&self.model, index, refs, roots)
+                Dominators::build(&self.model, index, refs, roots, self.ephemerons())
             })
         })
     }

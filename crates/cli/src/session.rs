@@ -116,6 +116,10 @@ impl<'a> Session<'a> {
         let opened = self.analysis.get_or_init(|| {
             let progress = Progress::spinner(self.progress, "reading the V8 heap");
             let layout = self.chosen_layout().map_err(|e| e.to_string())?;
+            if let Some(w) = layout.source.metadata_from.warning() {
+                progress.finish();
+                eprintln!("coroner: warning: {w}");
+            }
             let model =
                 HeapModel::open_with_layout(self.image, layout).map_err(|e| e.to_string())?;
             progress.finish();

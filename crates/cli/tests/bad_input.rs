@@ -350,3 +350,78 @@ fn command_input_that_never_ends_a_line_is_refused() {
     let run = within_a_minute(&args, std::process::Stdio::null());
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// The offset in the core file `core` of the process's address `addr`, if the core holds it.
+fn core_offset(core: &[u8], addr: u64) -> Option<usize> {
+    let word = |at: usize| u64::from_le_bytes(core[at..at + 8].try_into().expect("8 bytes"));
+    let phoff = word(0x20) as usize;
+    let phnum = u16::from_le_bytes([core[0x38], core[0x39]]) as usize;
+    (0..phnum).map(|i| phoff + i * 56).find_map(|ph| {
+        let is_load = u32::from_le_bytes(core[ph..ph + 4].try_into().expect("4")) == 1;
+        let (offset, vaddr, filesz) = (word(ph + 8), word(ph + 16), word(ph + 32));
+        (is_load && vaddr <= addr && addr + 4 <= vaddr + filesz)
+            .then(|| (addr - vaddr + offset) as usize)
+    })
+}
+
+#[test]
+fn damaged_v8_constants_are_blamed_on_the_executable_and_the_table_used() {
+    // The core's own build of node (same build id), with three of its v8dbg constants made
+    // negative, in the file and in the core's copy of its data: coroner trusts its table of
+    // that build, says once why, and reads the heap as with intact files.
+    let f = abort_fixture();
+    let image = coroner_image::ProcessImage::open(
+        &f.core,
+        &coroner_image::OpenOptions::with_exe(f.exe.clone()),
+    )
+    .expect("the fixture opens");
+    let elf = image.exe_file().expect("the fixture's node");
+    let mut exe = std::fs::read(&f.exe).expect("read node");
+    let mut core = std::fs::read(&f.core).expect("read core");
+    let mut damaged = 0;
+    let minus_one = (-1i32).to_le_bytes();
+    for sym in elf.symbols().with_prefix("v8dbg_class_") {
+        let Some(seg) = elf
+            .segments()
+            .iter()
+            .find(|s| s.vaddr <= sym.address && sym.address + 4 <= s.vaddr + s.filesz)
+        else {
+            continue;
+        };
+        let at = (sym.address - seg.vaddr + seg.offset) as usize;
+        exe[at..at + 4].copy_from_slice(&minus_one);
+        let runtime = image
+            .exe_runtime_address(&sym.name)
+            .expect("runtime address");
+        if let Some(at) = core_offset(&core, runtime) {
+            core[at..at + 4].copy_from_slice(&minus_one);
+        }
+        damaged += 1;
+        if damaged == 3 {
+            break;
+        }
+    }
+    assert_eq!(damaged, 3, "three v8dbg constants");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = write(dir.path(), "node", &exe);
+    let damaged_core = write(dir.path(), "core", &core);
+    let census = |core: &Path, exe: &Path| {
+        let run = coroner([
+            core.as_os_str(),
+            std::ffi::OsStr::new("--exe"),
+            exe.as_os_str(),
+            std::ffi::OsStr::new("--json"),
+            std::ffi::OsStr::new("-c"),
+            std::ffi::OsStr::new("findjsobjects --no-retained"),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        (run.json_lines().remove(0), run.stderr)
+    };
+    let (theirs, warned) = census(&damaged_core, &node);
+    let blamed =
+        "the executable's V8 constants disagree with coroner's table of its own build in 3 places";
+    assert_eq!(warned.matches(blamed).count(), 1, "{warned}");
+    assert!(!warned.contains("fix crates/v8/layouts"), "{warned}");
+    let (intact, _) = census(&f.core, &f.exe);
+    assert_eq!(theirs, intact);
+}

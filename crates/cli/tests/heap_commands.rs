@@ -267,3 +267,43 @@ fn a_generator_reads_as_node_shows_one() {
         }
     }
 }
+
+#[test]
+fn a_deep_expansion_stops_at_its_budget_and_says_so() {
+    // `--depth 8` of node's `process` object reaches most of the heap: the expansion stops at
+    // its budget of objects, and the output says how many it left in short form.
+    let f = coroner_fixtures::find("objects", Kind::Abort)
+        .into_iter()
+        .next()
+        .expect("objects fixture");
+    let run = on_core(&f.core, &f.exe, &["findjsinstances process -n 8"], true);
+    let docs = run.json_lines();
+    // The one with properties: node's `process` (another object may be named so too).
+    let deepest = docs[0]
+        .as_array()
+        .expect("process objects")
+        .iter()
+        .filter_map(|row| row["address"].as_str())
+        .map(|a| {
+            let deep = format!("inspect --depth 8 {a}");
+            let json = on_core(&f.core, &f.exe, &[&deep], true);
+            assert_eq!(json.code, 0, "{}", json.stderr);
+            let unexpanded = json.json_lines()[0]["unexpanded"].as_u64().unwrap_or(0);
+            (unexpanded, deep, json.stdout.len(), a.to_string())
+        })
+        .max();
+    let (unexpanded, deep, bytes, process) = deepest.expect("a process object");
+    assert!(unexpanded > 0, "{deep}: nothing left unexpanded");
+    // Bounded output: some megabytes, not the heap.
+    assert!(bytes < 64 << 20, "{bytes} bytes");
+    let text = on_core(&f.core, &f.exe, &[&deep], false);
+    assert!(
+        text.stdout
+            .contains(&format!("... {unexpanded} more objects not expanded")),
+        "{}",
+        &text.stdout[text.stdout.len().saturating_sub(300)..]
+    );
+    // A shallow one is whole.
+    let shallow = on_core(&f.core, &f.exe, &[&format!("inspect {process}")], true);
+    assert!(shallow.json_lines()[0]["unexpanded"].is_null());
+}

@@ -7,10 +7,9 @@
 //! memlab's own reading of V8's heap snapshot of the same process, taken just before the dump:
 //! the same, within 2%, for every class the scenario records of which memlab counts as many
 //! objects in both files (V8 names a class's prototype after the class, so memlab counts one
-//! more `Penguin` there), but a WeakMap's key: V8 draws the value held by the table as well as
-//! by the key, and memlab, unlike DevTools, counts both, while coroner's file draws the key's
-//! edge alone. (memlab's distances are not compared: on V8 14.6 it finds its shortest paths
-//! through node's embedder graph, `Node / Environment`, which coroner does not draw.)
+//! more `Penguin` there). (memlab's distances are not compared: on V8 14.6 it finds its
+//! shortest paths through node's embedder graph, `Node / Environment`, which coroner does not
+//! draw.)
 //! An object's node id, as DevTools shows it (`@ID`), is an address coroner's commands take.
 
 mod support;
@@ -68,9 +67,6 @@ fn summarize(file: &Path, only: Option<&str>) -> Value {
     );
     serde_json::from_slice(&out.stdout).expect("summarize.mjs prints JSON")
 }
-
-/// The objects scenario's WeakMap key class (see the module documentation).
-const WEAK_MAP_KEY: &str = "WeakKey";
 
 /// Checks one fixture; returns its disagreements, and counts in `compared` the classes whose
 /// memlab retained sizes were compared with memlab's reading of V8's snapshot.
@@ -130,7 +126,7 @@ fn check(f: &Fixture, dir: &Path, compared: &mut usize) -> Vec<String> {
         let from_v8 = v8
             .as_ref()
             .map(|v8| &v8["memlab"]["classes"][name.as_str()])
-            .filter(|c| c["count"] == memlab["count"] && name.as_str() != WEAK_MAP_KEY);
+            .filter(|c| c["count"] == memlab["count"]);
         if let Some(from_v8) = from_v8 {
             let (ours, theirs) = (&memlab["retained_size"], &from_v8["retained_size"]);
             let close = match (ours.as_f64(), theirs.as_f64()) {

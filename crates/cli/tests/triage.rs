@@ -381,8 +381,10 @@ fn check_heap(t: &Value, extra: &Value, leaked: bool, what: &str) {
 
 /// A space's used bytes against V8's `space_used_size` then: large object spaces exactly (their
 /// pages' counts), the others at least as many (the crash only allocated more) and within what
-/// it allocated. Code and trusted spaces may count what is still free of allocation areas
-/// coroner does not find (background and code-space LABs), so up to a page more.
+/// it allocated. The old, code and trusted spaces may count what is still free of allocation
+/// areas coroner does not find (background threads' and code space's), which a compile job in
+/// flight can make a few hundred KiB (414 KiB seen on 24.21.0): up to a page more for the old
+/// space, a megabyte for the others.
 fn check_used(heap: &Value, recorded: &Value, what: &str) {
     /// What the scenario's last steps may allocate in the old and new spaces.
     const SLACK: u64 = 64 << 10;
@@ -402,8 +404,11 @@ fn check_used(heap: &Value, recorded: &Value, what: &str) {
     };
     let bound = match name {
         n if n.contains("large_object") => 0,
-        "new_space" | "old_space" | "map_space" => SLACK,
-        _ => PAGE,
+        "new_space" | "map_space" => SLACK,
+        // A background thread (a compile job) allocates in the old space through an area of
+        // its own, which coroner does not find either (258 KiB seen on 18.20.8 and 24.21.0).
+        "old_space" => PAGE + SLACK,
+        _ => 4 * PAGE,
     };
     assert!(
         ours >= theirs && ours - theirs <= bound,

@@ -4,6 +4,9 @@
 //! decoded here, JS objects in `receivers.rs`; whatever cannot be decoded becomes an
 //! [`ValueKind::Other`] value carrying the error, never a panic.
 
+use std::cell::Cell;
+use std::ops::Deref;
+
 use coroner_v8::Tagged;
 
 use crate::error::DecodeError;
@@ -13,6 +16,11 @@ use crate::value::{Internal, MapDescription, Property, Value, ValueKind, Variabl
 
 /// Deepest expansion `inspect` does, whatever the options ask.
 const MAX_DEPTH: u32 = 64;
+/// Most objects one `inspect` expands (shows with their members): a deep expansion of a large
+/// graph (`--depth 8` of `process` reaches most of the heap) would otherwise run for minutes
+/// and print gigabytes. Past it, nested objects are shown in short form, marked truncated, and
+/// counted ([`Inspection::unexpanded`]).
+pub const MAX_EXPANDED: u64 = 10_000;
 /// Most 64-bit digits of a BigInt converted to decimal.
 const MAX_BIGINT_DIGITS: u64 = 1 << 16;
 
@@ -45,6 +53,53 @@ impl Default for InspectOptions {
     }
 }
 
+/// A value `inspect` decoded, and how many nested objects it left in short form because
+/// [`MAX_EXPANDED`] were expanded already.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    /// The value.
+    pub value: Value,
+    /// Objects shown in short form that `--depth` asked to expand.
+    pub unexpanded: u64,
+}
+
+/// One `inspect` under way: its options, and the objects it has expanded so far.
+pub(crate) struct Expansion<'o> {
+    options: &'o InspectOptions,
+    expanded: Cell<u64>,
+    unexpanded: Cell<u64>,
+}
+
+impl<'o> Expansion<'o> {
+    fn new(options: &'o InspectOptions) -> Expansion<'o> {
+        Expansion {
+            options,
+            expanded: Cell::new(0),
+            unexpanded: Cell::new(0),
+        }
+    }
+
+    /// Whether one more object may be expanded (counting it), or counts it as left out.
+    fn expand_one(&self) -> bool {
+        let n = self.expanded.get();
+        if n < MAX_EXPANDED {
+            self.expanded.set(n + 1);
+            true
+        } else {
+            self.unexpanded.set(self.unexpanded.get().saturating_add(1));
+            false
+        }
+    }
+}
+
+impl Deref for Expansion<'_> {
+    type Target = InspectOptions;
+
+    fn deref(&self) -> &InspectOptions {
+        self.options
+    }
+}
+
 impl HeapModel<'_> {
     /// Decodes the heap object at `addr` (untagged, or a tagged pointer as V8 stores it).
     ///
@@ -52,32 +107,48 @@ impl HeapModel<'_> {
     /// map pointer); parts of the object that cannot be decoded become [`ValueKind::Other`]
     /// values with an `error`.
     pub fn inspect(&self, addr: u64, options: &InspectOptions) -> Result<Value, DecodeError> {
+        self.inspection(addr, options).map(|i| i.value)
+    }
+
+    /// [`inspect`](Self::inspect), also saying how many objects the expansion left out.
+    pub fn inspection(
+        &self,
+        addr: u64,
+        options: &InspectOptions,
+    ) -> Result<Inspection, DecodeError> {
         let addr = self.untag(addr);
         let h = self.header(addr)?;
         let depth = options.depth.min(MAX_DEPTH);
-        Ok(self.object_value(h, depth, options))
+        let o = Expansion::new(options);
+        let value = self.object_value(h, depth, &o);
+        Ok(Inspection {
+            value,
+            unexpanded: o.unexpanded.get(),
+        })
     }
 
     /// Decodes a tagged value (a Smi, or a pointer to a heap object); never fails.
     pub fn inspect_tagged(&self, word: u64, options: &InspectOptions) -> Value {
-        self.word_value(word, options.depth.min(MAX_DEPTH), options)
+        self.word_value(word, options.depth.min(MAX_DEPTH), &Expansion::new(options))
     }
 
     /// The one-line short form of a tagged value (`<Walrus 0x…>`, `"str"`, `42`).
     pub fn short(&self, word: u64) -> String {
-        self.word_value(word, 0, &InspectOptions::default()).short()
+        let options = InspectOptions::default();
+        self.word_value(word, 0, &Expansion::new(&options)).short()
     }
 
     /// The one-line short form of the heap object at `addr`.
     pub fn short_object(&self, addr: u64) -> String {
+        let options = InspectOptions::default();
         match self.header(self.untag(addr)) {
-            Ok(h) => self.object_value(h, 0, &InspectOptions::default()).short(),
+            Ok(h) => self.object_value(h, 0, &Expansion::new(&options)).short(),
             Err(e) => format!("<error: {e}>"),
         }
     }
 
     /// The value of a tagged word, expanded `depth` levels.
-    pub(crate) fn word_value(&self, word: u64, depth: u32, o: &InspectOptions) -> Value {
+    pub(crate) fn word_value(&self, word: u64, depth: u32, o: &Expansion<'_>) -> Value {
         match self.layout().tagging.decode(word) {
             Tagged::Smi(n) => Value::of(ValueKind::Smi(n)),
             Tagged::Cleared => Value::of(ValueKind::Other {
@@ -91,8 +162,10 @@ impl HeapModel<'_> {
         }
     }
 
-    fn object_value(&self, h: Header, depth: u32, o: &InspectOptions) -> Value {
+    fn object_value(&self, h: Header, depth: u32, o: &Expansion<'_>) -> Value {
         let class = self.class_of(h.instance_type);
+        let cut = depth > 0 && !o.expand_one();
+        let depth = if cut { 0 } else { depth };
         let mut v = match self.decode(h, class, depth, o) {
             Ok(v) => v,
             // Named after its instance type, so that what failed is still known.
@@ -107,6 +180,7 @@ impl HeapModel<'_> {
         if o.show_map && depth > 0 {
             v.map = self.describe_map(h.map);
         }
+        v.truncated |= cut;
         v
     }
 
@@ -115,7 +189,7 @@ impl HeapModel<'_> {
         h: Header,
         class: Class,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
     ) -> Result<Value, DecodeError> {
         let layout = self.layout();
         let addr = h.addr;
@@ -197,7 +271,7 @@ impl HeapModel<'_> {
     }
 
     /// A context: when expanded, its variables and the enclosing context.
-    fn context(&self, addr: u64, depth: u32, o: &InspectOptions) -> Result<ValueKind, DecodeError> {
+    fn context(&self, addr: u64, depth: u32, o: &Expansion<'_>) -> Result<ValueKind, DecodeError> {
         if depth == 0 {
             return Ok(ValueKind::Context {
                 variables: None,
@@ -229,7 +303,7 @@ impl HeapModel<'_> {
         key: &Key,
         slot: Slot,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
     ) -> Property {
         let (value, accessor) = match slot {
             Slot::Data(w) => (self.word_value(w, depth, o), false),
@@ -252,8 +326,10 @@ impl HeapModel<'_> {
         };
         let function = |at| {
             let w = self.field(h.addr, at).ok()?;
-            matches!(self.class_of_word(w), Some((_, Class::Function)))
-                .then(|| Box::new(self.word_value(w, 0, &InspectOptions::default())))
+            matches!(self.class_of_word(w), Some((_, Class::Function))).then(|| {
+                let options = InspectOptions::default();
+                Box::new(self.word_value(w, 0, &Expansion::new(&options)))
+            })
         };
         let internal = (h.instance_type == layout.types.accessor_pair).then(|| {
             let ap = &layout.accessor_pair;

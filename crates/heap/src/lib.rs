@@ -63,7 +63,7 @@ pub use elements::{ElementValue, Elements};
 pub use error::DecodeError;
 pub use errors::{CallSite, ErrorStack};
 pub use functions::{LineColumn, SharedInfo};
-pub use inspect::{iso_date, InspectOptions};
+pub use inspect::{iso_date, InspectOptions, Inspection, MAX_EXPANDED};
 pub use maps::MapFacts;
 pub use model::{Class, Header, HeapModel, Role, UnwalkedPage};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};

@@ -8,7 +8,7 @@ use coroner_v8::types::StringRepresentation;
 use crate::elements::ElementValue;
 use crate::error::DecodeError;
 use crate::errors::ErrorStack;
-use crate::inspect::InspectOptions;
+use crate::inspect::Expansion;
 use crate::maps::{typed_array_element_size, typed_array_name};
 use crate::model::{Class, Header, HeapModel};
 use crate::value::{
@@ -49,7 +49,7 @@ impl HeapModel<'_> {
         h: Header,
         class: Class,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
     ) -> Result<Value, DecodeError> {
         let addr = h.addr;
         let object = JsObject {
@@ -81,7 +81,7 @@ impl HeapModel<'_> {
         class: Class,
         object: JsObject,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
         notes: &mut Notes,
     ) -> Result<ValueKind, DecodeError> {
         let layout = self.layout();
@@ -193,7 +193,7 @@ impl HeapModel<'_> {
         addr: u64,
         object: JsObject,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
         notes: &mut Notes,
     ) -> Result<ValueKind, DecodeError> {
         let sfi = self.function_shared(addr)?;
@@ -249,7 +249,7 @@ impl HeapModel<'_> {
         addr: u64,
         object: JsObject,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
         notes: &mut Notes,
     ) -> Result<ValueKind, DecodeError> {
         let b = &self.layout().js_bound_function;
@@ -292,7 +292,7 @@ impl HeapModel<'_> {
         &self,
         addr: u64,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
     ) -> Result<PromiseState, DecodeError> {
         let js = &self.layout().js_misc;
         let flags = self.smi(addr, js.promise_flags, "promise flags")? as u64;
@@ -316,7 +316,7 @@ impl HeapModel<'_> {
         addr: u64,
         class: Class,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
     ) -> Result<InternalSlots, DecodeError> {
         let layout = self.layout();
         let value = |at| -> Result<Box<Value>, DecodeError> {
@@ -353,7 +353,7 @@ impl HeapModel<'_> {
 
     /// Fills in the own properties and elements of `v`, the expanded JS object at `addr` (and
     /// an Error's message and stack); what cannot be listed is `v`'s error.
-    fn list_members(&self, v: &mut Value, addr: u64, class: Class, depth: u32, o: &InspectOptions) {
+    fn list_members(&self, v: &mut Value, addr: u64, class: Class, depth: u32, o: &Expansion<'_>) {
         let mut properties = None;
         match self.own_properties(addr) {
             Ok(props) => {
@@ -478,7 +478,7 @@ impl HeapModel<'_> {
         addr: u64,
         class: Class,
         depth: u32,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
     ) -> Result<Collection, DecodeError> {
         let layout = self.layout();
         let c = &layout.collections;
@@ -599,7 +599,7 @@ impl HeapModel<'_> {
         &self,
         addr: u64,
         class: Class,
-        o: &InspectOptions,
+        o: &Expansion<'_>,
         notes: &mut Notes,
     ) -> Result<View, DecodeError> {
         let layout = self.layout();

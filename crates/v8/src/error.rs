@@ -34,6 +34,15 @@ pub enum LayoutError {
         /// Each missing fact, with the names it was looked up by.
         names: Vec<String>,
     },
+    /// Constants whose values cannot be (negative offsets, instance types past 16 bits): the
+    /// executable or the core's copy of its data is damaged, not coroner's tables.
+    #[error("the V8 constants of Node {version} are impossible ({}): the executable, or the core's copy of its data, looks damaged; pass an intact executable with --exe, or --core-only to use coroner's table of the build", names.join(", "))]
+    Impossible {
+        /// The Node version.
+        version: String,
+        /// Each impossible fact and its value.
+        names: Vec<String>,
+    },
     /// A build table is not valid (its file and the problem).
     #[error("layout table crates/v8/layouts/builds/{0}: regenerate it with `cargo xtask layouts`")]
     Table(String),

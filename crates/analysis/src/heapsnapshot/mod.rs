@@ -17,7 +17,8 @@
 //!   coroner as an address argument (`inspect @ID`), and [`object_of_node_id`] reads it.
 //! * **Edges.** Each object's references as the heap model names them ([`SnapshotEdge`]), and
 //!   the references the dominator tree adds: its map (`map`), the values of its backing stores
-//!   as its own properties and elements, a WeakMap value held by its key. References to the
+//!   as its own properties and elements, a WeakMap value held by its key and its table (named
+//!   as V8 names the pair, see [`Ephemerons`]). References to the
 //!   read-only heap are left out but for maps (the reverse index leaves them out: the read-only
 //!   heap is held by `(Read-only roots)` alone), as are references of an object to itself.
 //!
@@ -30,12 +31,11 @@ mod kinds;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use coroner_heap::{Class, EdgeName, HeapModel, Role};
+use coroner_heap::{Class, EdgeName, Role};
 use rayon::prelude::*;
 
 use crate::dominators::{Dominators, RootSets};
-use crate::index::ObjectIndex;
-use crate::reverse::ReverseIndex;
+use crate::ephemerons::Ephemerons;
 use crate::roots::RootKind;
 use crate::session::{Analysis, Stage};
 use json::SnapshotWriter;
@@ -103,7 +103,7 @@ pub enum EdgeOrigin {
     /// A value of one of the object's backing stores (property array or dictionary, elements,
     /// a global object's property cells), drawn as the object's own.
     Store,
-    /// A WeakMap value, held by its key.
+    /// A WeakMap value, held by its key and by its table.
     Ephemeron,
 }
 
@@ -170,40 +170,6 @@ const GROUPS: [&str; 5] = [
     "(Internalized strings)",
     "(Read-only roots)",
 ];
-
-/// For each object that is a WeakMap key, the values it holds and their tables, by id.
-#[derive(Debug, Default)]
-pub(crate) struct Ephemerons {
-    by_key: HashMap<u32, Vec<(u32, u32)>>,
-}
-
-impl Ephemerons {
-    pub(crate) fn find(
-        model: &HeapModel<'_>,
-        index: &ObjectIndex,
-        refs: &ReverseIndex,
-    ) -> Ephemerons {
-        let mut by_key: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
-        for table in 0..index.len() as u32 {
-            if refs.role_of(index, table) != Some(Role::EphemeronTable) {
-                continue;
-            }
-            for (key, value) in model.ephemeron_pairs(index.addrs()[table as usize]) {
-                if let (Some(k), Some(v)) = (index.id_of(key), index.id_of(value)) {
-                    if k != v {
-                        by_key.entry(k).or_default().push((v, table));
-                    }
-                }
-            }
-        }
-        Ephemerons { by_key }
-    }
-
-    /// The (value, table) pairs object `id` is the key of.
-    fn of(&self, id: u32) -> &[(u32, u32)] {
-        self.by_key.get(&id).map(Vec::as_slice).unwrap_or(&[])
-    }
-}
 
 /// Names interned into the snapshot's string table.
 #[derive(Default)]
@@ -493,11 +459,29 @@ impl Analysis<'_> {
                 }
             }
         }
-        for &(value, table) in ephemerons.of(id) {
+        // A WeakMap entry's value, held by its key and by its table, the edge named as V8 names
+        // it (DevTools recognises the pair by that name and keeps the key's edge for
+        // dominators).
+        for &i in ephemerons.held_by(id) {
+            let Some(entry) = ephemerons.entry(i) else {
+                continue;
+            };
+            let name = |id: u32| {
+                let class = refs.class_of(index, id);
+                kinds::node_kind(model, index, id, class).1
+            };
             out.push(SnapshotEdge {
                 kind: EdgeType::Internal,
-                name: EdgeLabel::Name(format!("value in WeakMap (table @{})", node_id(table))),
-                to: value,
+                name: EdgeLabel::Name(format!(
+                    "{} / part of key ({} @{}) -> value ({} @{}) pair in WeakMap (table @{})",
+                    out.len() + 1,
+                    name(entry.key),
+                    node_id(entry.key),
+                    name(entry.value),
+                    node_id(entry.value),
+                    node_id(entry.table)
+                )),
+                to: entry.value,
                 origin: EdgeOrigin::Ephemeron,
             });
         }

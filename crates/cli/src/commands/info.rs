@@ -216,6 +216,9 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>, heap: HeapI
                 metadata_from: match l.source.metadata_from {
                     MetadataOrigin::Executable => "executable",
                     MetadataOrigin::Table => "table",
+                    MetadataOrigin::TableOverDamagedExecutable { .. } => {
+                        "table (the executable's disagree: damaged)"
+                    }
                 },
                 supplement: l.source.supplement,
             },

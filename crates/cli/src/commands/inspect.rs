@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
-use coroner_heap::{InspectOptions, Value};
+use coroner_heap::{InspectOptions, Value, MAX_EXPANDED};
 use serde::{Serialize, Serializer};
 
 use super::{object_address, CommandError};
@@ -31,7 +31,8 @@ pub struct InspectArgs {
     /// Show a function's source.
     #[arg(short = 's', long = "print-source")]
     pub source: bool,
-    /// Levels of nested objects expanded.
+    /// Levels of nested objects expanded (10000 objects at most; past that, nested objects are
+    /// shown in short form and counted).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub depth: u32,
     /// Also what the object keeps alive (retained size) and its distance from the roots:
@@ -55,11 +56,14 @@ impl InspectArgs {
 }
 
 /// The result of `inspect`: the value itself (its JSON is the value schema of docs/values.md,
-/// with `"shallow"` and, when known, `"retained"` and `"distance"` at the top).
+/// with `"shallow"` and, when known, `"retained"` and `"distance"` at the top, and
+/// `"unexpanded"` when the expansion stopped at its budget).
 #[derive(Debug)]
 pub struct Inspected {
     value: Value,
     weight: Option<Weight>,
+    /// Nested objects `--depth` asked for but left in short form (see [`MAX_EXPANDED`]).
+    unexpanded: u64,
 }
 
 /// What a heap object weighs.
@@ -75,10 +79,18 @@ struct Weight {
 
 impl Serialize for Inspected {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Some(w) = self.weight else {
+        if self.weight.is_none() && self.unexpanded == 0 {
             return Json(&self.value).serialize(s);
-        };
+        }
         let mut doc = serde_json::to_value(Json(&self.value)).map_err(serde::ser::Error::custom)?;
+        if let Some(map) = doc.as_object_mut() {
+            if self.unexpanded > 0 {
+                map.insert("unexpanded".into(), self.unexpanded.into());
+            }
+        }
+        let Some(w) = self.weight else {
+            return doc.serialize(s);
+        };
         if let Some(map) = doc.as_object_mut() {
             map.insert("shallow".into(), w.shallow.into());
             if let Some(retained) = w.retained {
@@ -95,9 +107,10 @@ pub fn run(session: &Session, args: &InspectArgs) -> Result<Inspected, CommandEr
     let addr = object_address(session, &args.address)?;
     let analysis = session.analysis()?;
     let model = analysis.model();
-    let value = model
-        .inspect(addr, &args.options())
+    let inspection = model
+        .inspection(addr, &args.options())
         .map_err(|e| e.to_string())?;
+    let value = inspection.value;
     // Heap objects weigh something; Smis and addresses outside the heap do not.
     let object = value.address.filter(|&a| model.header(a).is_ok());
     let weight = object.and_then(|a| {
@@ -116,12 +129,23 @@ pub fn run(session: &Session, args: &InspectArgs) -> Result<Inspected, CommandEr
             distance,
         })
     });
-    Ok(Inspected { value, weight })
+    Ok(Inspected {
+        value,
+        weight,
+        unexpanded: inspection.unexpanded,
+    })
 }
 
 impl Report for Inspected {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
         writeln!(out, "{}", render::value(&self.value, style))?;
+        if self.unexpanded > 0 {
+            let note = format!(
+                "... {} more objects not expanded (inspect expands at most {MAX_EXPANDED}; ask for less --depth, or inspect them one by one)",
+                self.unexpanded
+            );
+            writeln!(out, "{}", style.dim(&note))?;
+        }
         if let Some(w) = self.weight {
             let mut line = format!("shallow size {}", w.shallow);
             match w.retained {

@@ -22,6 +22,9 @@ pub(crate) struct Facts<'a> {
     missing: Vec<String>,
     /// Optional facts found nowhere and not declared absent.
     missing_optional: Vec<String>,
+    /// Facts whose value cannot be (a negative offset, an instance type past 16 bits): the
+    /// constants they came from are damaged.
+    impossible: Vec<String>,
     disagreements: Vec<Disagreement>,
     /// Instance type name -> number (metadata merged over the supplement's table).
     types: BTreeMap<String, u16>,
@@ -32,6 +35,7 @@ pub(crate) struct Facts<'a> {
 /// What [`Facts::finish`] hands back to the loader.
 pub(crate) struct Outcome {
     pub missing: Vec<String>,
+    pub impossible: Vec<String>,
     pub missing_optional: Vec<String>,
     pub disagreements: Vec<Disagreement>,
     pub unused_keys: Vec<String>,
@@ -49,6 +53,7 @@ impl<'a> Facts<'a> {
             used: BTreeSet::new(),
             missing: Vec::new(),
             missing_optional: Vec::new(),
+            impossible: Vec::new(),
             disagreements: Vec::new(),
             types,
             values: BTreeMap::new(),
@@ -201,7 +206,7 @@ impl<'a> Facts<'a> {
 
     fn non_negative(&mut self, key: &str, v: i64) -> u64 {
         u64::try_from(v).unwrap_or_else(|_| {
-            self.missing.push(format!("{key} (negative value {v})"));
+            self.impossible.push(format!("{key} (negative value {v})"));
             0
         })
     }
@@ -232,7 +237,7 @@ impl<'a> Facts<'a> {
 
     fn as_type_number(&mut self, key: &str, v: i64) -> u16 {
         u16::try_from(v).unwrap_or_else(|_| {
-            self.missing
+            self.impossible
                 .push(format!("{key} (value {v} is not an instance type)"));
             0
         })
@@ -336,6 +341,7 @@ impl<'a> Facts<'a> {
             .collect();
         Outcome {
             missing: self.missing,
+            impossible: self.impossible,
             missing_optional: self.missing_optional,
             disagreements: self.disagreements,
             unused_keys,

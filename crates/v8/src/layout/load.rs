@@ -90,12 +90,26 @@ fn with_table(
             found: format!("v{}", table.node_version),
             supported: builds::tabled_versions(),
         })?;
-    let (meta, metadata_from) = match exe {
-        Some(mut meta) => {
+    // The executable of this very build must hold the table's constants: where it does not, the
+    // file (or the core's copy of its data) is damaged, and the table is the one to trust.
+    let damaged = exe
+        .as_ref()
+        .filter(|_| table_match == TableMatch::BuildId)
+        .map(|exe| exe.disagreeing(&table.metadata))
+        .filter(|names| !names.is_empty());
+    let (meta, metadata_from) = match (exe, damaged) {
+        (Some(_), Some(names)) => (
+            table.metadata,
+            MetadataOrigin::TableOverDamagedExecutable {
+                disagreeing: names.len(),
+                first: format!("v8dbg_{}", names[0]),
+            },
+        ),
+        (Some(mut meta), None) => {
             meta.fill_from(&table.metadata);
             (meta, MetadataOrigin::Executable)
         }
-        None => (table.metadata, MetadataOrigin::Table),
+        (None, _) => (table.metadata, MetadataOrigin::Table),
     };
     if let Some(tagged_size) = meta.get("TaggedSize") {
         if meta.get("SystemPointerSize") != Some(tagged_size) {
@@ -247,6 +261,12 @@ fn build(
     let table = f.types().clone();
     let outcome = f.finish();
 
+    if !outcome.impossible.is_empty() {
+        return Err(LayoutError::Impossible {
+            version: source.node_version,
+            names: outcome.impossible,
+        });
+    }
     let mut missing = outcome.missing;
     let sizes = match sizes {
         Ok(s) => s,

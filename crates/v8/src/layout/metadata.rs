@@ -51,6 +51,15 @@ impl Metadata {
         self.values.len() - before
     }
 
+    /// The names both have with different values.
+    pub(crate) fn disagreeing(&self, other: &Metadata) -> Vec<String> {
+        self.values
+            .iter()
+            .filter(|(k, v)| other.values.get(*k).is_some_and(|o| o != *v))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// The names whose values differ between `self` and `other`, and the names only one has.
     #[cfg(test)]
     pub(crate) fn differences(&self, other: &Metadata) -> Vec<String> {

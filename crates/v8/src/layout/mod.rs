@@ -221,12 +221,33 @@ impl LayoutSource {
 }
 
 /// Where the `v8dbg_*` constants came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataOrigin {
     /// The executable's own symbols (the table filled only what they lack).
     Executable,
     /// The build table: the executable was not at hand.
     Table,
+    /// The build table, over the executable's own constants: the executable is of this very
+    /// build (same build id) but `disagreeing` of its constants differ from the table's, so the
+    /// file (or the core's copy of its data) is damaged, and the table is trusted instead.
+    TableOverDamagedExecutable {
+        /// How many constants differ; `first` names one.
+        disagreeing: usize,
+        /// One of them, as `v8dbg_NAME`.
+        first: String,
+    },
+}
+
+impl MetadataOrigin {
+    /// A warning to give once when the constants could not be trusted, else `None`.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            MetadataOrigin::TableOverDamagedExecutable { disagreeing, first } => Some(format!(
+                "the executable's V8 constants disagree with coroner's table of its own build in {disagreeing} places ({first}, ...): the executable, or the core's copy of its data, looks damaged; using the table"
+            )),
+            MetadataOrigin::Executable | MetadataOrigin::Table => None,
+        }
+    }
 }
 
 /// How the build table was chosen.
