@@ -116,7 +116,7 @@ impl<'a> Session<'a> {
         let opened = self.analysis.get_or_init(|| {
             let progress = Progress::spinner(self.progress, "reading the V8 heap");
             let layout = self.chosen_layout().map_err(|e| e.to_string())?;
-            if let Some(w) = layout.source.metadata_from.warning() {
+            if let Some(w) = Layout::warning(&layout) {
                 progress.finish();
                 eprintln!("coroner: warning: {w}");
             }
@@ -349,24 +349,25 @@ fn read_command_line(input: &mut impl BufRead, what: &str) -> Result<Option<Stri
 /// The commands of `--script`: a text file of at most [`MAX_SCRIPT`] bytes, or a pipe (`--script
 /// <(...)`); a FIFO nobody writes to is an empty script, not a wait for ever.
 fn read_script(path: &std::path::Path) -> Result<String, String> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let fail = |e: io::Error| format!("{}: {e}", path.display());
     let meta = std::fs::metadata(path).map_err(fail)?;
     let kind = meta.file_type();
-    if !kind.is_file() && !kind.is_fifo() {
+    let special = coroner_image::special_file_kind(&kind);
+    let pipe = special == Some("a FIFO");
+    if !kind.is_file() && !pipe {
         return Err(format!(
             "{}: not a regular file but {}: --script takes a file of commands",
             path.display(),
-            coroner_image::special_file_kind(&kind).unwrap_or("a directory")
+            special.unwrap_or("a directory")
         ));
     }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(if kind.is_fifo() { libc::O_NONBLOCK } else { 0 })
-        .open(path)
-        .map_err(fail)?;
+    let file = if pipe {
+        open_pipe(path)?
+    } else {
+        std::fs::File::open(path).map_err(fail)?
+    };
     let mut text = String::new();
-    let mut input = io::BufReader::new(Waiting(file).take(MAX_SCRIPT + 1));
+    let mut input = io::BufReader::new(file.take(MAX_SCRIPT + 1));
     let what = path.display().to_string();
     while let Some(line) = read_command_line(&mut input, &what)? {
         if text.len() as u64 + line.len() as u64 >= MAX_SCRIPT {
@@ -381,19 +382,24 @@ fn read_script(path: &std::path::Path) -> Result<String, String> {
     Ok(text)
 }
 
-/// A file opened non-blocking (a FIFO, so that opening it does not wait for a writer), read as
-/// if it blocked: it waits for data while a writer holds it open, and ends when none does.
-struct Waiting(std::fs::File);
+/// How long opening a FIFO may wait for a writer: a pipe from the shell (`--script <(...)`) has
+/// one already; a named FIFO nobody writes to would wait for ever.
+const PIPE_WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl Read for Waiting {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.0.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => return other,
-            }
-        }
+/// Opens the FIFO at `path` on a thread of its own (opening blocks until a writer comes),
+/// giving up after [`PIPE_WRITER_WAIT`].
+fn open_pipe(path: &std::path::Path) -> Result<std::fs::File, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_owned();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::File::open(owned));
+    });
+    match rx.recv_timeout(PIPE_WRITER_WAIT) {
+        Ok(opened) => opened.map_err(|e| format!("{}: {e}", path.display())),
+        Err(_) => Err(format!(
+            "{}: a FIFO nobody writes to (waited {} s)",
+            path.display(),
+            PIPE_WRITER_WAIT.as_secs()
+        )),
     }
 }

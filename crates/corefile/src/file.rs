@@ -196,7 +196,7 @@ impl CoreFile {
 /// What a file that is neither regular nor a directory is (`a FIFO`, `a character device`, ...),
 /// for messages: such a file is not opened, since opening a FIFO blocks until a writer comes.
 pub fn special_file_kind(t: &std::fs::FileType) -> Option<&'static str> {
-    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::fs::FileTypeExt as _;
     if t.is_fifo() {
         Some("a FIFO")
     } else if t.is_char_device() {

@@ -86,7 +86,7 @@ impl<'o> Expansion<'o> {
             self.expanded.set(n + 1);
             true
         } else {
-            self.unexpanded.set(self.unexpanded.get().saturating_add(1));
+            self.unexpanded.set(self.unexpanded.get() + 1);
             false
         }
     }

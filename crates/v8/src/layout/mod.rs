@@ -250,6 +250,14 @@ impl MetadataOrigin {
     }
 }
 
+impl Layout {
+    /// A warning to give once about where the layout's constants came from (see
+    /// [`MetadataOrigin::warning`]).
+    pub fn warning(&self) -> Option<String> {
+        self.source.metadata_from.warning()
+    }
+}
+
 /// How the build table was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableMatch {
