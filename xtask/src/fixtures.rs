@@ -223,12 +223,13 @@ pub fn ensure(layout: &Layout, options: &Options) -> Result<()> {
         return Err(Error::new(first.clone()));
     }
 
-    let harness_path = layout.harness();
-    let harness = std::fs::read(&harness_path)
-        .context(|| format!("cannot read {}", harness_path.display()))?;
+    let harness = support_bytes(layout)?;
+    let trim = layout.trim_addon();
+    run::compile_addon(&layout.trim_addon_source(), &trim).map_err(Error::new)?;
     let env = Env {
         layout,
         harness,
+        trim,
         exes,
         abort_dumper,
         force: options.force,
@@ -309,6 +310,16 @@ pub fn ensure(layout: &Layout, options: &Options) -> Result<()> {
 
 /// Writes `index.json`: every complete fixture of a pinned version and a known scenario.
 /// Returns the number of fixtures and how many of them are stale (their sources changed).
+/// The bytes of the harness's support files (harness.js, then the trim addon's source): part of
+/// every fixture's cache key, since both shape every core.
+fn support_bytes(layout: &Layout) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for path in [layout.harness(), layout.trim_addon_source()] {
+        bytes.extend(std::fs::read(&path).context(|| format!("cannot read {}", path.display()))?);
+    }
+    Ok(bytes)
+}
+
 pub fn write_index(layout: &Layout, versions: &Versions, harness: &[u8]) -> Result<(usize, usize)> {
     let mut entries = Vec::new();
     let mut stale = 0;

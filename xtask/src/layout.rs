@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! fixtures/versions.txt, fixtures/*.js, fixtures/support/harness.js, fixtures/large/large.js
+//! target/fixtures/support/trim.node                     the harness's trim addon, compiled
 //! target/fixtures/node/VERSION/bin/node                 official builds
 //! target/fixtures/cores/VERSION/SCENARIO/KIND/          one fixture: core, expect.json, ...
 //! target/fixtures/index.json                            the list of fixtures
@@ -52,6 +53,17 @@ impl Layout {
     /// `fixtures/support/harness.js`.
     pub fn harness(&self) -> PathBuf {
         self.sources.join("support").join("harness.js")
+    }
+
+    /// `fixtures/support/trim_addon.c`: the addon the harness calls after a heap snapshot.
+    pub fn trim_addon_source(&self) -> PathBuf {
+        self.sources.join("support").join("trim_addon.c")
+    }
+
+    /// `target/fixtures/support/trim.node`: the trim addon, compiled; its path is in every
+    /// snapshot fixture's core, as the file of a loaded module.
+    pub fn trim_addon(&self) -> PathBuf {
+        self.out.join("support").join("trim.node")
     }
 
     /// `target/fixtures/node/`.

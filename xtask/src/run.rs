@@ -77,6 +77,8 @@ pub struct Env<'a> {
     pub layout: &'a Layout,
     /// The harness's bytes (part of every cache key).
     pub harness: Vec<u8>,
+    /// The compiled trim addon, given to the harness as `CORONER_TRIM`.
+    pub trim: PathBuf,
     /// Version → node executable.
     pub exes: BTreeMap<String, PathBuf>,
     /// Who writes abort cores.
@@ -188,7 +190,7 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
     if let Some(source) = &job.scenario.addon {
         compile_addon(source, &addon).map_err(|message| Failure::with_log(message, &log))?;
     }
-    let status = run_node(job, exe, &tmp, dumper, &addon)
+    let status = run_node(job, exe, &tmp, dumper, &addon, &env.trim)
         .map_err(|message| Failure::with_log(message, &log))?;
     let core =
         take_core(job, &tmp, dumper, status).map_err(|message| Failure::with_log(message, &log))?;
@@ -222,6 +224,7 @@ fn run_node(
     out: &Path,
     dumper: Dumper,
     addon: &Path,
+    trim: &Path,
 ) -> Result<Option<ExitStatus>, String> {
     let scenario = &job.scenario;
     let mut command = match (job.kind, dumper) {
@@ -268,6 +271,7 @@ fn run_node(
         )
         .env("CORONER_SCENARIO", &scenario.name)
         .env("CORONER_ADDON", addon)
+        .env("CORONER_TRIM", trim)
         .env("LC_ALL", "C")
         .env_remove("NODE_OPTIONS")
         .stdin(Stdio::null())
@@ -372,25 +376,35 @@ fn take_core(
     Ok(core)
 }
 
-/// Compiles a crash scenario's native addon to `out` (`cc`, or `$CC`: the compiler cargo
-/// links with, so present wherever coroner builds).
-fn compile_addon(source: &Path, out: &Path) -> Result<(), String> {
+/// Compiles a native addon (a crash scenario's, or the harness's trim addon) to `out` (`cc`, or
+/// `$CC`: the compiler cargo uses anyway), through a temporary file renamed into place, so that
+/// a core never names a half-written file; an identical `out` is left as it is, so that the
+/// cached cores that name it still name the same file.
+pub fn compile_addon(source: &Path, out: &Path) -> Result<(), String> {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let tmp = out.with_extension("node.tmp");
     let output = Command::new(&cc)
         .args(["-shared", "-fPIC", "-O1", "-g", "-o"])
-        .arg(out)
+        .arg(&tmp)
         .arg(source)
         .output()
         .map_err(|e| format!("cannot run {cc} to build the addon: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
+    if !output.status.success() {
+        return Err(format!(
             "{cc} could not build {}: {}",
             source.display(),
             String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        ));
     }
+    if std::fs::read(out).ok() == std::fs::read(&tmp).ok() {
+        return std::fs::remove_file(&tmp)
+            .map_err(|e| format!("cannot remove {}: {e}", tmp.display()));
+    }
+    std::fs::rename(&tmp, out).map_err(|e| format!("cannot rename {}: {e}", tmp.display()))
 }
 
 /// Checks a fresh fixture: expect.json is this run's, the snapshot has the expected class
