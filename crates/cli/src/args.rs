@@ -73,6 +73,17 @@ pub enum ColorChoice {
     Never,
 }
 
+/// What `coroner` alone prints: how to start, in a few lines.
+pub const NO_ARGUMENTS: &str = "\
+usage: coroner CORE [OPTIONS] [-c COMMAND]...
+
+Opens a Node.js core dump and runs commands on it; without -c, at a prompt (type `help`).
+  coroner core                      the prompt: findjsobjects, bt, inspect ADDR, retainers ADDR, ...
+  coroner core -c triage            why the process died
+  coroner help                      every command;  coroner help COMMAND: one
+  coroner --help                    every option
+";
+
 const AFTER_HELP: &str = "\
 Examples:
   coroner core -c info
@@ -80,5 +91,6 @@ Examples:
   coroner --core-only core -c findjsobjects
   coroner core --script queries.txt --stop-on-error
   echo info | coroner core
+  coroner help retainers            (the help of a command, as `help retainers` at the prompt)
 
 Exit status: 0 all commands succeeded, 1 a command failed, 2 the core could not be opened.";

@@ -27,6 +27,15 @@ const EXIT_UNUSABLE: u8 = 2;
 const EXIT_COMMAND_FAILED: u8 = 1;
 
 fn main() -> ExitCode {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if raw.is_empty() {
+        eprint!("{}", args::NO_ARGUMENTS);
+        return ExitCode::from(EXIT_UNUSABLE);
+    }
+    // `coroner help [COMMAND]`: the prompt's help, unless a core is really called `help`.
+    if raw[0] == "help" && !std::path::Path::new("help").exists() {
+        return help(&raw);
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -49,6 +58,31 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::from(EXIT_COMMAND_FAILED),
         Err(e) => {
             eprintln!("coroner: {e}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}
+
+/// `coroner help [COMMAND]`: the same text as `help [COMMAND]` at the prompt.
+fn help(words: &[std::ffi::OsString]) -> ExitCode {
+    let line: Vec<String> = words
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    match commands::parse(&line.join(" ")) {
+        Err(commands::ParseOutcome::Help(text)) => {
+            print!("{text}");
+            if line.len() == 1 {
+                println!("\nTo open a core: coroner CORE (coroner --help for every option).");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(commands::ParseOutcome::Error(message)) => {
+            eprintln!("coroner: {message}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+        Ok(_) => {
+            eprintln!("coroner: `help` takes a command's name (coroner help)");
             ExitCode::from(EXIT_UNUSABLE)
         }
     }

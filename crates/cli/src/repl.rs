@@ -24,13 +24,15 @@ const HISTORY_LINES: usize = 10_000;
 
 /// Runs the prompt until Ctrl-D or `quit`. Returns whether every command succeeded.
 pub fn run(session: &Session) -> rustyline::Result<bool> {
+    let mut editor: Editor<Completion, FileHistory> = Editor::new()?;
     let flag = session.interrupt_flag();
     // While a command runs the terminal is in cooked mode, so Ctrl-C arrives as SIGINT: turn it
     // into a flag the command polls. At the prompt rustyline reads Ctrl-C as a key instead.
+    // Installed after the editor exists: making one installs rustyline's own SIGINT handler
+    // (for its resize pipe), which would otherwise replace this one and let Ctrl-C go unheard.
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
         eprintln!("coroner: warning: Ctrl-C will end coroner, not just the command: {e}");
     }
-    let mut editor: Editor<Completion, FileHistory> = Editor::new()?;
     editor.set_helper(Some(Completion::new()));
     editor.history_mut().set_max_len(HISTORY_LINES)?;
     let history = history_path();

@@ -139,6 +139,34 @@ fn help_lists_commands_and_describes_one() {
 }
 
 #[test]
+fn help_from_the_shell_is_the_prompts_and_no_arguments_say_how_to_start() {
+    let f = fixture();
+    let core = f.core.to_str().expect("utf-8");
+    for what in [&["help"][..], &["help", "retainers"][..]] {
+        let at_prompt = coroner([core, "-c", &what.join(" ")]);
+        let from_shell = coroner(what);
+        assert_eq!(from_shell.code, 0, "{what:?}: {}", from_shell.stderr);
+        assert!(
+            from_shell.stdout.starts_with(&at_prompt.stdout),
+            "{what:?}: {}\n---\n{}",
+            from_shell.stdout,
+            at_prompt.stdout
+        );
+    }
+    let unknown = coroner(["help", "nosuchcommand"]);
+    assert_eq!(unknown.code, 2);
+    assert_eq!(unknown.stderr.lines().count(), 1, "{}", unknown.stderr);
+    let bare = coroner(Vec::<&str>::new());
+    assert_eq!(bare.code, 2);
+    assert!(bare.stdout.is_empty());
+    assert!(
+        bare.stderr.starts_with("usage: coroner CORE") && bare.stderr.contains("coroner help"),
+        "{}",
+        bare.stderr
+    );
+}
+
+#[test]
 fn quit_ends_standard_input() {
     let f = fixture();
     let run = with_stdin(&f, &["--json"], "info\nquit\ninfo\n");

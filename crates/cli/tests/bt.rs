@@ -262,6 +262,47 @@ fn frame_and_source_show_the_selected_js_frame() {
 }
 
 #[test]
+fn up_down_and_gdbs_spellings_move_through_the_same_frames() {
+    let f = coroner_fixtures::find("stack", coroner_fixtures::Kind::Abort)
+        .into_iter()
+        .next()
+        .expect("a stack fixture");
+    let index = |run: &support::Run, i: usize| run.json_lines()[i]["index"].as_u64();
+    let run = on_core(
+        &f.core,
+        &f.exe,
+        &["frame 3", "up", "up 2", "down", "info frame", "down 10"],
+        true,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let got: Vec<_> = (0..6).map(|i| index(&run, i)).collect();
+    assert_eq!(
+        got,
+        [Some(3), Some(4), Some(6), Some(5), Some(5), Some(0)],
+        "{}",
+        run.stdout
+    );
+    let run = on_core(&f.core, &f.exe, &["down"], false);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("innermost"), "{}", run.stderr);
+    let run = on_core(
+        &f.core,
+        &f.exe,
+        &["where", "bt", "info threads", "thread list"],
+        true,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs = run.json_lines();
+    assert_eq!(docs[0], docs[1], "`where` is `bt`");
+    assert_eq!(docs[2], docs[3], "`info threads` is `thread list`");
+    let list = on_core(&f.core, &f.exe, &["frame 2", "list"], false);
+    let source = on_core(&f.core, &f.exe, &["frame 2", "source list"], false);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("-> "), "{}", list.stdout);
+    assert_eq!(list.stdout, source.stdout, "`list` is `source list`");
+}
+
+#[test]
 fn disasm_marks_the_selected_frame_and_names_builtins() {
     for f in coroner_fixtures::find("stack", coroner_fixtures::Kind::Abort) {
         let what = &f.version;

@@ -188,6 +188,7 @@ enum Command {
     /// Every thread's stack, or the selected thread's: native and JavaScript frames.
     #[command(
         visible_alias = "backtrace",
+        visible_alias = "where",
         after_help = "Examples:\n  bt\n  bt all\n  bt 10\n  bt all --json | jq '.threads[0].frames[]'"
     )]
     Bt(stack::BtArgs),
@@ -197,8 +198,14 @@ enum Command {
     /// Select a frame of the selected thread and show it: function, this, arguments, closure.
     #[command(visible_alias = "f", after_help = "Examples:\n  frame 12\n  frame")]
     Frame(stack::FrameArgs),
-    /// The JavaScript source around the selected frame's line.
-    #[command(after_help = "Examples:\n  frame 12\n  source list\n  source list -n 10")]
+    /// Select the frame N calls out from the selected one (toward main) and show it.
+    #[command(after_help = "Examples:\n  up\n  up 3")]
+    Up(stack::MoveArgs),
+    /// Select the frame N calls in from the selected one (toward #0) and show it.
+    #[command(after_help = "Examples:\n  down\n  down 3")]
+    Down(stack::MoveArgs),
+    /// The JavaScript source around the selected frame's line (gdb's `list` works too).
+    #[command(after_help = "Examples:\n  frame 12\n  source list\n  source list -n 10\n  list")]
     Source(stack::SourceArgs),
     /// Machine code as instructions, with the selected thread's frames marked.
     #[command(
@@ -231,12 +238,13 @@ pub enum ParseOutcome {
 }
 
 /// Parses one line into a command. A leading `v8` is dropped, so llnode habits
-/// (`v8 findjsobjects`) work.
+/// (`v8 findjsobjects`) work, and gdb's spellings become coroner's (see [`gdb_spelling`]).
 pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
     let mut words = words::split(line).map_err(ParseOutcome::Error)?;
     if words.len() > 1 && words[0] == "v8" {
         words.remove(0);
     }
+    gdb_spelling(&mut words);
     use clap::{CommandFactory, FromArgMatches};
     let parsed = Line::command().try_get_matches_from(words).and_then(|m| {
         let mut line = Line::from_arg_matches(&m)?;
@@ -252,6 +260,20 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
             _ => ParseOutcome::Error(first_line(&e.render().to_string())),
         }
     })
+}
+
+/// gdb's and lldb's words for coroner's commands, rewritten in place: `list` (`source list`),
+/// `info threads` (`thread list`), `info frame` (`frame`). Single-word synonyms (`where`, `p`,
+/// `backtrace`) are clap aliases instead, so `help` shows them.
+fn gdb_spelling(words: &mut Vec<String>) {
+    let first: Vec<&str> = words.iter().take(2).map(String::as_str).collect();
+    let (drop, with): (usize, &[&str]) = match first.as_slice() {
+        ["list", ..] => (1, &["source", "list"]),
+        ["info", "threads"] => (2, &["thread", "list"]),
+        ["info", "frame"] => (2, &["frame"]),
+        _ => return,
+    };
+    words.splice(..drop, with.iter().map(|w| w.to_string()));
 }
 
 /// Every command name (with its aliases) and the options it takes, for tab completion.
@@ -348,8 +370,35 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),
+        Command::Up(args) => Ok(Output::report(stack::up(session, args)?)),
+        Command::Down(args) => Ok(Output::report(stack::down(session, args)?)),
         Command::Source(args) => Ok(Output::report(stack::source(session, args)?)),
         Command::Disasm(args) => Ok(Output::report(disasm::run(session, args)?)),
         Command::Quit => Ok(Output::Quit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse, Command};
+
+    fn command(line: &str) -> Command {
+        match parse(line) {
+            Ok(l) => l.command,
+            Err(_) => panic!("{line:?} does not parse"),
+        }
+    }
+
+    #[test]
+    fn gdb_spellings_are_coroner_commands() {
+        assert!(matches!(command("where"), Command::Bt(_)));
+        assert!(matches!(command("list"), Command::Source(_)));
+        assert!(matches!(command("list -n 3"), Command::Source(a) if a.context == 3));
+        assert!(matches!(command("info threads"), Command::Thread(a) if a.what == "list"));
+        assert!(matches!(command("info frame"), Command::Frame(a) if a.index.is_none()));
+        assert!(matches!(command("info --json"), Command::Info(_)));
+        assert!(matches!(command("up 2"), Command::Up(a) if a.count == 2));
+        assert!(matches!(command("down"), Command::Down(a) if a.count == 1));
+        assert!(matches!(command("v8 where"), Command::Bt(_)));
     }
 }

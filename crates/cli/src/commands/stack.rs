@@ -37,6 +37,14 @@ pub struct FrameArgs {
     pub index: Option<usize>,
 }
 
+/// Options of `up` and `down`.
+#[derive(Debug, ClapArgs)]
+pub struct MoveArgs {
+    /// How many frames to move.
+    #[arg(value_name = "N", default_value_t = 1)]
+    pub count: usize,
+}
+
 /// Options of `source`.
 #[derive(Debug, ClapArgs)]
 pub struct SourceArgs {
@@ -546,6 +554,35 @@ pub fn frame(session: &Session, args: &FrameArgs) -> Result<FrameDetail, Command
         registers: locals.registers,
         sp: f.sp,
     })
+}
+
+/// `up [N]`: selects the frame N calls out (toward `main`), as gdb's `up`, and shows it.
+pub fn up(session: &Session, args: &MoveArgs) -> Result<FrameDetail, CommandError> {
+    let analysis = session.analysis()?;
+    let ti = session.selected_thread();
+    let outermost = analysis
+        .stacks()
+        .get(ti)
+        .map_or(0, |t| t.frames.len().saturating_sub(1));
+    let selected = session.selected_frame();
+    if selected >= outermost {
+        return Err(format!(
+            "frame #{selected} is the outermost of thread #{}: there is no caller to go up to",
+            ti + 1
+        ));
+    }
+    let index = selected.saturating_add(args.count).min(outermost);
+    frame(session, &FrameArgs { index: Some(index) })
+}
+
+/// `down [N]`: selects the frame N calls in (toward the innermost, #0), as gdb's `down`.
+pub fn down(session: &Session, args: &MoveArgs) -> Result<FrameDetail, CommandError> {
+    let selected = session.selected_frame();
+    if selected == 0 {
+        return Err("frame #0 is the innermost: there is nothing to go down to".into());
+    }
+    let index = selected.saturating_sub(args.count);
+    frame(session, &FrameArgs { index: Some(index) })
 }
 
 impl Report for FrameDetail {

@@ -1,0 +1,188 @@
+//! The prompt in a real pseudo-terminal, as a person uses it: Ctrl-C during a long listing, at
+//! the prompt, and Ctrl-D to leave. coroner runs on a pty (rexpect's `PtyProcess`: its own
+//! session, the pty its controlling terminal), so the line discipline turns Ctrl-C into SIGINT
+//! exactly as for a user; and the test reads the terminal only as fast as it chooses, like a
+//! person's terminal that scrolls, so a listing is still being written when Ctrl-C comes.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::process::Command;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::time::{Duration, Instant};
+
+use coroner_fixtures::Kind;
+use rexpect::process::PtyProcess;
+
+const PROMPT: &str = "(coroner) ";
+/// How long any one expected text may take to appear.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A terminal with coroner in it.
+struct Terminal {
+    process: PtyProcess,
+    keyboard: File,
+    /// The screen, a chunk at a time. The channel holds no chunk: the thread reading the pty
+    /// waits until the test takes one, so while the test does not read, the pty fills and
+    /// coroner's writes block, as with a terminal that has not caught up.
+    screen: Receiver<Vec<u8>>,
+    /// Read from the screen and not yet matched.
+    unmatched: Vec<u8>,
+    /// Bytes read from the screen in all.
+    read: usize,
+}
+
+impl Terminal {
+    /// coroner at its prompt on an abort fixture, in a terminal it believes is an xterm, with
+    /// its history kept in `data`.
+    fn on_a_core(data: &std::path::Path) -> Terminal {
+        let f = coroner_fixtures::all()
+            .into_iter()
+            .find(|f| f.kind == Kind::Abort)
+            .expect("an abort fixture");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_coroner"));
+        command
+            .arg(&f.core)
+            .arg("--exe")
+            .arg(&f.exe)
+            .env("TERM", "xterm")
+            .env("XDG_DATA_HOME", data)
+            .env("NO_COLOR", "1");
+        let mut process = PtyProcess::new(command).expect("coroner on a pty");
+        process.set_kill_timeout(Some(5_000));
+        let mut output = process.get_file_handle().expect("the pty");
+        let keyboard = process.get_file_handle().expect("the pty");
+        let (chunks, screen) = sync_channel(0);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // Ends at EOF, or EIO once coroner has exited and the pty is closed.
+            while let Ok(n @ 1..) = output.read(&mut buf) {
+                if chunks.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut t = Terminal {
+            process,
+            keyboard,
+            screen,
+            unmatched: Vec::new(),
+            read: 0,
+        };
+        t.expect(PROMPT);
+        t
+    }
+
+    /// Reads the screen until `needle`; returns what came before it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(at) = self
+                .unmatched
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+            {
+                let before = String::from_utf8_lossy(&self.unmatched[..at]).into_owned();
+                self.unmatched.drain(..at + needle.len());
+                return before;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.screen.recv_timeout(left) {
+                Ok(chunk) => {
+                    self.read += chunk.len();
+                    self.unmatched.extend(chunk);
+                }
+                Err(e) => {
+                    let tail = self.unmatched.len().saturating_sub(2000);
+                    panic!(
+                        "waiting for {needle:?}: {e}; the screen ends with {:?}",
+                        String::from_utf8_lossy(&self.unmatched[tail..])
+                    )
+                }
+            }
+        }
+    }
+
+    /// Types `text` (a line needs its `\r`, as Enter sends).
+    fn type_in(&mut self, text: &str) {
+        self.keyboard
+            .write_all(text.as_bytes())
+            .expect("type into the pty");
+    }
+
+    /// Runs `line` at the prompt and returns its output.
+    fn run(&mut self, line: &str) -> String {
+        self.type_in(&format!("{line}\r"));
+        self.expect(PROMPT)
+    }
+
+    /// Waits for coroner to exit; returns its status.
+    fn exit_status(&mut self) -> String {
+        while self.screen.recv_timeout(PATIENCE).is_ok() {}
+        format!("{:?}", self.process.wait().expect("exit status"))
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_long_listing_and_the_prompt_goes_on() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut t = Terminal::on_a_core(data.path());
+    let listed = t.run("findjsinstances process");
+    // The first address listed (the progress line's erasure may come just before it).
+    let at = listed
+        .find("0x")
+        .unwrap_or_else(|| panic!("the process object: {listed}"));
+    let process: String = listed[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    // About 3 MB of text (10 000 objects expanded).
+    let whole = t.run(&format!("inspect --depth 8 {process}")).len();
+    assert!(whole > 2_000_000, "the whole listing is {whole} bytes");
+
+    t.type_in(&format!("inspect --depth 8 {process}\r"));
+    t.expect("versions:");
+    // The terminal has stopped reading: coroner fills the pty and waits on it.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = t.read;
+    let pressed = Instant::now();
+    t.type_in("\x03");
+    t.expect("coroner: inspect: interrupted");
+    let took = pressed.elapsed();
+    let after = t.read - before;
+    t.expect(PROMPT);
+    // What was on its way when Ctrl-C came (the pty's buffer, the last line), not the rest.
+    assert!(
+        after < whole / 10,
+        "{after} of {whole} bytes came after Ctrl-C"
+    );
+    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+    eprintln!("Ctrl-C: stopped after {took:?}, {after} of {whole} bytes came after it");
+    // The prompt works and the next command runs whole.
+    let info = t.run("info");
+    assert!(info.contains("pid "), "{info}");
+    let again = t.run(&format!("inspect --depth 8 {process}")).len();
+    assert!(again.abs_diff(whole) < 1000, "{again} bytes, then {whole}");
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut t = Terminal::on_a_core(data.path());
+    t.type_in("findjsob");
+    t.type_in("\x03");
+    t.expect(PROMPT);
+    // The half-typed line is gone: what runs is `info`, not `findjsobinfo`.
+    let info = t.run("info");
+    assert!(info.contains("pid "), "{info}");
+    assert!(!info.contains("unknown command"), "{info}");
+    t.type_in("\x04");
+    let status = t.exit_status();
+    assert!(
+        status.starts_with("Exited(") && status.ends_with(", 0)"),
+        "{status}"
+    );
+    // The history was written where XDG_DATA_HOME says.
+    let history =
+        std::fs::read_to_string(data.path().join("coroner").join("history")).expect("history file");
+    assert!(history.contains("info"), "{history}");
+}
