@@ -310,11 +310,13 @@ pub fn ensure(layout: &Layout, options: &Options) -> Result<()> {
 
 /// Writes `index.json`: every complete fixture of a pinned version and a known scenario.
 /// Returns the number of fixtures and how many of them are stale (their sources changed).
-/// The bytes of the harness's support files (harness.js, then the trim addon's source): part of
-/// every fixture's cache key, since both shape every core.
+/// The bytes of the harness's support files (harness.js, the trim addon's source, and the N-API
+/// declarations both addons include): part of every fixture's cache key, since they shape every
+/// core.
 fn support_bytes(layout: &Layout) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    for path in [layout.harness(), layout.trim_addon_source()] {
+    let napi = layout.trim_addon_source().with_file_name("napi.h");
+    for path in [layout.harness(), layout.trim_addon_source(), napi] {
         bytes.extend(std::fs::read(&path).context(|| format!("cannot read {}", path.display()))?);
     }
     Ok(bytes)
