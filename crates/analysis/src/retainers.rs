@@ -6,7 +6,10 @@
 //! data and words of native memory.
 //!
 //! Global objects and native contexts end a path; the other roots do not: the search goes on
-//! past them towards a global. Paths from native memory are shown only when no other root
+//! past them towards a global. Paths are ranked by what a user can act on: a path from a
+//! native frame's stack word (found by a conservative scan: it may be stale, or an integer that
+//! looks like the address) comes after every path from a global, native context, JS frame or
+//! isolate, even a longer one. Paths from native memory are shown only when no other root
 //! gives one: freed memory keeps stale words (a heap snapshot taken before the dump leaves a
 //! pointer to nearly every object in malloc'd memory), so such a path is a last resort.
 //!
@@ -169,7 +172,10 @@ pub(crate) fn retainers(
     let mut next = vec![UNSEEN; n];
     let addr = |id: u32| index.addrs().get(id as usize).copied().unwrap_or(0);
     let mut found: Vec<u32> = Vec::new();
-    // Roots in native memory, in the order met: used when the other roots give too few paths.
+    // Roots a user cannot act on, in the order met: native frames' stack words found by a
+    // conservative scan (shown after the others when they give too few paths), and words of
+    // native memory (shown only when nothing else gives a path).
+    let mut conservative: Vec<u32> = Vec::new();
     let mut fallback: Vec<u32> = Vec::new();
     let (mut cut_by_depth, mut cut_by_visits) = (false, false);
     let mut visited = 1usize;
@@ -185,6 +191,10 @@ pub(crate) fn retainers(
                 if kind.is_fallback() {
                     if fallback.len() < options.paths {
                         fallback.push(node);
+                    }
+                } else if kind.is_conservative() {
+                    if conservative.len() < options.paths {
+                        conservative.push(node);
                     }
                 } else {
                     found.push(node);
@@ -239,6 +249,8 @@ pub(crate) fn retainers(
     } else {
         None
     };
+    let room = options.paths.saturating_sub(found.len());
+    found.extend(conservative.into_iter().take(room));
     if found.is_empty() {
         found = fallback;
     }

@@ -46,6 +46,10 @@ pub enum RootKind {
         frame: Option<(usize, String)>,
         /// The word's address.
         at: u64,
+        /// The word is not in a JavaScript frame (whose slots V8 knows to be tagged) but in a
+        /// native or V8 frame, found by scanning every word: it may be a stale or unrelated
+        /// value that happens to look like the object's address.
+        conservative: bool,
     },
     /// A word of native (non-heap) writable memory.
     Native {
@@ -59,6 +63,18 @@ impl RootKind {
     /// going on to other roots that hold it.
     pub fn is_terminal(&self) -> bool {
         matches!(self, RootKind::Global | RootKind::NativeContext)
+    }
+
+    /// Whether the root was found by a conservative scan of a native frame's stack words:
+    /// paths from it come after the paths a user can act on (globals, closures, JS frames).
+    pub fn is_conservative(&self) -> bool {
+        matches!(
+            self,
+            RootKind::Stack {
+                conservative: true,
+                ..
+            }
+        )
     }
 
     /// Whether paths from this root are shown only when no other kind of root gives one:
@@ -97,10 +113,20 @@ impl RootKind {
             RootKind::Isolate { isolate, offset } => {
                 format!("(isolate {isolate} data +{offset:#x})")
             }
-            RootKind::Stack { tid, frame, at } => match frame {
-                Some((i, f)) => format!("(stack of thread {tid}, frame #{i} {f}, at {at:#x})"),
-                None => format!("(stack of thread {tid} at {at:#x})"),
-            },
+            RootKind::Stack {
+                tid,
+                frame,
+                at,
+                conservative,
+            } => {
+                let scan = if *conservative { ", conservative" } else { "" };
+                match frame {
+                    Some((i, f)) => {
+                        format!("(stack of thread {tid}, frame #{i} {f}, at {at:#x}{scan})")
+                    }
+                    None => format!("(stack of thread {tid} at {at:#x}{scan})"),
+                }
+            }
             RootKind::Native { at } => format!("(native handle at {at:#x})"),
         }
     }
@@ -175,20 +201,15 @@ impl Roots {
             stack_ranges.push((start, end));
             for (at, id) in objects_in(start, end) {
                 let k = t.frames.partition_point(|f| f.sp <= at);
-                let frame = k.checked_sub(1).map(|k| {
-                    let name = t
-                        .frames
-                        .get(k)
-                        .map(|f| without_parameters(&f.function).to_string())
-                        .unwrap_or_default();
-                    (k, name)
-                });
+                let holder = k.checked_sub(1).and_then(|k| Some((k, t.frames.get(k)?)));
+                let frame = holder.map(|(k, f)| (k, without_parameters(&f.function).to_string()));
                 special.push((
                     id,
                     RootKind::Stack {
                         tid: t.tid,
                         frame,
                         at,
+                        conservative: holder.is_none_or(|(_, f)| f.js().is_none()),
                     },
                 ));
             }
@@ -216,8 +237,9 @@ impl Roots {
             roots.counts[usize::from(roots.word_rank(at))] += 1;
         }
         // One kind per object, the best: the special kinds but stack words win over every
-        // word of memory; a stack word loses to a word of an isolate's data.
-        special.sort_by_key(|(id, kind)| (*id, rank(kind)));
+        // word of memory; a stack word loses to a word of an isolate's data; a JS frame's
+        // word wins over a native frame's.
+        special.sort_by_key(|(id, kind)| (*id, rank(kind), kind.is_conservative()));
         special.dedup_by_key(|(id, _)| *id);
         words.sort_unstable_by_key(|&(id, at)| (id, roots.word_rank(at), at));
         words.dedup_by_key(|(id, _)| *id);

@@ -258,6 +258,15 @@ impl<'a> Analysis<'a> {
         object_id(&self.model, self.index(), addr)
     }
 
+    /// Whether a GC root reaches the object at `addr` by strong references (the dominator
+    /// tree's reach, built by the first call); `None` for an address that is no indexed object
+    /// (read-only objects, alive as long as the isolate). A holder that is not reached is
+    /// garbage a GC would free: it holds nothing alive.
+    pub fn reachable(&self, addr: u64) -> Option<bool> {
+        let id = self.object_id(addr).ok()?;
+        Some(self.dominators().reached(id))
+    }
+
     /// The references to the object at `addr`, named (`findrefs ADDR`).
     pub fn references(&self, addr: u64) -> Result<References, RefsError> {
         let id = self.object_id(addr)?;

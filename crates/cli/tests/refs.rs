@@ -296,3 +296,82 @@ fn dominators_name_each_leaks_only_holder_and_what_it_keeps_alive() {
         }
     }
 }
+
+#[test]
+fn a_holder_that_is_garbage_is_marked_unreachable() {
+    let mut all = fixtures();
+    all.extend(coroner_fixtures::find("retainers", Kind::Live));
+    assert!(!all.is_empty());
+    for f in all {
+        let label = f.label();
+        let orphan = &f.expect.extra["orphan"];
+        let class = orphan["class"].as_str().expect("extra.orphan.class");
+        let addr = instance(&f, class);
+        let run = on_core(&f.core, &f.exe, &[&format!("findrefs {addr}")], true);
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let refs = run.json_lines()[0].as_array().expect("array").clone();
+        let holder = |name: &serde_json::Value| {
+            refs.iter()
+                .find(|r| &r["holder"] == name)
+                .unwrap_or_else(|| panic!("{label}: no {name} in {refs:?}"))
+                .clone()
+        };
+        let keeper = holder(&orphan["keeper"]);
+        assert_eq!(keeper["name"], orphan["name"], "{label}");
+        assert_eq!(keeper["reachable"], true, "{label}");
+        let dead = refs.iter().find(|r| r["holder"] == orphan["dead"]);
+        // The heap snapshot's GC freed the DeadHolder; a live core keeps it, unreachable.
+        match f.kind {
+            Kind::Live => {
+                let dead = dead.unwrap_or_else(|| panic!("{label}: the dead holder: {refs:?}"));
+                assert_eq!(dead["reachable"], false, "{label}");
+                assert_eq!(dead["name"], orphan["name"], "{label}");
+                let text = on_core(&f.core, &f.exe, &[&format!("findrefs {addr}")], false);
+                let line = text
+                    .stdout
+                    .lines()
+                    .find(|l| l.contains(&format!("{}.", orphan["dead"].as_str().unwrap_or("?"))))
+                    .unwrap_or_else(|| panic!("{label}: {}", text.stdout));
+                assert!(line.contains("unreachable"), "{label}: {line}");
+                assert!(
+                    text.stdout.contains("1 of them from unreachable holders"),
+                    "{label}: {}",
+                    text.stdout
+                );
+            }
+            _ => assert!(dead.is_none(), "{label}: {dead:?}"),
+        }
+        assert_eq!(
+            refs.len(),
+            if f.kind == Kind::Live { 2 } else { 1 },
+            "{label}: {refs:?}"
+        );
+        // Retainers: the path a user can act on first; paths through native frames' stack
+        // words (conservative) only after every other.
+        let run = on_core(&f.core, &f.exe, &[&format!("retainers -n 5 {addr}")], true);
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let doc = &run.json_lines()[0];
+        let paths = doc["paths"].as_array().expect("paths");
+        let path = orphan["path"].as_str().expect("extra.orphan.path");
+        // `globalThis.a.b` is the path `global.a -> .b -> Class`.
+        let mut parts = path.trim_start_matches("globalThis.").split('.');
+        let mut want = format!("global.{}", parts.next().unwrap_or_default());
+        for p in parts {
+            want.push_str(&format!(" -> .{p}"));
+        }
+        want.push_str(&format!(" -> {class}"));
+        assert_eq!(paths[0]["text"], want.as_str(), "{label}: {paths:?}");
+        let conservative: Vec<bool> = paths
+            .iter()
+            .map(|p| p["root"]["conservative"] == true)
+            .collect();
+        assert!(
+            conservative.windows(2).all(|w| w[0] <= w[1]),
+            "{label}: a conservative path before another: {paths:?}"
+        );
+        for p in paths.iter().filter(|p| p["root"]["conservative"] == true) {
+            let text = p["text"].as_str().unwrap_or_default();
+            assert!(text.contains(", conservative)"), "{label}: {text}");
+        }
+    }
+}

@@ -42,7 +42,7 @@ pub struct FindRefsArgs {
 }
 
 /// One reference, as printed. JSON: `{"address", "holder", "edge", "text", "kind", "name"?,
-/// "index"?, "via"?, "slot"?, "target"?, "value"?, "weak"}`.
+/// "index"?, "via"?, "slot"?, "target"?, "value"?, "weak", "reachable"?}`.
 #[derive(Debug, Serialize)]
 pub struct RefRow {
     /// The holder's address.
@@ -76,6 +76,10 @@ pub struct RefRow {
     value: Option<String>,
     /// A weak reference.
     weak: bool,
+    /// Whether a GC root reaches the holder (absent for read-only holders, always alive):
+    /// false marks garbage, which keeps nothing alive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reachable: Option<bool>,
 }
 
 /// The references listed. JSON: an array of rows.
@@ -91,7 +95,7 @@ pub struct RefList {
     total: usize,
 }
 
-fn row(r: &Reference, target: bool) -> RefRow {
+fn row(r: &Reference, target: bool, reachable: Option<bool>) -> RefRow {
     let (name, index) = edge_parts(&r.edge);
     RefRow {
         address: hex(r.holder),
@@ -106,10 +110,11 @@ fn row(r: &Reference, target: bool) -> RefRow {
         target: target.then(|| hex(r.target)),
         value: None,
         weak: r.weak,
+        reachable,
     }
 }
 
-fn property_row(m: &PropertyMatch, short: String) -> RefRow {
+fn property_row(m: &PropertyMatch, short: String, reachable: Option<bool>) -> RefRow {
     let (name, index) = edge_parts(&m.edge);
     RefRow {
         address: hex(m.holder),
@@ -128,6 +133,7 @@ fn property_row(m: &PropertyMatch, short: String) -> RefRow {
             short
         }),
         weak: false,
+        reachable,
     }
 }
 
@@ -142,7 +148,10 @@ pub fn run(
         let found = analysis.with_property(name);
         let rows: Vec<RefRow> = found
             .iter()
-            .map(|m| property_row(m, analysis.model().short(m.value)))
+            .map(|m| {
+                let short = analysis.model().short(m.value);
+                property_row(m, short, analysis.reachable(m.holder))
+            })
             .collect();
         let summary = format!(
             "{} object{} with a property {name:?}",
@@ -152,7 +161,10 @@ pub fn run(
         (rows, summary)
     } else if let Some(text) = &args.string {
         let found = analysis.holding_string(text).map_err(|e| e.to_string())?;
-        let rows: Vec<RefRow> = found.iter().map(|r| row(r, true)).collect();
+        let rows: Vec<RefRow> = found
+            .iter()
+            .map(|r| row(r, true, analysis.reachable(r.holder)))
+            .collect();
         let summary = format!(
             "{} {} holding the string {text:?}",
             rows.len(),
@@ -171,7 +183,11 @@ pub fn run(
             .ok_or("give an address, -n NAME or -s TEXT")?;
         let addr = object_address(session, text)?;
         let found = analysis.references(addr).map_err(|e| e.to_string())?;
-        let rows: Vec<RefRow> = found.references.iter().map(|r| row(r, false)).collect();
+        let rows: Vec<RefRow> = found
+            .references
+            .iter()
+            .map(|r| row(r, false, analysis.reachable(r.holder)))
+            .collect();
         let mut summary = format!(
             "{} reference{} to {:#x} ({})",
             rows.len(),
@@ -184,6 +200,15 @@ pub fn run(
                 .push_str(", found by scanning the whole heap (read-only objects are not indexed)");
         }
         (rows, summary)
+    };
+    let garbage = rows.iter().filter(|r| r.reachable == Some(false)).count();
+    let summary = if garbage > 0 {
+        format!(
+            "{summary}; {garbage} of them from unreachable holders (garbage a GC would free, \
+             keeping nothing alive)"
+        )
+    } else {
+        summary
     };
     let page = Page {
         limit: args.limit,
@@ -217,6 +242,9 @@ impl Report for RefList {
                 write!(out, " = {v}")?;
             }
             let mut notes = Vec::new();
+            if r.reachable == Some(false) {
+                notes.push("unreachable".to_string());
+            }
             if r.weak {
                 notes.push("weak".to_string());
             }

@@ -37,7 +37,7 @@ pub struct RetainersArgs {
 }
 
 /// A root, as printed. JSON: `{"kind", "address", "at"?, "thread"?, "frame"?, "function"?,
-/// "isolate"?, "offset"?}`.
+/// "conservative"?, "isolate"?, "offset"?}`.
 #[derive(Debug, Serialize)]
 struct RootRow {
     kind: &'static str,
@@ -50,6 +50,9 @@ struct RootRow {
     frame: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     function: Option<String>,
+    /// A native frame's stack word, found by a conservative scan (may be stale).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    conservative: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     isolate: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,6 +105,7 @@ fn root_row(root: &RootKind, object: u64) -> RootRow {
         thread: None,
         frame: None,
         function: None,
+        conservative: root.is_conservative(),
         isolate: None,
         offset: None,
     };
@@ -191,6 +195,18 @@ impl Report for RetainerList {
                 self.name
             )
         };
+        let kinds = |k: &str| self.paths.iter().all(|p| p.root.kind == k);
+        if !self.paths.is_empty() && self.paths.iter().all(|p| p.root.conservative) {
+            summary.push_str(
+                "; only through native frames' stack words, found by a conservative scan \
+                 (each may be a stale word that merely looks like an address)",
+            );
+        } else if !self.paths.is_empty() && kinds("native handle") {
+            summary.push_str(
+                "; only through words of native memory (each may be stale: freed memory keeps \
+                 its contents)",
+            );
+        }
         summary.push_str(&format!("; {} objects visited", self.visited));
         if let Some(l) = &self.limited {
             summary.push_str(&format!("; {l}"));
