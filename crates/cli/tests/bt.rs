@@ -357,3 +357,45 @@ fn frame_shows_the_interpreter_registers() {
         }
     }
 }
+
+#[test]
+fn bt_full_shows_each_js_frames_locals_as_frame_does() {
+    for f in coroner_fixtures::find("stack", coroner_fixtures::Kind::Abort) {
+        let what = &f.version;
+        let run = on_core(&f.core, &f.exe, &["bt full"], true);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        let thread = run.json_lines()[0]["threads"][0].clone();
+        let locals = thread["locals"].as_array().expect("locals").clone();
+        let js = thread["frames"]
+            .as_array()
+            .expect("frames")
+            .iter()
+            .filter(|fr| fr["kind"] == "js")
+            .count();
+        assert_eq!(locals.len(), js, "{what}: one entry per JS frame");
+        let commands: Vec<String> = locals
+            .iter()
+            .map(|l| format!("frame {}", l["index"]))
+            .collect();
+        let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+        let frames = on_core(&f.core, &f.exe, &commands, true).json_lines();
+        for (l, fr) in locals.iter().zip(&frames) {
+            for key in ["registers", "variables"] {
+                assert_eq!(l[key], fr[key], "{what}: frame {} {key}", l["index"]);
+            }
+        }
+        // The harness's `dump` keeps `kind` in a register: the text shows it under its frame.
+        let text = on_core(&f.core, &f.exe, &["bt full"], false);
+        let after_dump = text
+            .stdout
+            .split_once("dump (")
+            .map(|(_, rest)| rest)
+            .unwrap_or_else(|| panic!("{what}: {}", text.stdout));
+        let next_frame = after_dump.find("\n    #").unwrap_or(after_dump.len());
+        assert!(
+            after_dump[..next_frame].contains("= \"abort\""),
+            "{what}: {}",
+            &after_dump[..next_frame]
+        );
+    }
+}

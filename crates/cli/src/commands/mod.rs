@@ -189,7 +189,7 @@ enum Command {
     #[command(
         visible_alias = "backtrace",
         visible_alias = "where",
-        after_help = "Examples:\n  bt\n  bt all\n  bt 10\n  bt all --json | jq '.threads[0].frames[]'"
+        after_help = "Examples:\n  bt\n  bt all\n  bt 10\n  bt full\n  bt all --json | jq '.threads[0].frames[]'"
     )]
     Bt(stack::BtArgs),
     /// List the threads, or select one.

@@ -16,8 +16,10 @@ use crate::session::Session;
 /// Options of `bt`.
 #[derive(Debug, ClapArgs)]
 pub struct BtArgs {
-    /// `all` for every thread, or the most frames to show of the selected thread.
-    #[arg(value_name = "all|N")]
+    /// `all` for every thread, `full` for the selected thread's frames with their locals
+    /// (interpreter registers and closure variables, as `frame` shows them), or the most frames
+    /// to show of the selected thread.
+    #[arg(value_name = "all|full|N")]
     pub what: Option<String>,
 }
 
@@ -224,6 +226,20 @@ struct ThreadOut {
         skip_serializing_if = "Vec::is_empty"
     )]
     async_frames: Vec<AsyncFrame>,
+    /// `bt full`: each JavaScript frame's registers and closure variables, as `frame` shows
+    /// them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locals: Vec<LocalsOut>,
+}
+
+/// One frame's locals in `bt full`. JSON: `{"index", "registers"?, "variables"?}`.
+#[derive(Debug, Serialize)]
+struct LocalsOut {
+    index: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    registers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    variables: Vec<Variable>,
 }
 
 /// The result of `bt`. JSON: `{"threads": [{"tid", "current", "frames": [...]}]}`.
@@ -249,26 +265,52 @@ fn thread_out(number: usize, t: &ThreadStack, limit: Option<usize>) -> ThreadOut
         } else {
             t.async_frames.clone()
         },
+        locals: Vec::new(),
     }
 }
 
-/// `bt [all|N]`.
+/// `bt [all|full|N]`.
 pub fn bt(session: &Session, args: &BtArgs) -> Result<Backtraces, CommandError> {
-    let stacks = session.analysis()?.stacks();
+    let analysis = session.analysis()?;
+    let stacks = analysis.stacks();
     let threads = match args.what.as_deref() {
         Some("all") => stacks
             .iter()
             .enumerate()
             .map(|(i, t)| thread_out(i + 1, t, None))
             .collect(),
+        Some("full") => {
+            let i = session.selected_thread();
+            let t = stacks.get(i).ok_or("the core has no threads")?;
+            let mut out = thread_out(i + 1, t, None);
+            out.locals = t
+                .frames
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.js().is_some())
+                .map(|(index, f)| {
+                    let l = analysis.frame_locals(f);
+                    LocalsOut {
+                        index,
+                        registers: l.registers,
+                        variables: l
+                            .variables
+                            .into_iter()
+                            .map(|(name, value)| Variable { name, value })
+                            .collect(),
+                    }
+                })
+                .collect();
+            vec![out]
+        }
         other => {
-            let limit = match other {
-                None => None,
-                Some(n) => Some(
-                    n.parse::<usize>()
-                        .map_err(|_| format!("{n:?}: expected `all` or a number of frames"))?,
-                ),
-            };
+            let limit =
+                match other {
+                    None => None,
+                    Some(n) => Some(n.parse::<usize>().map_err(|_| {
+                        format!("{n:?}: expected `all`, `full` or a number of frames")
+                    })?),
+                };
             let i = session.selected_thread();
             let t = stacks.get(i).ok_or("the core has no threads")?;
             vec![thread_out(i + 1, t, limit)]
@@ -311,6 +353,14 @@ impl Report for Backtraces {
             )?;
             for (i, f) in t.frames.iter().enumerate() {
                 writeln!(out, "    {}", frame_line(i, f, style))?;
+                if let Some(l) = t.locals.iter().find(|l| l.index == i) {
+                    for (r, value) in l.registers.iter().enumerate() {
+                        writeln!(out, "        r{r} = {value}")?;
+                    }
+                    for v in &l.variables {
+                        writeln!(out, "        {} = {}", v.name, v.value)?;
+                    }
+                }
             }
             match t.more_frames {
                 Some(more) => {
