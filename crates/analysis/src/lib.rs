@@ -32,6 +32,7 @@ mod ephemerons;
 mod heapsnapshot;
 mod index;
 mod instances;
+mod memory;
 mod names;
 mod refs;
 mod retainers;
@@ -51,6 +52,7 @@ pub use heapsnapshot::{
 };
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};
+pub use memory::{MemoryWord, Pointee};
 pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;

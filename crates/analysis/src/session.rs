@@ -15,6 +15,7 @@ use crate::dominators::Dominators;
 use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
+use crate::memory::{memory_words, MemoryWord};
 use crate::refs::{
     holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
     RefsError,
@@ -265,6 +266,19 @@ impl<'a> Analysis<'a> {
     pub fn reachable(&self, addr: u64) -> Option<bool> {
         let id = self.object_id(addr).ok()?;
         Some(self.dominators().reached(id))
+    }
+
+    /// `count` words of memory from `addr` on, as far as the core holds them, each with the
+    /// heap object, function or file its value points to (`x`).
+    pub fn memory_words(&self, addr: u64, count: usize) -> Vec<MemoryWord> {
+        memory_words(
+            self.image,
+            &self.model,
+            self.index(),
+            self.refs_if_built(),
+            addr,
+            count,
+        )
     }
 
     /// The references to the object at `addr`, named (`findrefs ADDR`).

@@ -236,6 +236,23 @@ impl ProcessImage {
         memory.read_u8(start).map(|b| vec![b])
     }
 
+    /// Up to `count` 8-byte little-endian words of memory from `addr` on, stopping before the
+    /// first that neither the core nor a file at hand holds (for `x`).
+    pub fn read_words(&self, addr: u64, count: usize) -> Vec<u64> {
+        let memory = self.memory();
+        let mut words = Vec::new();
+        for i in 0..count as u64 {
+            let Some(at) = i.checked_mul(8).and_then(|o| addr.checked_add(o)) else {
+                break;
+            };
+            match memory.read_u64(at) {
+                Ok(w) => words.push(w),
+                Err(_) => break,
+            }
+        }
+        words
+    }
+
     /// Every ELF module the process had mapped, the executable among them.
     pub fn modules(&self) -> &[Module] {
         &self.modules

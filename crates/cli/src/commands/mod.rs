@@ -5,6 +5,7 @@
 
 mod disasm;
 mod dominators;
+mod examine;
 mod findjsinstances;
 mod findjsobjects;
 mod findrefs;
@@ -212,6 +213,12 @@ enum Command {
         after_help = "Examples:\n  frame 7\n  disasm\n  disasm Builtins_InterpreterEntryTrampoline -n 20\n  disasm node::Start\n  disasm 0x18cfd1c"
     )]
     Disasm(disasm::DisasmArgs),
+    /// Memory as 8-byte words, each with the heap object, function or file it points to
+    /// (gdb's `x/Ngx ADDR` works too; `x/Ni ADDR` is `disasm`).
+    #[command(
+        after_help = "Examples:\n  x 0x3a8f1c2e4b50\n  x -n 16 0x7ffd9c171eb8\n  x/8gx 0x3a8f1c2e4b50\n  x/5i 0x18cfd1c"
+    )]
+    X(examine::ExamineArgs),
     /// Leave coroner.
     #[command(visible_alias = "exit", visible_alias = "q")]
     Quit,
@@ -244,7 +251,7 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
     if words.len() > 1 && words[0] == "v8" {
         words.remove(0);
     }
-    gdb_spelling(&mut words);
+    gdb_spelling(&mut words).map_err(ParseOutcome::Error)?;
     use clap::{CommandFactory, FromArgMatches};
     let parsed = Line::command().try_get_matches_from(words).and_then(|m| {
         let mut line = Line::from_arg_matches(&m)?;
@@ -263,17 +270,56 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
 }
 
 /// gdb's and lldb's words for coroner's commands, rewritten in place: `list` (`source list`),
-/// `info threads` (`thread list`), `info frame` (`frame`). Single-word synonyms (`where`, `p`,
-/// `backtrace`) are clap aliases instead, so `help` shows them.
-fn gdb_spelling(words: &mut Vec<String>) {
+/// `info threads` (`thread list`), `info frame` (`frame`), `x/Ngx ADDR` (`x -n N ADDR`),
+/// `x/Ni ADDR` (`disasm ADDR -n N`). Single-word synonyms (`where`, `p`, `backtrace`) are clap
+/// aliases instead, so `help` shows them.
+fn gdb_spelling(words: &mut Vec<String>) -> Result<(), String> {
+    if let Some(format) = words.first().and_then(|w| w.strip_prefix("x/")) {
+        let format = format.to_string();
+        words.splice(..1, ["x".to_string(), format!("/{format}")]);
+    }
+    if words.first().is_some_and(|w| w == "x") {
+        if let Some(format) = words.get(1).and_then(|w| w.strip_prefix('/')) {
+            let format = format.to_string();
+            return examine_format(words, &format);
+        }
+    }
     let first: Vec<&str> = words.iter().take(2).map(String::as_str).collect();
     let (drop, with): (usize, &[&str]) = match first.as_slice() {
         ["list", ..] => (1, &["source", "list"]),
         ["info", "threads"] => (2, &["thread", "list"]),
         ["info", "frame"] => (2, &["frame"]),
-        _ => return,
+        _ => return Ok(()),
     };
     words.splice(..drop, with.iter().map(|w| w.to_string()));
+    Ok(())
+}
+
+/// Rewrites `x /FMT ...` (FMT as gdb's: a count, then letters) to coroner's `x -n N ...`, or to
+/// `disasm ... -n N` for instructions. Only 8-byte words (`g`, shown in hex: `x`, or as
+/// addresses: `a`) and instructions (`i`) are shown.
+fn examine_format(words: &mut Vec<String>, format: &str) -> Result<(), String> {
+    let digits = format.len()
+        - format
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    let (count, letters) = format.split_at(digits);
+    let count = if count.is_empty() { "1" } else { count };
+    let rest: Vec<String> = words.drain(2..).collect();
+    words.clear();
+    if letters.contains('i') {
+        words.push("disasm".into());
+        words.extend(rest);
+        words.extend(["-n".to_string(), count.to_string()]);
+    } else if letters.chars().all(|c| matches!(c, 'g' | 'x' | 'a')) {
+        words.extend(["x".to_string(), "-n".to_string(), count.to_string()]);
+        words.extend(rest);
+    } else {
+        return Err(format!(
+            "x/{format}: coroner's x shows 8-byte words (x/Ngx, x/Na) or instructions (x/Ni)"
+        ));
+    }
+    Ok(())
 }
 
 /// Every command name (with its aliases) and the options it takes, for tab completion.
@@ -374,6 +420,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Down(args) => Ok(Output::report(stack::down(session, args)?)),
         Command::Source(args) => Ok(Output::report(stack::source(session, args)?)),
         Command::Disasm(args) => Ok(Output::report(disasm::run(session, args)?)),
+        Command::X(args) => Ok(Output::report(examine::run(session, args)?)),
         Command::Quit => Ok(Output::Quit),
     }
 }
@@ -400,5 +447,18 @@ mod tests {
         assert!(matches!(command("up 2"), Command::Up(a) if a.count == 2));
         assert!(matches!(command("down"), Command::Down(a) if a.count == 1));
         assert!(matches!(command("v8 where"), Command::Bt(_)));
+        assert!(
+            matches!(command("x/16gx 0x10"), Command::X(a) if a.count == 16 && a.address == "0x10")
+        );
+        assert!(matches!(command("x /2a 0x10"), Command::X(a) if a.count == 2));
+        assert!(matches!(command("x/gx 0x10"), Command::X(a) if a.count == 1));
+        assert!(matches!(command("x 0x10"), Command::X(a) if a.count == 8));
+        assert!(
+            matches!(command("x/5i 0x10"), Command::Disasm(a) if a.count == 5 && a.target.as_deref() == Some("0x10"))
+        );
+        assert!(matches!(
+            parse("x/4s 0x10"),
+            Err(super::ParseOutcome::Error(_))
+        ));
     }
 }

@@ -1,0 +1,100 @@
+//! Memory as words (`x`): each 8-byte word of a range, with what its value points to: a heap
+//! object (tagged or not, at its start or inside it), a function or the data of a mapped file.
+//! What gdb's `x/Ngx` prints, with the names gdb cannot give a V8 heap.
+
+use coroner_heap::HeapModel;
+use coroner_image::ProcessImage;
+use coroner_unwind::Unwinder;
+
+use crate::index::ObjectIndex;
+use crate::names::holder_name;
+use crate::reverse::ReverseIndex;
+
+/// One word of memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryWord {
+    /// Where it is.
+    pub addr: u64,
+    /// Its value.
+    pub value: u64,
+    /// What the value points to, when it points into something coroner can name.
+    pub points_to: Option<Pointee>,
+}
+
+/// What a word points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pointee {
+    /// A heap object: the value is a tagged pointer to it, or an address inside it.
+    Object {
+        /// The object's address.
+        start: u64,
+        /// The value's offset from the object's start (0 for a tagged pointer to it).
+        offset: u64,
+        /// The object's name, as `findrefs` names holders (`Walrus`, `(Array)`, `Map`).
+        name: String,
+        /// The value carries V8's heap-object tag (a reference the GC sees), rather than
+        /// being a raw address.
+        tagged: bool,
+    },
+    /// Code or data of a mapped file.
+    File {
+        /// The module's file name (`node`, `libc.so.6`).
+        module: String,
+        /// The symbol containing the address, demangled, when a symbol table names it.
+        symbol: Option<String>,
+        /// Offset from the symbol (from the module's base without one).
+        offset: u64,
+    },
+}
+
+/// The words of `count` from `addr` on, as far as the core holds them.
+pub(crate) fn memory_words(
+    image: &ProcessImage,
+    model: &HeapModel<'_>,
+    index: &ObjectIndex,
+    refs: Option<&ReverseIndex>,
+    addr: u64,
+    count: usize,
+) -> Vec<MemoryWord> {
+    let unwinder = Unwinder::new(image);
+    image
+        .read_words(addr, count)
+        .into_iter()
+        .zip((0u64..).map(|i| addr.wrapping_add(i.wrapping_mul(8))))
+        .map(|(value, at)| MemoryWord {
+            addr: at,
+            value,
+            points_to: object(model, index, refs, value).or_else(|| file(&unwinder, value)),
+        })
+        .collect()
+}
+
+/// The heap object `value` points to, tagged or raw.
+fn object(
+    model: &HeapModel<'_>,
+    index: &ObjectIndex,
+    refs: Option<&ReverseIndex>,
+    value: u64,
+) -> Option<Pointee> {
+    let tagged = model.pointer_target(value);
+    let target = tagged.unwrap_or(value);
+    model.page_of(target)?;
+    let id = index.containing(target)?;
+    let start = *index.addrs().get(id as usize)?;
+    Some(Pointee::Object {
+        start,
+        offset: target - start,
+        name: holder_name(model, index, refs, id),
+        tagged: tagged.is_some(),
+    })
+}
+
+/// The mapped file (and function) `value` points into.
+fn file(unwinder: &Unwinder<'_>, value: u64) -> Option<Pointee> {
+    let sym = unwinder.symbolize(value, false);
+    Some(Pointee::File {
+        module: sym.module?,
+        symbol: sym.symbol,
+        offset: sym.offset,
+    })
+}

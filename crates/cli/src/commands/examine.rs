@@ -1,0 +1,157 @@
+//! `x [-n N] ADDR`: memory as 8-byte words, each with what it points to (a heap object, a
+//! function, a file's data). gdb's `x/Ngx ADDR` and `x/Ni ADDR` are rewritten to `x -n N ADDR`
+//! and `disasm ADDR -n N` when the line is parsed.
+
+use std::io::{self, Write};
+
+use clap::Args as ClapArgs;
+use coroner_analysis::{MemoryWord, Pointee};
+use serde::Serialize;
+
+use super::{object_address, CommandError};
+use crate::json::hex;
+use crate::report::{Report, TextStyle};
+use crate::session::Session;
+
+/// The most words one `x` shows.
+const MAX_WORDS: usize = 4096;
+
+/// Options of `x`.
+#[derive(Debug, ClapArgs)]
+pub struct ExamineArgs {
+    /// Where to start (hex, with or without 0x, or @ID from a heap snapshot coroner wrote).
+    #[arg(value_name = "ADDR")]
+    pub address: String,
+    /// Words to show (at most 4096).
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 8)]
+    pub count: usize,
+}
+
+/// One word. JSON: `{"address", "value", "points_to"?: {"kind": "object", "address",
+/// "offset", "name", "tagged"} | {"kind": "file", "module", "symbol"?, "offset"}}`.
+#[derive(Debug, Serialize)]
+struct WordRow {
+    address: String,
+    value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_to: Option<PointeeRow>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum PointeeRow {
+    Object {
+        address: String,
+        offset: u64,
+        name: String,
+        tagged: bool,
+    },
+    File {
+        module: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        symbol: Option<String>,
+        offset: u64,
+    },
+}
+
+/// The words shown. JSON: `{"words": [...], "end"?}`.
+#[derive(Debug, Serialize)]
+pub struct Words {
+    words: Vec<WordRow>,
+    /// Why fewer words than asked for were shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<String>,
+}
+
+fn row(w: &MemoryWord) -> WordRow {
+    WordRow {
+        address: hex(w.addr),
+        value: format!("{:#018x}", w.value),
+        points_to: w.points_to.as_ref().map(|p| match p {
+            Pointee::Object {
+                start,
+                offset,
+                name,
+                tagged,
+            } => PointeeRow::Object {
+                address: hex(*start),
+                offset: *offset,
+                name: name.clone(),
+                tagged: *tagged,
+            },
+            Pointee::File {
+                module,
+                symbol,
+                offset,
+            } => PointeeRow::File {
+                module: module.clone(),
+                symbol: symbol.clone(),
+                offset: *offset,
+            },
+        }),
+    }
+}
+
+/// Reads the words.
+pub fn run(session: &Session, args: &ExamineArgs) -> Result<Words, CommandError> {
+    let addr = object_address(session, &args.address)?;
+    if args.count > MAX_WORDS {
+        return Err(format!("at most {MAX_WORDS} words at a time"));
+    }
+    let analysis = session.analysis()?;
+    let words = analysis.memory_words(addr, args.count);
+    let shown = words.len();
+    let end = (shown < args.count).then(|| {
+        let at = addr.wrapping_add(8u64.wrapping_mul(shown as u64));
+        let mut why = format!("the core does not hold the memory at {at:#x}");
+        if let Some(hint) = session.image().file_hint(at) {
+            why = format!("{why}: {hint}");
+        }
+        why
+    });
+    if words.is_empty() {
+        return Err(end.unwrap_or_default());
+    }
+    Ok(Words {
+        words: words.iter().map(row).collect(),
+        end,
+    })
+}
+
+impl Report for Words {
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        for w in &self.words {
+            write!(out, "{}:  {}", w.address, w.value)?;
+            match &w.points_to {
+                Some(PointeeRow::Object {
+                    address,
+                    offset,
+                    name,
+                    tagged,
+                }) => {
+                    let inside = if *offset == 0 {
+                        String::new()
+                    } else {
+                        format!("+{offset:#x}")
+                    };
+                    let raw = if *tagged { "" } else { ", untagged" };
+                    write!(out, "  {name} {address}{inside}{}", style.dim(raw))?;
+                }
+                Some(PointeeRow::File {
+                    module,
+                    symbol,
+                    offset,
+                }) => match symbol {
+                    Some(s) => write!(out, "  {s}+{offset:#x} [{module}]")?,
+                    None => write!(out, "  [{module}]+{offset:#x}")?,
+                },
+                None => {}
+            }
+            writeln!(out)?;
+        }
+        if let Some(end) = &self.end {
+            writeln!(out, "{}", style.dim(&format!("({end})")))?;
+        }
+        Ok(())
+    }
+}
