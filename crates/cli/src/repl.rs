@@ -1,6 +1,7 @@
 //! The interactive prompt: line editing and history (rustyline), tab completion of commands,
-//! their options and the names this core knows, Enter on an empty line to continue the last
-//! paged listing, Ctrl-C to stop the running command, Ctrl-D to leave.
+//! their options and the names this core knows (a second Tab lists the candidates), Enter on an
+//! empty line to continue the last paged listing or repeat `up`, `down` and `x` (at the next
+//! words), Ctrl-C to stop the running command, Ctrl-L to clear, Ctrl-D to leave.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -13,7 +14,7 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::{FileHistory, History};
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, Helper};
+use rustyline::{CompletionType, Config, Context, Editor, Helper};
 
 use crate::commands;
 use crate::session::{Outcome, Session};
@@ -24,7 +25,12 @@ const HISTORY_LINES: usize = 10_000;
 
 /// Runs the prompt until Ctrl-D or `quit`. Returns whether every command succeeded.
 pub fn run(session: &Session) -> rustyline::Result<bool> {
-    let mut editor: Editor<Completion, FileHistory> = Editor::new()?;
+    // Tab completes as far as the candidates agree; a second Tab lists them all (as bash and
+    // gdb do). Ctrl-L clears the screen (rustyline's default binding).
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .build();
+    let mut editor: Editor<Completion, FileHistory> = Editor::with_config(config)?;
     let flag = session.interrupt_flag();
     // While a command runs the terminal is in cooked mode, so Ctrl-C arrives as SIGINT: turn it
     // into a flag the command polls. At the prompt rustyline reads Ctrl-C as a key instead.

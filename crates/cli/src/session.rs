@@ -229,6 +229,7 @@ impl<'a> Session<'a> {
             Ok(Output::Report {
                 report,
                 continuation,
+                repeat,
             }) => {
                 match report::emit(report.as_ref(), json, &self.style, out) {
                     Err(e) if e.get_ref().is_some_and(|r| r.is::<Stopped>()) => {
@@ -242,7 +243,7 @@ impl<'a> Session<'a> {
                         writeln!(out, "{}", self.style.dim(&format!("(more: `{next}`)")))?;
                     }
                 }
-                *self.continuation.borrow_mut() = continuation;
+                *self.continuation.borrow_mut() = continuation.or(repeat);
                 Ok(Outcome::Done)
             }
             Ok(Output::Quit) => Ok(Outcome::Quit),
@@ -278,12 +279,18 @@ struct Interruptible<'o, 'f> {
     flag: &'f AtomicBool,
 }
 
+/// The most bytes handed to the terminal at once. A report may arrive as one buffer of
+/// megabytes, and a terminal's write(2) blocks until all of it is taken: SIGINT cuts that
+/// write short, but the flag is set by the Ctrl-C handler's thread a moment later, so the check
+/// right after may still miss it. In pieces, the next piece's check sees it.
+const WRITE_PIECE: usize = 16 * 1024;
+
 impl Write for Interruptible<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.flag.load(Ordering::Relaxed) {
             return Err(io::Error::other(Stopped));
         }
-        self.inner.write(buf)
+        self.inner.write(&buf[..buf.len().min(WRITE_PIECE)])
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -43,10 +43,18 @@ fn values(doc: &serde_json::Value) -> Vec<u64> {
 fn words_equal_gdbs_and_name_what_they_point_to() {
     for f in coroner_fixtures::find("retainers", Kind::Abort) {
         let label = f.label();
-        let run = on_core(&f.core, &f.exe, &["findjsinstances Walrus", "frame 0"], true);
+        let run = on_core(
+            &f.core,
+            &f.exe,
+            &["findjsinstances Walrus", "frame 0"],
+            true,
+        );
         assert_eq!(run.code, 0, "{label}: {}", run.stderr);
         let docs = run.json_lines();
-        let walrus = docs[0][0]["address"].as_str().expect("a Walrus").to_string();
+        let walrus = docs[0][0]["address"]
+            .as_str()
+            .expect("a Walrus")
+            .to_string();
         let sp = docs[1]["sp"].as_str().expect("frame 0's sp").to_string();
         let run = on_core(
             &f.core,
@@ -66,7 +74,11 @@ fn words_equal_gdbs_and_name_what_they_point_to() {
         assert_eq!(map["kind"], "object", "{label}: {map}");
         assert_eq!(map["tagged"], true, "{label}");
         assert_eq!(map["offset"], 0, "{label}");
-        assert_eq!(map["address"], docs[1]["map"]["address"], "{label}: {}", docs[1]);
+        assert_eq!(
+            map["address"], docs[1]["map"]["address"],
+            "{label}: {}",
+            docs[1]
+        );
         // The innermost frame's stack: gdb's words, among them return addresses into code.
         assert_eq!(values(&docs[2]), gdb_words(&f, &sp, 64), "{label}");
         let in_code = docs[2]["words"]
@@ -103,6 +115,10 @@ fn instructions_and_unreadable_memory() {
     assert_eq!(run.code, 1);
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", run.stderr);
-    assert!(lines[0].contains("does not hold the memory at 0x10"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("does not hold the memory at 0x10"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].contains("8-byte words"), "{}", lines[1]);
 }

@@ -126,17 +126,21 @@ impl Terminal {
 fn ctrl_c_stops_a_long_listing_and_the_prompt_goes_on() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut t = Terminal::on_a_core(data.path());
+    // Node's `process` object: of the objects named `process`, the one with most to show.
     let listed = t.run("findjsinstances process");
-    // The first address listed (the progress line's erasure may come just before it).
-    let at = listed
-        .find("0x")
-        .unwrap_or_else(|| panic!("the process object: {listed}"));
-    let process: String = listed[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let mut longest = (0, String::new());
+    for (at, _) in listed.match_indices("0x") {
+        let process: String = listed[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let len = t.run(&format!("inspect --depth 8 {process}")).len();
+        if len > longest.0 {
+            longest = (len, process);
+        }
+    }
     // About 3 MB of text (10 000 objects expanded).
-    let whole = t.run(&format!("inspect --depth 8 {process}")).len();
+    let (whole, process) = longest;
     assert!(whole > 2_000_000, "the whole listing is {whole} bytes");
 
     t.type_in(&format!("inspect --depth 8 {process}\r"));
@@ -185,4 +189,30 @@ fn ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves() {
     let history =
         std::fs::read_to_string(data.path().join("coroner").join("history")).expect("history file");
     assert!(history.contains("info"), "{history}");
+}
+
+#[test]
+fn enter_repeats_x_at_the_next_words_and_a_second_tab_lists_the_candidates() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut t = Terminal::on_a_core(data.path());
+    let listed = t.run("findjsinstances process");
+    let at = listed.find("0x").expect("an address");
+    let hex: String = listed[at + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    let addr = u64::from_str_radix(&hex, 16).expect("hex");
+    let first = t.run(&format!("x -n 2 {addr:#x}"));
+    assert!(first.contains(&format!("{addr:#x}:")), "{first}");
+    // Enter on the empty line: the next two words, as gdb's x goes on.
+    let next = t.run("");
+    assert!(next.contains(&format!("{:#x}:", addr + 16)), "{next}");
+    assert!(next.contains(&format!("{:#x}:", addr + 24)), "{next}");
+    assert!(!next.contains(&format!("{addr:#x}:")), "{next}");
+    // Tab, then Tab again: every command starting so.
+    t.type_in("findjs\t\t");
+    t.expect("findjsinstances");
+    t.expect("findjsobjects");
+    t.type_in("\x03");
+    t.expect(PROMPT);
 }

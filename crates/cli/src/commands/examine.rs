@@ -92,8 +92,9 @@ fn row(w: &MemoryWord) -> WordRow {
     }
 }
 
-/// Reads the words.
-pub fn run(session: &Session, args: &ExamineArgs) -> Result<Words, CommandError> {
+/// Reads the words; also returns the command that shows the words after them (what Enter
+/// runs next at the prompt, as in gdb).
+pub fn run(session: &Session, args: &ExamineArgs) -> Result<(Words, String), CommandError> {
     let addr = object_address(session, &args.address)?;
     if args.count > MAX_WORDS {
         return Err(format!("at most {MAX_WORDS} words at a time"));
@@ -112,10 +113,18 @@ pub fn run(session: &Session, args: &ExamineArgs) -> Result<Words, CommandError>
     if words.is_empty() {
         return Err(end.unwrap_or_default());
     }
-    Ok(Words {
-        words: words.iter().map(row).collect(),
-        end,
-    })
+    let next = format!(
+        "x -n {} {:#x}",
+        args.count,
+        addr.wrapping_add(8u64.wrapping_mul(args.count as u64))
+    );
+    Ok((
+        Words {
+            words: words.iter().map(row).collect(),
+            end,
+        },
+        next,
+    ))
 }
 
 impl Report for Words {

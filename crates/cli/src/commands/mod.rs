@@ -365,6 +365,9 @@ pub enum Output {
         report: Box<dyn ErasedReport>,
         /// The command line that continues this listing, when there is more.
         continuation: Option<String>,
+        /// What Enter on an empty line runs next, unannounced, as gdb repeats a command: `up`
+        /// again, `x` at the words after these.
+        repeat: Option<String>,
     },
     /// The user asked to leave.
     Quit,
@@ -376,6 +379,16 @@ impl Output {
         Output::Report {
             report: Box::new(report),
             continuation: None,
+            repeat: None,
+        }
+    }
+
+    /// A result after which Enter runs `line`.
+    fn repeated(report: impl ErasedReport + 'static, line: String) -> Output {
+        Output::Report {
+            report: Box::new(report),
+            continuation: None,
+            repeat: Some(line),
         }
     }
 }
@@ -393,6 +406,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             Ok(Output::Report {
                 report: Box::new(report),
                 continuation,
+                repeat: None,
             })
         }
         Command::Findjsinstances(args) => {
@@ -400,6 +414,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             Ok(Output::Report {
                 report: Box::new(report),
                 continuation,
+                repeat: None,
             })
         }
         Command::Inspect(args) => Ok(Output::report(inspect::run(session, args)?)),
@@ -408,6 +423,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             Ok(Output::Report {
                 report: Box::new(report),
                 continuation,
+                repeat: None,
             })
         }
         Command::Retainers(args) => Ok(Output::report(retainers::run(session, args)?)),
@@ -416,11 +432,20 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),
-        Command::Up(args) => Ok(Output::report(stack::up(session, args)?)),
-        Command::Down(args) => Ok(Output::report(stack::down(session, args)?)),
+        Command::Up(args) => Ok(Output::repeated(
+            stack::up(session, args)?,
+            text.to_string(),
+        )),
+        Command::Down(args) => Ok(Output::repeated(
+            stack::down(session, args)?,
+            text.to_string(),
+        )),
         Command::Source(args) => Ok(Output::report(stack::source(session, args)?)),
         Command::Disasm(args) => Ok(Output::report(disasm::run(session, args)?)),
-        Command::X(args) => Ok(Output::report(examine::run(session, args)?)),
+        Command::X(args) => {
+            let (words, next) = examine::run(session, args)?;
+            Ok(Output::repeated(words, next))
+        }
         Command::Quit => Ok(Output::Quit),
     }
 }
