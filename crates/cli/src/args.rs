@@ -57,6 +57,10 @@ pub struct Args {
     #[arg(long)]
     pub stop_on_error: bool,
 
+    /// Never pause long output at a terminal (as `set pagination off` at the prompt).
+    #[arg(long)]
+    pub no_pager: bool,
+
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

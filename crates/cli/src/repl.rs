@@ -68,6 +68,7 @@ pub fn run(session: &Session) -> rustyline::Result<bool> {
         if command.starts_with('#') {
             continue;
         }
+        session.set_screen_rows(editor.dimensions().map(|(_, rows)| usize::from(rows)));
         match session.run_line(&command, &mut out) {
             Ok(Outcome::Done) => {}
             Ok(Outcome::Failed) => all_ok = false,

@@ -57,6 +57,11 @@ pub struct Session<'a> {
     interrupted: Arc<AtomicBool>,
     /// `--node-version`: the tabled release whose layout to read the core with.
     node_version: Option<String>,
+    /// Whether text output at the prompt pauses after a screenful (`set pagination`,
+    /// `--no-pager`).
+    pagination: Cell<bool>,
+    /// The terminal's height, when the prompt runs in one (set before each command).
+    screen_rows: Cell<Option<usize>>,
 }
 
 /// What running one line amounted to.
@@ -91,7 +96,19 @@ impl<'a> Session<'a> {
             continuation: RefCell::new(None),
             interrupted: Arc::new(AtomicBool::new(false)),
             node_version: args.node_version.clone(),
+            pagination: Cell::new(!args.no_pager),
+            screen_rows: Cell::new(None),
         }
+    }
+
+    /// Turns pausing after a screenful on or off (`set pagination on|off`).
+    pub fn set_pagination(&self, on: bool) {
+        self.pagination.set(on);
+    }
+
+    /// The terminal's height in rows, for pausing long output; `None` outside a terminal.
+    pub fn set_screen_rows(&self, rows: Option<usize>) {
+        self.screen_rows.set(rows);
     }
 
     /// V8's layout for this core: its own build's (or the table covering its release), or the
@@ -220,9 +237,16 @@ impl<'a> Session<'a> {
             }
         };
         let json = self.json || parsed.json();
+        let pager = match self.screen_rows.get() {
+            Some(rows) if !json && self.pagination.get() && (PAGED_ROWS).contains(&rows) => {
+                Some(Pager { rows, lines: 0 })
+            }
+            _ => None,
+        };
         let mut out = Interruptible {
             inner: out,
             flag: &self.interrupted,
+            pager,
         };
         let out = &mut out;
         match commands::execute(self, &parsed, line) {
@@ -235,6 +259,10 @@ impl<'a> Session<'a> {
                     Err(e) if e.get_ref().is_some_and(|r| r.is::<Stopped>()) => {
                         eprintln!("coroner: {}: interrupted", parsed.name());
                         return Ok(Outcome::Failed);
+                    }
+                    // `q` at the pager's prompt: the rest is not wanted, nothing went wrong.
+                    Err(e) if e.get_ref().is_some_and(|r| r.is::<PagerQuit>()) => {
+                        return Ok(Outcome::Done);
                     }
                     other => other?,
                 }
@@ -273,10 +301,69 @@ impl std::fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// Output that stops once Ctrl-C was pressed, so a long listing returns to the prompt.
+/// The error a listing's output fails with when `q` is answered at the pager's prompt.
+#[derive(Debug)]
+struct PagerQuit;
+
+impl std::fmt::Display for PagerQuit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("quit")
+    }
+}
+
+impl std::error::Error for PagerQuit {}
+
+/// Terminal heights the pager works with: a pty whose size nobody set reads as 0 rows (or, from
+/// rustyline, as very many), and then nothing is paused.
+const PAGED_ROWS: std::ops::RangeInclusive<usize> = 2..=1000;
+
+/// gdb's pagination: after a screenful, a prompt; Enter shows the next screenful, `c` the rest
+/// without pausing, `q` stops.
+struct Pager {
+    rows: usize,
+    /// Lines written since the last pause.
+    lines: usize,
+}
+
+/// What the user answered at the pager's prompt.
+enum Answer {
+    More,
+    All,
+    Quit,
+}
+
+impl Pager {
+    /// Lines that fit before the next pause (one row is the prompt's).
+    fn room(&self) -> usize {
+        self.rows
+            .saturating_sub(1)
+            .saturating_sub(self.lines)
+            .max(1)
+    }
+
+    /// Asks on the terminal, in cooked mode (a line, as gdb reads it).
+    fn ask(out: &mut dyn Write) -> io::Result<Answer> {
+        write!(
+            out,
+            "--Type <RET> for more, q to quit, c to continue without paging--"
+        )?;
+        out.flush()?;
+        let mut answer = String::new();
+        io::stdin().read_line(&mut answer)?;
+        Ok(match answer.trim() {
+            "q" | "Q" => Answer::Quit,
+            "c" | "C" => Answer::All,
+            _ => Answer::More,
+        })
+    }
+}
+
+/// Output that stops once Ctrl-C was pressed, so a long listing returns to the prompt, and at
+/// a terminal pauses after each screenful.
 struct Interruptible<'o, 'f> {
     inner: &'o mut dyn Write,
     flag: &'f AtomicBool,
+    pager: Option<Pager>,
 }
 
 /// The most bytes handed to the terminal at once. A report may arrive as one buffer of
@@ -290,7 +377,32 @@ impl Write for Interruptible<'_, '_> {
         if self.flag.load(Ordering::Relaxed) {
             return Err(io::Error::other(Stopped));
         }
-        self.inner.write(&buf[..buf.len().min(WRITE_PIECE)])
+        let mut piece = &buf[..buf.len().min(WRITE_PIECE)];
+        let Some(pager) = &mut self.pager else {
+            return self.inner.write(piece);
+        };
+        // Up to the newline that fills the screen.
+        if let Some((end, _)) = piece
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .nth(pager.room() - 1)
+        {
+            piece = &piece[..=end];
+        }
+        let n = self.inner.write(piece)?;
+        pager.lines += piece[..n].iter().filter(|&&b| b == b'\n').count();
+        if pager.lines + 1 >= pager.rows {
+            pager.lines = 0;
+            self.inner.flush()?;
+            match Pager::ask(self.inner)? {
+                _ if self.flag.load(Ordering::Relaxed) => return Err(io::Error::other(Stopped)),
+                Answer::More => {}
+                Answer::All => self.pager = None,
+                Answer::Quit => return Err(io::Error::other(PagerQuit)),
+            }
+        }
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {

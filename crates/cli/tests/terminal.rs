@@ -33,13 +33,32 @@ struct Terminal {
 
 impl Terminal {
     /// coroner at its prompt on an abort fixture, in a terminal it believes is an xterm, with
-    /// its history kept in `data`.
+    /// its history kept in `data`. The pty's size is not set: 0 rows, which coroner takes as
+    /// a terminal too tall to page.
     fn on_a_core(data: &std::path::Path) -> Terminal {
+        Terminal::start(data, None)
+    }
+
+    /// The same in a terminal `rows` high (80 columns), set with stty as a terminal would.
+    fn with_rows(data: &std::path::Path, rows: u16) -> Terminal {
+        Terminal::start(data, Some(rows))
+    }
+
+    fn start(data: &std::path::Path, rows: Option<u16>) -> Terminal {
         let f = coroner_fixtures::all()
             .into_iter()
             .find(|f| f.kind == Kind::Abort)
             .expect("an abort fixture");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_coroner"));
+        let mut command = match rows {
+            None => Command::new(env!("CARGO_BIN_EXE_coroner")),
+            Some(rows) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!(r#"stty rows {rows} cols 80 && exec "$0" "$@""#))
+                    .arg(env!("CARGO_BIN_EXE_coroner"));
+                c
+            }
+        };
         command
             .arg(&f.core)
             .arg("--exe")
@@ -215,4 +234,42 @@ fn enter_repeats_x_at_the_next_words_and_a_second_tab_lists_the_candidates() {
     t.expect("findjsobjects");
     t.type_in("\x03");
     t.expect(PROMPT);
+}
+
+const MORE: &str = "--Type <RET> for more, q to quit, c to continue without paging--";
+/// The last line of `findjsobjects`.
+const CENSUS_END: &str = "V8 internals not listed";
+
+#[test]
+fn long_output_pauses_after_a_screenful_as_gdb_does() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut t = Terminal::with_rows(data.path(), 12);
+    // findjsobjects lists about 60 rows: a screenful, Enter, a second, then q.
+    t.type_in("findjsobjects\r");
+    let first = t.expect(MORE);
+    let lines = first.matches('\n').count();
+    // The echoed command line's, then 11 rows of output (a row is the prompt's).
+    assert_eq!(lines, 12, "{first:?}");
+    // Enter: the next 11 rows (the terminal does not echo it: rexpect's pty has echo off).
+    t.type_in("\r");
+    let second = t.expect(MORE);
+    assert_eq!(second.matches('\n').count(), 11, "{second:?}");
+    t.type_in("q\r");
+    let rest = t.expect(PROMPT);
+    assert!(!rest.contains(CENSUS_END), "q stops the listing: {rest:?}");
+    // c: the rest without pausing.
+    t.type_in("findjsobjects\r");
+    t.expect(MORE);
+    t.type_in("c\r");
+    let rest = t.expect(PROMPT);
+    assert!(
+        rest.contains(CENSUS_END) && !rest.contains(MORE),
+        "{rest:?}"
+    );
+    // JSON is never paused; nor is anything after `set pagination off`.
+    let json = t.run("findjsobjects --json");
+    assert!(!json.contains(MORE), "{json:?}");
+    assert!(t.run("set pagination off").contains("pagination: off"));
+    let all = t.run("findjsobjects");
+    assert!(all.contains(CENSUS_END) && !all.contains(MORE), "{all:?}");
 }

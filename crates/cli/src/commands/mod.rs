@@ -12,6 +12,7 @@ mod findrefs;
 mod info;
 mod inspect;
 mod retainers;
+mod set;
 mod snapshot;
 mod stack;
 mod triage;
@@ -219,6 +220,10 @@ enum Command {
         after_help = "Examples:\n  x 0x3a8f1c2e4b50\n  x -n 16 0x7ffd9c171eb8\n  x/8gx 0x3a8f1c2e4b50\n  x/5i 0x18cfd1c"
     )]
     X(examine::ExamineArgs),
+    /// Change a setting: `set pagination off` (long output at a terminal no longer pauses
+    /// after each screenful; `--no-pager` does it from the start).
+    #[command(after_help = "Examples:\n  set pagination off\n  set pagination on")]
+    Set(set::SetArgs),
     /// Leave coroner.
     #[command(visible_alias = "exit", visible_alias = "q")]
     Quit,
@@ -446,6 +451,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             let (words, next) = examine::run(session, args)?;
             Ok(Output::repeated(words, next))
         }
+        Command::Set(args) => Ok(Output::report(set::run(session, args)?)),
         Command::Quit => Ok(Output::Quit),
     }
 }
