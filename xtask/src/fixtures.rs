@@ -419,12 +419,23 @@ mod tests {
         let layout = Layout::new();
         let versions = Versions::parse("18.20.8\n20.20.2 default\n").expect("versions");
         let all = plan(&layout, &versions, &Options::default()).expect("plan");
-        let dumps: usize = scenario::default_set(&layout)
-            .expect("scenarios")
+        let set = scenario::default_set(&layout).expect("scenarios");
+        // Every version dumps each scenario; the demo's one core is the default version's.
+        let per_version = |s: &scenario::Scenario| if s.default_version_only { 0 } else { 1 };
+        let dumps: usize = set.iter().map(|s| s.kinds.len() * per_version(s)).sum();
+        let once: usize = set
             .iter()
+            .filter(|s| s.default_version_only)
             .map(|s| s.kinds.len())
             .sum();
-        assert_eq!(all.len(), 2 * dumps);
+        assert_eq!(all.len(), 2 * dumps + once);
+        assert_eq!(
+            all.iter()
+                .filter(|j| j.scenario.name == scenario::DEMO)
+                .map(|j| j.version.as_str())
+                .collect::<Vec<_>>(),
+            ["20.20.2"]
+        );
         assert!(all.iter().any(|j| j.kind == Kind::Crash));
         assert!(all.iter().all(|j| j.scenario.name != LARGE));
 

@@ -6,7 +6,8 @@
 //! `// node-options: ...` (node's flags), `// signal: SIGABRT` (what it dies of), and
 //! `// addon: support/x.c` (a native addon the xtask compiles for it). `fixtures/large/large.js`
 //! is the benchmark scenario `large`, built only on request (`--large`), only as a gcore, only
-//! on the default version.
+//! on the default version. `fixtures/demo/leak.js` is the demo scenario `leak` (a leaking HTTP
+//! server), in the default set as one abort core of the default version.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +22,8 @@ use crate::layout::Layout;
 /// node is run, or what is checked).
 pub const PIPELINE_VERSION: u32 = 1;
 
+/// Name of the demo scenario.
+pub const DEMO: &str = "leak";
 /// Name of the benchmark scenario.
 pub const LARGE: &str = "large";
 /// The scenario ten times the size of `large` (about 6 million objects), built only when named
@@ -99,6 +102,7 @@ pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
     }
     scenarios.sort_by(|a, b| a.name.cmp(&b.name));
     scenarios.extend(crashes(layout)?);
+    scenarios.push(demo(layout));
     Ok(scenarios)
 }
 
@@ -165,6 +169,22 @@ fn signal_number(name: &str) -> Option<i32> {
         "SIGFPE" => Some(8),
         "SIGSEGV" => Some(11),
         _ => None,
+    }
+}
+
+/// The demo scenario `fixtures/demo/leak.js`: a leaking HTTP server, one abort core of the
+/// default version. In the default set: the leak hunt `cargo xtask demo` shows (and
+/// docs/leak-hunt.md walks through) is tested on it.
+pub fn demo(layout: &Layout) -> Scenario {
+    Scenario {
+        name: DEMO.to_string(),
+        script: layout.sources.join("demo").join("leak.js"),
+        node_args: Vec::new(),
+        kinds: vec![Kind::Abort],
+        default_version_only: true,
+        timeout: Duration::from_secs(180),
+        signal: None,
+        addon: None,
     }
 }
 
@@ -244,6 +264,7 @@ mod tests {
             "uncaught-timer",
             "uncaught-fs",
             "segv",
+            DEMO,
         ] {
             assert!(
                 names.iter().any(|n| n == expected),

@@ -6,10 +6,12 @@
 //! data and words of native memory.
 //!
 //! Global objects and native contexts end a path; the other roots do not: the search goes on
-//! past them towards a global. Paths are ranked by what a user can act on: a path from a
-//! native frame's stack word (found by a conservative scan: it may be stale, or an integer that
-//! looks like the address) comes after every path from a global, native context, JS frame or
-//! isolate, even a longer one. Paths from native memory are shown only when no other root
+//! past them towards a global. Paths are ranked by what a user can act on, then by length:
+//! first from globals and native contexts (which hold the object for good), then from
+//! JavaScript frames and isolate data (which let go of it when the frame returns or the
+//! engine moves on), then from stack words found by a conservative scan (a native frame's, or
+//! a JS frame's word that no variable holds: it may be stale, or an integer that looks like the
+//! address), even when a later path is longer. Paths from native memory are shown only when no other root
 //! gives one: freed memory keeps stale words (a heap snapshot taken before the dump leaves a
 //! pointer to nearly every object in malloc'd memory), so such a path is a last resort.
 //!
@@ -177,6 +179,10 @@ pub(crate) fn retainers(
     // native memory (shown only when nothing else gives a path).
     let mut conservative: Vec<u32> = Vec::new();
     let mut fallback: Vec<u32> = Vec::new();
+    // Roots that hold the object while the program runs but let go of it: a JavaScript frame
+    // (until it returns), an isolate's data. Shown after the paths from globals and native
+    // contexts, which hold it for good.
+    let mut held: Vec<u32> = Vec::new();
     let (mut cut_by_depth, mut cut_by_visits) = (false, false);
     let mut visited = 1usize;
     let mut depth = 0usize;
@@ -196,14 +202,14 @@ pub(crate) fn retainers(
                     if conservative.len() < options.paths {
                         conservative.push(node);
                     }
-                } else {
+                } else if kind.is_terminal() {
                     found.push(node);
                     if found.len() >= options.paths {
                         break 'search;
                     }
-                    if kind.is_terminal() {
-                        continue;
-                    }
+                    continue;
+                } else if held.len() < options.paths {
+                    held.push(node);
                 }
             }
             if depth >= options.max_depth {
@@ -249,8 +255,9 @@ pub(crate) fn retainers(
     } else {
         None
     };
-    let room = options.paths.saturating_sub(found.len());
-    found.extend(conservative.into_iter().take(room));
+    found.extend(held);
+    found.extend(conservative);
+    found.truncate(options.paths);
     if found.is_empty() {
         found = fallback;
     }

@@ -13,7 +13,7 @@
 //!   blocks and the microtask queue, which live in malloc'd memory. Such a word may be stale
 //!   (freed memory); the output says `(native handle at 0x…)` so it can be judged.
 
-use coroner_heap::{HeapModel, Role};
+use coroner_heap::{Class, HeapModel, Role};
 use rayon::prelude::*;
 
 use crate::index::ObjectIndex;
@@ -46,9 +46,11 @@ pub enum RootKind {
         frame: Option<(usize, String)>,
         /// The word's address.
         at: u64,
-        /// The word is not in a JavaScript frame (whose slots V8 knows to be tagged) but in a
-        /// native or V8 frame, found by scanning every word: it may be a stale or unrelated
-        /// value that happens to look like the object's address.
+        /// The word was found by scanning every word of the stack, and nothing says a frame
+        /// really holds it: it is in a native or V8 frame, or it is in a JavaScript frame but
+        /// points at what no JavaScript variable holds (a V8 internal such as a Map's table,
+        /// left by a builtin the frame called). It may be a stale or unrelated value that
+        /// happens to look like the object's address.
         conservative: bool,
     },
     /// A word of native (non-heap) writable memory.
@@ -181,6 +183,26 @@ impl Roots {
                 _ => {}
             }
         }
+        // Whether each map's objects are values a JavaScript frame can hold in a variable
+        // (objects, functions, contexts), for judging the words of JS frames.
+        let js_values: Vec<bool> = index
+            .maps()
+            .iter()
+            .map(|&m| {
+                model.map_facts(m).info.is_some_and(|info| {
+                    let class = model.class_of(info.instance_type);
+                    class.is_receiver() || class == Class::Context
+                })
+            })
+            .collect();
+        let holds_js_value = |id: u32| {
+            index
+                .map_ids()
+                .get(id as usize)
+                .and_then(|&m| js_values.get(m as usize))
+                .copied()
+                .unwrap_or(false)
+        };
         let objects_in = |start: u64, end: u64| -> Vec<(u64, u32)> {
             model
                 .heap_pointers_in(start, end)
@@ -209,7 +231,8 @@ impl Roots {
                         tid: t.tid,
                         frame,
                         at,
-                        conservative: holder.is_none_or(|(_, f)| f.js().is_none()),
+                        conservative: holder.is_none_or(|(_, f)| f.js().is_none())
+                            || !holds_js_value(id),
                     },
                 ));
             }
