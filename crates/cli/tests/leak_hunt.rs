@@ -62,5 +62,10 @@ fn the_leak_hunt_finds_the_cache_that_holds_the_sessions() {
     );
     // And where the process was: the function that reported the growth.
     let run = on_core(&f.core, &f.exe, &["bt 12"], false);
-    assert!(run.stdout.contains("Timeout.reportGrowth [as _onTimeout] ("), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Timeout.reportGrowth [as _onTimeout] ("),
+        "{}",
+        run.stdout
+    );
 }
