@@ -52,7 +52,7 @@ pub use heapsnapshot::{
 };
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};
-pub use memory::{MemoryWord, Pointee};
+pub use memory::{MemoryWord, Pointee, RegisterValue};
 pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;

@@ -1,6 +1,7 @@
-//! Memory as words (`x`): each 8-byte word of a range, with what its value points to: a heap
-//! object (tagged or not, at its start or inside it), a function or the data of a mapped file.
-//! What gdb's `x/Ngx` prints, with the names gdb cannot give a V8 heap.
+//! Memory as words (`x`) and a thread's registers (`registers`): each value with what it points
+//! to: a heap object (tagged or not, at its start or inside it), a function or the data of a
+//! mapped file. What gdb's `x/Ngx` and `info registers` print, with the names gdb cannot give a
+//! V8 heap.
 
 use coroner_heap::HeapModel;
 use coroner_image::ProcessImage;
@@ -45,6 +46,49 @@ pub enum Pointee {
         /// Offset from the symbol (from the module's base without one).
         offset: u64,
     },
+}
+
+/// The general-purpose registers, in gdb's order of `info registers`.
+const REGISTER_NAMES: [&str; 17] = [
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+    "r14", "r15", "rip",
+];
+
+/// One register of a thread as the core saved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterValue {
+    /// Its name (`rax`, `rip`).
+    pub name: &'static str,
+    /// Its value.
+    pub value: u64,
+    /// What the value points to.
+    pub points_to: Option<Pointee>,
+}
+
+/// The registers thread `tid` stopped with (its innermost frame's), each with what it points
+/// to; empty when the core has no such thread.
+pub(crate) fn registers(
+    image: &ProcessImage,
+    model: &HeapModel<'_>,
+    index: &ObjectIndex,
+    refs: Option<&ReverseIndex>,
+    tid: u32,
+) -> Vec<RegisterValue> {
+    let Some(thread) = image.core().threads().iter().find(|t| t.tid == tid) else {
+        return Vec::new();
+    };
+    let unwinder = Unwinder::new(image);
+    REGISTER_NAMES
+        .iter()
+        .filter_map(|&name| {
+            let value = thread.regs.named(name)?;
+            Some(RegisterValue {
+                name,
+                value,
+                points_to: object(model, index, refs, value).or_else(|| file(&unwinder, value)),
+            })
+        })
+        .collect()
 }
 
 /// The words of `count` from `addr` on, as far as the core holds them.

@@ -15,7 +15,7 @@ use crate::dominators::Dominators;
 use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
-use crate::memory::{memory_words, MemoryWord};
+use crate::memory::{memory_words, registers, MemoryWord, RegisterValue};
 use crate::refs::{
     holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
     RefsError,
@@ -278,6 +278,17 @@ impl<'a> Analysis<'a> {
             self.refs_if_built(),
             addr,
             count,
+        )
+    }
+
+    /// The registers thread `tid` stopped with, each with what it points to (`registers`).
+    pub fn thread_registers(&self, tid: u32) -> Vec<RegisterValue> {
+        registers(
+            self.image,
+            &self.model,
+            self.index(),
+            self.refs_if_built(),
+            tid,
         )
     }
 

@@ -122,3 +122,49 @@ fn instructions_and_unreadable_memory() {
     );
     assert!(lines[1].contains("8-byte words"), "{}", lines[1]);
 }
+
+#[test]
+fn registers_equal_gdbs_info_registers() {
+    for f in coroner_fixtures::find("stack", Kind::Abort) {
+        let label = f.label();
+        let run = on_core(&f.core, &f.exe, &["registers", "info registers"], true);
+        assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+        let docs = run.json_lines();
+        assert_eq!(docs[0], docs[1], "{label}: `info registers` is `registers`");
+        let ours: Vec<(String, u64)> = docs[0]["registers"]
+            .as_array()
+            .expect("registers")
+            .iter()
+            .filter_map(|r| {
+                let value = r["value"].as_str()?.trim_start_matches("0x");
+                Some((
+                    r["name"].as_str()?.to_string(),
+                    u64::from_str_radix(value, 16).ok()?,
+                ))
+            })
+            .collect();
+        assert_eq!(ours.len(), 17, "{label}: {ours:?}");
+        let out = Command::new("gdb")
+            .args(["-batch", "-nx", "--readnever", "-ex", "info registers"])
+            .arg(&f.exe)
+            .arg(&f.core)
+            .output()
+            .expect("run gdb");
+        let gdb = String::from_utf8_lossy(&out.stdout);
+        for (name, value) in &ours {
+            let line = gdb
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(name.as_str()))
+                .unwrap_or_else(|| panic!("{label}: gdb shows no {name}: {gdb}"));
+            let theirs = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+            assert_eq!(theirs, Some(*value), "{label}: {name}: {line}");
+        }
+        // The pc is in a function of a library: named.
+        let rip = &docs[0]["registers"][16];
+        assert_eq!(rip["name"], "rip");
+        assert!(rip["points_to"]["symbol"].is_string(), "{label}: {rip}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `x [-n N] ADDR`: memory as 8-byte words, each with what it points to (a heap object, a
 //! function, a file's data). gdb's `x/Ngx ADDR` and `x/Ni ADDR` are rewritten to `x -n N ADDR`
-//! and `disasm ADDR -n N` when the line is parsed.
+//! and `disasm ADDR -n N` when the line is parsed. `registers` (gdb's `info registers`): the
+//! selected thread's registers, annotated the same way.
 
 use std::io::{self, Write};
 
@@ -63,32 +64,69 @@ pub struct Words {
     end: Option<String>,
 }
 
+fn pointee_row(p: &Pointee) -> PointeeRow {
+    match p {
+        Pointee::Object {
+            start,
+            offset,
+            name,
+            tagged,
+        } => PointeeRow::Object {
+            address: hex(*start),
+            offset: *offset,
+            name: name.clone(),
+            tagged: *tagged,
+        },
+        Pointee::File {
+            module,
+            symbol,
+            offset,
+        } => PointeeRow::File {
+            module: module.clone(),
+            symbol: symbol.clone(),
+            offset: *offset,
+        },
+    }
+}
+
 fn row(w: &MemoryWord) -> WordRow {
     WordRow {
         address: hex(w.addr),
         value: format!("{:#018x}", w.value),
-        points_to: w.points_to.as_ref().map(|p| match p {
-            Pointee::Object {
-                start,
-                offset,
-                name,
-                tagged,
-            } => PointeeRow::Object {
-                address: hex(*start),
-                offset: *offset,
-                name: name.clone(),
-                tagged: *tagged,
-            },
-            Pointee::File {
-                module,
-                symbol,
-                offset,
-            } => PointeeRow::File {
-                module: module.clone(),
-                symbol: symbol.clone(),
-                offset: *offset,
-            },
-        }),
+        points_to: w.points_to.as_ref().map(pointee_row),
+    }
+}
+
+/// `  Walrus 0x…+0x18`, `  raise+0x12 [libc.so.6]`: what a value points to, after it.
+fn write_pointee(
+    out: &mut dyn Write,
+    points_to: Option<&PointeeRow>,
+    style: &TextStyle,
+) -> io::Result<()> {
+    match points_to {
+        Some(PointeeRow::Object {
+            address,
+            offset,
+            name,
+            tagged,
+        }) => {
+            let inside = if *offset == 0 {
+                String::new()
+            } else {
+                format!("+{offset:#x}")
+            };
+            let raw = if *tagged { "" } else { ", untagged" };
+            write!(out, "  {name} {address}{inside}{}", style.dim(raw))
+        }
+        Some(PointeeRow::File {
+            module,
+            symbol,
+            offset,
+        }) => match symbol {
+            Some(s) => write!(out, "  {s}+{offset:#x} [{module}]"),
+            None => write!(out, "  [{module}]+{offset:#x}"),
+        },
+        None => Ok(()),
     }
 }
 
@@ -131,35 +169,103 @@ impl Report for Words {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
         for w in &self.words {
             write!(out, "{}:  {}", w.address, w.value)?;
-            match &w.points_to {
-                Some(PointeeRow::Object {
-                    address,
-                    offset,
-                    name,
-                    tagged,
-                }) => {
-                    let inside = if *offset == 0 {
-                        String::new()
-                    } else {
-                        format!("+{offset:#x}")
-                    };
-                    let raw = if *tagged { "" } else { ", untagged" };
-                    write!(out, "  {name} {address}{inside}{}", style.dim(raw))?;
-                }
-                Some(PointeeRow::File {
-                    module,
-                    symbol,
-                    offset,
-                }) => match symbol {
-                    Some(s) => write!(out, "  {s}+{offset:#x} [{module}]")?,
-                    None => write!(out, "  [{module}]+{offset:#x}")?,
-                },
-                None => {}
-            }
+            write_pointee(out, w.points_to.as_ref(), style)?;
             writeln!(out)?;
         }
         if let Some(end) = &self.end {
             writeln!(out, "{}", style.dim(&format!("({end})")))?;
+        }
+        Ok(())
+    }
+}
+
+/// One register. JSON: `{"name", "value", "points_to"?}` (`points_to` as in `x`).
+#[derive(Debug, Serialize)]
+struct RegisterRow {
+    name: &'static str,
+    value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_to: Option<PointeeRow>,
+}
+
+/// The registers of the selected thread. JSON: `{"thread", "tid", "registers": [...],
+/// "frame"?}`: `frame`, when a frame other than #0 is selected, its `{"index", "pc", "sp",
+/// "fp"?}` (outer frames' other registers are not recovered).
+#[derive(Debug, Serialize)]
+pub struct Registers {
+    thread: usize,
+    tid: u32,
+    registers: Vec<RegisterRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame: Option<FrameRegisters>,
+}
+
+#[derive(Debug, Serialize)]
+struct FrameRegisters {
+    index: usize,
+    pc: String,
+    sp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fp: Option<String>,
+}
+
+/// `registers` (gdb's `info registers`): the selected thread's registers as it stopped.
+pub fn registers(session: &Session) -> Result<Registers, CommandError> {
+    let analysis = session.analysis()?;
+    let ti = session.selected_thread();
+    let thread = analysis.stacks().get(ti).ok_or("the core has no threads")?;
+    let registers = analysis
+        .thread_registers(thread.tid)
+        .iter()
+        .map(|r| RegisterRow {
+            name: r.name,
+            value: format!("{:#018x}", r.value),
+            points_to: r.points_to.as_ref().map(pointee_row),
+        })
+        .collect();
+    let fi = session.selected_frame();
+    let frame = (fi > 0)
+        .then(|| thread.frames.get(fi))
+        .flatten()
+        .map(|f| FrameRegisters {
+            index: fi,
+            pc: hex(f.pc),
+            sp: hex(f.sp),
+            fp: f.fp.map(hex),
+        });
+    Ok(Registers {
+        thread: ti + 1,
+        tid: thread.tid,
+        registers,
+        frame,
+    })
+}
+
+impl Report for Registers {
+    fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "thread #{} (tid {}) as it stopped, in frame #0:",
+                self.thread, self.tid
+            ))
+        )?;
+        for r in &self.registers {
+            write!(out, "{:<4} {}", r.name, r.value)?;
+            write_pointee(out, r.points_to.as_ref(), style)?;
+            writeln!(out)?;
+        }
+        if let Some(f) = &self.frame {
+            let fp = f.fp.as_deref().unwrap_or("-");
+            writeln!(
+                out,
+                "{}",
+                style.dim(&format!(
+                    "frame #{} (selected): pc {}, sp {}, fp {fp}; its other registers are not recovered",
+                    f.index, f.pc, f.sp
+                ))
+            )?;
         }
         Ok(())
     }

@@ -220,6 +220,10 @@ enum Command {
         after_help = "Examples:\n  x 0x3a8f1c2e4b50\n  x -n 16 0x7ffd9c171eb8\n  x/8gx 0x3a8f1c2e4b50\n  x/5i 0x18cfd1c"
     )]
     X(examine::ExamineArgs),
+    /// The selected thread's general registers as it stopped, each with the heap object,
+    /// function or file it points to (gdb's `info registers` works too).
+    #[command(after_help = "Examples:\n  registers\n  thread 3\n  info registers")]
+    Registers,
     /// Change a setting: `set pagination off` (long output at a terminal no longer pauses
     /// after each screenful; `--no-pager` does it from the start).
     #[command(after_help = "Examples:\n  set pagination off\n  set pagination on")]
@@ -275,7 +279,8 @@ pub fn parse(line: &str) -> Result<Line, ParseOutcome> {
 }
 
 /// gdb's and lldb's words for coroner's commands, rewritten in place: `list` (`source list`),
-/// `info threads` (`thread list`), `info frame` (`frame`), `x/Ngx ADDR` (`x -n N ADDR`),
+/// `info threads` (`thread list`), `info frame` (`frame`), `info registers` (`registers`),
+/// `x/Ngx ADDR` (`x -n N ADDR`),
 /// `x/Ni ADDR` (`disasm ADDR -n N`). Single-word synonyms (`where`, `p`, `backtrace`) are clap
 /// aliases instead, so `help` shows them.
 fn gdb_spelling(words: &mut Vec<String>) -> Result<(), String> {
@@ -294,6 +299,7 @@ fn gdb_spelling(words: &mut Vec<String>) -> Result<(), String> {
         ["list", ..] => (1, &["source", "list"]),
         ["info", "threads"] => (2, &["thread", "list"]),
         ["info", "frame"] => (2, &["frame"]),
+        ["info", "registers"] => (2, &["registers"]),
         _ => return Ok(()),
     };
     words.splice(..drop, with.iter().map(|w| w.to_string()));
@@ -451,6 +457,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
             let (words, next) = examine::run(session, args)?;
             Ok(Output::repeated(words, next))
         }
+        Command::Registers => Ok(Output::report(examine::registers(session)?)),
         Command::Set(args) => Ok(Output::report(set::run(session, args)?)),
         Command::Quit => Ok(Output::Quit),
     }
@@ -475,6 +482,7 @@ mod tests {
         assert!(matches!(command("info threads"), Command::Thread(a) if a.what == "list"));
         assert!(matches!(command("info frame"), Command::Frame(a) if a.index.is_none()));
         assert!(matches!(command("info --json"), Command::Info(_)));
+        assert!(matches!(command("info registers"), Command::Registers));
         assert!(matches!(command("up 2"), Command::Up(a) if a.count == 2));
         assert!(matches!(command("down"), Command::Down(a) if a.count == 1));
         assert!(matches!(command("v8 where"), Command::Bt(_)));
