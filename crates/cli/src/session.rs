@@ -255,16 +255,15 @@ impl<'a> Session<'a> {
                 continuation,
                 repeat,
             }) => {
-                match report::emit(report.as_ref(), json, &self.style, out) {
-                    Err(e) if e.get_ref().is_some_and(|r| r.is::<Stopped>()) => {
-                        eprintln!("coroner: {}: interrupted", parsed.name());
-                        return Ok(Outcome::Failed);
-                    }
-                    // `q` at the pager's prompt: the rest is not wanted, nothing went wrong.
-                    Err(e) if e.get_ref().is_some_and(|r| r.is::<PagerQuit>()) => {
-                        return Ok(Outcome::Done);
-                    }
-                    other => other?,
+                if let Err(e) = report::emit(report.as_ref(), json, &self.style, out) {
+                    return match Stop::of(&e) {
+                        Some(Stop::Interrupted) => {
+                            eprintln!("coroner: {}: interrupted", parsed.name());
+                            Ok(Outcome::Failed)
+                        }
+                        Some(Stop::PagerQuit) => Ok(Outcome::Done),
+                        None => Err(e),
+                    };
                 }
                 if let Some(next) = &continuation {
                     if !json {
@@ -288,30 +287,37 @@ impl<'a> Session<'a> {
     }
 }
 
-/// The error a listing's output fails with after Ctrl-C. (Not `ErrorKind::Interrupted`:
-/// `write_all` retries that one.)
-#[derive(Debug)]
-struct Stopped;
+/// Why a listing's output stopped before its end: the error its writes fail with. (Not
+/// `ErrorKind::Interrupted`: `write_all` retries that one.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C.
+    Interrupted,
+    /// `q` at the pager's prompt: the rest is not wanted, nothing went wrong.
+    PagerQuit,
+}
 
-impl std::fmt::Display for Stopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted")
+impl Stop {
+    fn error(self) -> io::Error {
+        io::Error::other(self)
+    }
+
+    /// The stop an output error stands for, if it is one.
+    fn of(e: &io::Error) -> Option<Stop> {
+        e.get_ref()?.downcast_ref::<Stop>().copied()
     }
 }
 
-impl std::error::Error for Stopped {}
-
-/// The error a listing's output fails with when `q` is answered at the pager's prompt.
-#[derive(Debug)]
-struct PagerQuit;
-
-impl std::fmt::Display for PagerQuit {
+impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("quit")
+        f.write_str(match self {
+            Stop::Interrupted => "interrupted",
+            Stop::PagerQuit => "quit",
+        })
     }
 }
 
-impl std::error::Error for PagerQuit {}
+impl std::error::Error for Stop {}
 
 /// Terminal heights the pager works with: a pty whose size nobody set reads as 0 rows (or, from
 /// rustyline, as very many), and then nothing is paused.
@@ -375,7 +381,7 @@ const WRITE_PIECE: usize = 16 * 1024;
 impl Write for Interruptible<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.flag.load(Ordering::Relaxed) {
-            return Err(io::Error::other(Stopped));
+            return Err(Stop::Interrupted.error());
         }
         let mut piece = &buf[..buf.len().min(WRITE_PIECE)];
         let Some(pager) = &mut self.pager else {
@@ -396,10 +402,10 @@ impl Write for Interruptible<'_, '_> {
             pager.lines = 0;
             self.inner.flush()?;
             match Pager::ask(self.inner)? {
-                _ if self.flag.load(Ordering::Relaxed) => return Err(io::Error::other(Stopped)),
+                _ if self.flag.load(Ordering::Relaxed) => return Err(Stop::Interrupted.error()),
                 Answer::More => {}
                 Answer::All => self.pager = None,
-                Answer::Quit => return Err(io::Error::other(PagerQuit)),
+                Answer::Quit => return Err(Stop::PagerQuit.error()),
             }
         }
         Ok(n)
