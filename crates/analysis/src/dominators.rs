@@ -152,8 +152,12 @@ impl Dominators {
         ephemerons: &Ephemerons,
     ) -> Dominators {
         let n = index.len();
+        // Each step takes a fraction of a second on a million objects: Ctrl-C is heard between
+        // them (and within the page walks below them).
         let edges = Edges::new(model, index, refs, ephemerons);
+        model.check_interrupt();
         let forward = Graph::successors(&edges);
+        model.check_interrupt();
         let sets = RootSets::of(model, index, refs, roots);
         let mut held_by_v8: Vec<u32> = sets
             .internalized
@@ -177,8 +181,10 @@ impl Dominators {
             .chain(&held_by_v8)
             .copied()
             .collect();
+        model.check_interrupt();
         let (number, vertex, parent, linked) =
             numbering(&forward, n, &held, &sets.fallback, &page, &sets.user);
+        model.check_interrupt();
         // The predecessors are needed by this step alone: built for it, dropped after it; the
         // successors are not needed any more.
         drop(forward);
@@ -188,8 +194,10 @@ impl Dominators {
             reached(from) && reached(to) && essential(&page, from, to)
         });
         drop(edges);
+        model.check_interrupt();
         let idom = semi_nca(&backward, &number, &vertex, parent, &linked, &page);
         drop(backward);
+        model.check_interrupt();
         // Shallow sizes, with the bytes an object owns outside the heap (an ArrayBuffer's
         // backing store), as V8's heap snapshot counts them.
         let sizes = index.sizes();

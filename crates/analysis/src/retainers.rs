@@ -237,6 +237,7 @@ pub(crate) fn retainers(
             break;
         }
         next_level.sort_by_key(|&id| (priority(refs.class_of(index, id)), id));
+        model.check_interrupt();
         level = next_level;
         depth += 1;
     }

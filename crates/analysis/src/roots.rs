@@ -251,7 +251,10 @@ impl Roots {
         }
         let mut words: Vec<(u32, u64)> = tasks
             .par_iter()
-            .flat_map_iter(|&(s, e)| objects_in(s, e).into_iter().map(|(at, id)| (id, at)))
+            .flat_map_iter(|&(s, e)| {
+                model.check_interrupt();
+                objects_in(s, e).into_iter().map(|(at, id)| (id, at))
+            })
             .collect();
         for (_, kind) in &special {
             roots.counts[rank(kind) as usize] += 1;

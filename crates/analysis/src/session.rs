@@ -118,16 +118,24 @@ impl<'a> Analysis<'a> {
         self
     }
 
-    /// Runs `build` as `stage`, telling the progress observer.
+    /// Runs `build` as `stage`, telling the progress observer (its end too when the build is
+    /// interrupted: see [`HeapModel::check_interrupt`]).
     pub(crate) fn stage<T>(&self, stage: Stage, build: impl FnOnce() -> T) -> T {
-        if let Some(p) = &self.progress {
+        /// Ends the stage when dropped, on return or unwinding.
+        struct Ending<'p>(Option<&'p dyn Progress>, Stage);
+        impl Drop for Ending<'_> {
+            fn drop(&mut self) {
+                if let Some(p) = self.0 {
+                    p.end(self.1);
+                }
+            }
+        }
+        let progress = self.progress.as_deref();
+        if let Some(p) = progress {
             p.begin(stage);
         }
-        let built = build();
-        if let Some(p) = &self.progress {
-            p.end(stage);
-        }
-        built
+        let _ending = Ending(progress, stage);
+        build()
     }
 
     /// The process image.

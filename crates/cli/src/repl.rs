@@ -80,7 +80,9 @@ pub fn run(session: &Session) -> rustyline::Result<bool> {
         }
         let _ = out.flush();
         if let Some(helper) = editor.helper_mut() {
-            if helper.names.is_empty() {
+            // (Not after Ctrl-C: the names need the object index, which would then be built
+            // with the flag still set.)
+            if helper.names.is_empty() && !session.interrupted() {
                 if let Some(analysis) = session.analysis_if_open() {
                     helper.names = analysis
                         .known_names()

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use coroner_analysis::Analysis;
-use coroner_heap::HeapModel;
+use coroner_heap::{HeapModel, Interrupted};
 use coroner_image::{ImageError, OpenOptions, ProcessImage};
 use coroner_v8::{Layout, LayoutError};
 
@@ -137,8 +137,9 @@ impl<'a> Session<'a> {
                 progress.finish();
                 eprintln!("coroner: warning: {w}");
             }
-            let model =
-                HeapModel::open_with_layout(self.image, layout).map_err(|e| e.to_string())?;
+            let model = HeapModel::open_with_layout(self.image, layout)
+                .map_err(|e| e.to_string())?
+                .with_interrupt(Arc::clone(&self.interrupted));
             progress.finish();
             Ok(Analysis::new(self.image, model)
                 .with_progress(std::sync::Arc::new(Spinners::new(self.progress))))
@@ -249,7 +250,20 @@ impl<'a> Session<'a> {
             pager,
         };
         let out = &mut out;
-        match commands::execute(self, &parsed, line) {
+        // Ctrl-C during an analysis unwinds out of it (HeapModel::check_interrupt): nothing it
+        // was building is kept, and the next command builds it afresh.
+        let executed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commands::execute(self, &parsed, line)
+        }));
+        let executed = match executed {
+            Ok(result) => result,
+            Err(payload) if payload.is::<Interrupted>() => {
+                eprintln!("coroner: {}: interrupted", parsed.name());
+                return Ok(Outcome::Failed);
+            }
+            Err(payload) => std::panic::resume_unwind(payload),
+        };
+        match executed {
             Ok(Output::Report {
                 report,
                 continuation,

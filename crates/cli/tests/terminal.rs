@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use coroner_fixtures::Kind;
 use rexpect::process::PtyProcess;
 
+mod support;
+
 const PROMPT: &str = "(coroner) ";
 /// How long any one expected text may take to appear.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -49,6 +51,10 @@ impl Terminal {
             .into_iter()
             .find(|f| f.kind == Kind::Abort)
             .expect("an abort fixture");
+        Terminal::on(&f, data, rows)
+    }
+
+    fn on(f: &coroner_fixtures::Fixture, data: &std::path::Path, rows: Option<u16>) -> Terminal {
         let mut command = match rows {
             None => Command::new(env!("CARGO_BIN_EXE_coroner")),
             Some(rows) => {
@@ -272,4 +278,41 @@ fn long_output_pauses_after_a_screenful_as_gdb_does() {
     assert!(t.run("set pagination off").contains("pagination: off"));
     let all = t.run("findjsobjects");
     assert!(all.contains(CENSUS_END) && !all.contains(MORE), "{all:?}");
+}
+
+#[test]
+fn ctrl_c_stops_an_analysis_and_the_next_command_builds_it_whole() {
+    // The largest core of the fixtures: its census (object index, references, roots, dominator
+    // tree) takes seconds in a test build.
+    let f = coroner_fixtures::all()
+        .into_iter()
+        .filter(|f| f.kind == Kind::Gcore)
+        .max_by_key(|f| std::fs::metadata(&f.core).map(|m| m.len()).unwrap_or(0))
+        .expect("a gcore fixture");
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut t = Terminal::on(&f, data.path(), None);
+    t.type_in("findjsobjects -n 3\r");
+    // Once the census is past the heap's page walk (which the V8 layer does in one go): among
+    // the analyses, each of which listens for Ctrl-C.
+    t.expect("finding GC roots");
+    let pressed = Instant::now();
+    t.type_in("\x03");
+    let before = t.expect("coroner: findjsobjects: interrupted");
+    let took = pressed.elapsed();
+    t.expect(PROMPT);
+    assert!(
+        !before.contains("Instances"),
+        "the census was printed: {before:?}"
+    );
+    assert!(took < Duration::from_secs(1), "stopped after {took:?}");
+    eprintln!("Ctrl-C stopped the census after {took:?}");
+    // Nothing half-built was kept: the census now is the one a fresh coroner prints.
+    let census = t.run("findjsobjects -n 3 --json");
+    let fresh = support::on_core(&f.core, &f.exe, &["findjsobjects -n 3"], true);
+    // (The JSON follows the spinner's erasure on the terminal.)
+    let at = census
+        .find("[{")
+        .unwrap_or_else(|| panic!("no JSON: {census:?}"));
+    let line = census[at..].lines().next().unwrap_or_default();
+    assert_eq!(line.trim_end(), fresh.stdout.trim_end());
 }

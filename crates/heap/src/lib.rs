@@ -65,7 +65,7 @@ pub use errors::{CallSite, ErrorStack};
 pub use functions::{LineColumn, SharedInfo};
 pub use inspect::{iso_date, InspectOptions, Inspection, MAX_EXPANDED};
 pub use maps::MapFacts;
-pub use model::{Class, Header, HeapModel, Role, UnwalkedPage};
+pub use model::{Class, Header, HeapModel, Interrupted, Role, UnwalkedPage};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
 pub use slots::SlotRule;
 pub use strings::JsString;

@@ -3,6 +3,7 @@
 //! [`MapFacts`](crate::MapFacts)) that the decoders and the census share.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use coroner_image::ProcessImage;
@@ -197,7 +198,15 @@ pub struct HeapModel<'a> {
     /// The process image, when the model was opened from one: it says which file holds bytes
     /// the core lacks.
     image: Option<&'a ProcessImage>,
+    /// Set (by Ctrl-C at the prompt) to give up the work in progress: see
+    /// [`HeapModel::check_interrupt`].
+    interrupt: Option<Arc<AtomicBool>>,
 }
+
+/// What work given up at [`HeapModel::check_interrupt`] unwinds with: a payload, not a panic,
+/// for whoever started the work to catch (`std::panic::catch_unwind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
 
 impl<'a> HeapModel<'a> {
     /// Opens the heap of `image` (its layout, isolates and pages; see [`Heap::open`]).
@@ -244,12 +253,33 @@ impl<'a> HeapModel<'a> {
             facts: Cache::new(),
             to_string_tag: OnceLock::new(),
             image: None,
+            interrupt: None,
         };
         model.slot_rules = (0..types)
             .map_while(|t| u16::try_from(t).ok())
             .map(|t| model.compute_slot_rule(t))
             .collect();
         model
+    }
+
+    /// Gives up long work (walks of every page, the analyses' loops) once `flag` is set.
+    pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> HeapModel<'a> {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// Gives up the work in progress when the interrupt flag is set, by unwinding with the
+    /// payload [`Interrupted`] (`resume_unwind`: no panic hook runs, nothing is printed). A
+    /// result built in a `OnceLock` is then not kept, so the next query builds it afresh, whole;
+    /// nothing half-built is ever seen. Long loops call this once per page or per object.
+    pub fn check_interrupt(&self) {
+        if self
+            .interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+        {
+            std::panic::resume_unwind(Box::new(Interrupted));
+        }
     }
 
     /// The slot rule of instance type `t`, computed once at opening.
@@ -306,7 +336,10 @@ impl<'a> HeapModel<'a> {
         R: Send,
         F: Fn(&Page, PageWalk<'_>) -> R + Sync + Send,
     {
-        self.heap.par_map_pages(f)
+        self.heap.par_map_pages(|page, walk| {
+            self.check_interrupt();
+            f(page, walk)
+        })
     }
 
     /// The pages whose walk stopped before their end (see [`UnwalkedPage`]), in page order.
