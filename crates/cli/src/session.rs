@@ -238,18 +238,13 @@ impl<'a> Session<'a> {
             }
         };
         let json = self.json || parsed.json();
-        let pager = match self.screen_rows.get() {
-            Some(rows) if !json && self.pagination.get() && (PAGED_ROWS).contains(&rows) => {
-                Some(Pager { rows, lines: 0 })
-            }
-            _ => None,
-        };
-        let mut out = Interruptible {
-            inner: out,
-            flag: &self.interrupted,
-            pager,
-        };
-        let out = &mut out;
+        // At a terminal, text is paged: through $PAGER when it is set, else gdb's way.
+        let rows = self
+            .screen_rows
+            .get()
+            .filter(|rows| !json && self.pagination.get() && PAGED_ROWS.contains(rows));
+        let external = rows.and_then(|_| std::env::var("PAGER").ok());
+        let external = external.filter(|p| !p.trim().is_empty());
         // Ctrl-C during an analysis unwinds out of it (HeapModel::check_interrupt): nothing it
         // was building is kept, and the next command builds it afresh.
         let executed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -269,23 +264,51 @@ impl<'a> Session<'a> {
                 continuation,
                 repeat,
             }) => {
-                if let Err(e) = report::emit(report.as_ref(), json, &self.style, out) {
-                    return match Stop::of(&e) {
+                let mut child = match &external {
+                    Some(command) => Some(spawn_pager(command)?),
+                    None => None,
+                };
+                let mut piped = child.as_mut().and_then(|c| c.stdin.take());
+                let pager = match (&piped, rows) {
+                    (None, Some(rows)) => Some(Pager { rows, lines: 0 }),
+                    _ => None,
+                };
+                let mut out = Interruptible {
+                    inner: match &mut piped {
+                        Some(stdin) => stdin,
+                        None => out,
+                    },
+                    flag: &self.interrupted,
+                    pager,
+                };
+                let mut written = report::emit(report.as_ref(), json, &self.style, &mut out);
+                if written.is_ok() && !json {
+                    if let Some(next) = &continuation {
+                        let more = self.style.dim(&format!("(more: `{next}`)"));
+                        written = writeln!(out, "{more}");
+                    }
+                }
+                drop(out);
+                drop(piped);
+                if let Some(mut child) = child {
+                    child.wait()?;
+                }
+                *self.continuation.borrow_mut() = continuation.or(repeat);
+                match written {
+                    Ok(()) => Ok(Outcome::Done),
+                    Err(e) => match Stop::of(&e) {
                         Some(Stop::Interrupted) => {
                             eprintln!("coroner: {}: interrupted", parsed.name());
                             Ok(Outcome::Failed)
                         }
                         Some(Stop::PagerQuit) => Ok(Outcome::Done),
+                        // The pager quit before reading everything (`q` in less).
+                        None if e.kind() == io::ErrorKind::BrokenPipe && external.is_some() => {
+                            Ok(Outcome::Done)
+                        }
                         None => Err(e),
-                    };
+                    },
                 }
-                if let Some(next) = &continuation {
-                    if !json {
-                        writeln!(out, "{}", self.style.dim(&format!("(more: `{next}`)")))?;
-                    }
-                }
-                *self.continuation.borrow_mut() = continuation.or(repeat);
-                Ok(Outcome::Done)
             }
             Ok(Output::Quit) => Ok(Outcome::Quit),
             Err(e) => {
@@ -332,6 +355,26 @@ impl std::fmt::Display for Stop {
 }
 
 impl std::error::Error for Stop {}
+
+/// `$PAGER` (run by `sh -c`, as git and man do), reading a command's text on its standard
+/// input; with `LESS=FRX` unless `LESS` is set, so that less leaves a screenful or less on the
+/// terminal at once and keeps colours.
+fn spawn_pager(command: &str) -> io::Result<std::process::Child> {
+    let mut pager = std::process::Command::new("sh");
+    pager
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped());
+    if std::env::var_os("LESS").is_none() {
+        pager.env("LESS", "FRX");
+    }
+    pager.spawn().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot run the pager {command:?} (PAGER): {e}"),
+        )
+    })
+}
 
 /// Terminal heights the pager works with: a pty whose size nobody set reads as 0 rows (or, from
 /// rustyline, as very many), and then nothing is paused.

@@ -51,10 +51,16 @@ impl Terminal {
             .into_iter()
             .find(|f| f.kind == Kind::Abort)
             .expect("an abort fixture");
-        Terminal::on(&f, data, rows)
+        Terminal::on(&f, data, rows, &[])
     }
 
-    fn on(f: &coroner_fixtures::Fixture, data: &std::path::Path, rows: Option<u16>) -> Terminal {
+    /// coroner on `f`'s core, in a terminal `rows` high if given, with `env` set.
+    fn on(
+        f: &coroner_fixtures::Fixture,
+        data: &std::path::Path,
+        rows: Option<u16>,
+        env: &[(&str, &str)],
+    ) -> Terminal {
         let mut command = match rows {
             None => Command::new(env!("CARGO_BIN_EXE_coroner")),
             Some(rows) => {
@@ -71,7 +77,9 @@ impl Terminal {
             .arg(&f.exe)
             .env("TERM", "xterm")
             .env("XDG_DATA_HOME", data)
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env_remove("PAGER")
+            .envs(env.iter().copied());
         let mut process = PtyProcess::new(command).expect("coroner on a pty");
         process.set_kill_timeout(Some(5_000));
         let mut output = process.get_file_handle().expect("the pty");
@@ -290,7 +298,7 @@ fn ctrl_c_stops_an_analysis_and_the_next_command_builds_it_whole() {
         .max_by_key(|f| std::fs::metadata(&f.core).map(|m| m.len()).unwrap_or(0))
         .expect("a gcore fixture");
     let data = tempfile::tempdir().expect("tempdir");
-    let mut t = Terminal::on(&f, data.path(), None);
+    let mut t = Terminal::on(&f, data.path(), None, &[]);
     t.type_in("findjsobjects -n 3\r");
     // Once the census is past the heap's page walk (which the V8 layer does in one go): among
     // the analyses, each of which listens for Ctrl-C.
@@ -315,4 +323,27 @@ fn ctrl_c_stops_an_analysis_and_the_next_command_builds_it_whole() {
         .unwrap_or_else(|| panic!("no JSON: {census:?}"));
     let line = census[at..].lines().next().unwrap_or_default();
     assert_eq!(line.trim_end(), fresh.stdout.trim_end());
+}
+
+#[test]
+fn pager_from_the_environment_takes_the_text() {
+    let f = coroner_fixtures::all()
+        .into_iter()
+        .find(|f| f.kind == Kind::Abort)
+        .expect("an abort fixture");
+    let data = tempfile::tempdir().expect("tempdir");
+    let pager = [("PAGER", "sed 's/^/PAGED: /'")];
+    let mut t = Terminal::on(&f, data.path(), Some(12), &pager);
+    let text = t.run("findjsobjects -n 2");
+    assert!(text.contains("PAGED:   Instances"), "{text:?}");
+    assert!(text.contains("PAGED: (more:"), "{text:?}");
+    assert!(!text.contains(MORE), "{text:?}");
+    let json = t.run("findjsobjects -n 2 --json");
+    assert!(!json.contains("PAGED:"), "JSON is never paged: {json:?}");
+    t.run("set pagination off");
+    let plain = t.run("findjsobjects -n 2");
+    assert!(
+        plain.contains("Instances") && !plain.contains("PAGED:"),
+        "{plain:?}"
+    );
 }
