@@ -288,7 +288,7 @@ impl<'a> Session<'a> {
                         written = writeln!(out, "{more}");
                     }
                 }
-                drop(out);
+                // The pager reads to its end once its input closes.
                 drop(piped);
                 if let Some(mut child) = child {
                     child.wait()?;
