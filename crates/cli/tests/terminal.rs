@@ -202,7 +202,7 @@ fn ctrl_c_stops_a_long_listing_and_the_prompt_goes_on() {
 }
 
 #[test]
-fn ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves() {
+fn ctrl_c_at_the_prompt_clears_the_line_ctrl_l_the_screen_and_ctrl_d_leaves() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut t = Terminal::on_a_core(data.path());
     t.type_in("findjsob");
@@ -212,6 +212,10 @@ fn ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_leaves() {
     let info = t.run("info");
     assert!(info.contains("pid "), "{info}");
     assert!(!info.contains("unknown command"), "{info}");
+    // Ctrl-L clears the screen (the terminal's clear sequence) and redraws the prompt.
+    t.type_in("\x0c");
+    t.expect("\x1b[H\x1b[J");
+    t.expect(PROMPT);
     t.type_in("\x04");
     let status = t.exit_status();
     assert!(
