@@ -110,6 +110,8 @@ fn the_whole_command_line_is_read_from_the_stack() {
             f.version,
             f.scenario
         );
+        // And says where it was read.
+        assert_eq!(info["command_line_source"], "initial stack");
     }
     assert!(
         long > 0,

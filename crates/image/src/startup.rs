@@ -112,6 +112,16 @@ impl ProcessImage {
         }
     }
 
+    /// Where [`ProcessImage::command_line`] comes from: `"initial stack"` (argv, whole) or
+    /// `"core record"` (the kernel's `pr_psargs`, cut at 80 bytes); `None` when neither is
+    /// there.
+    pub fn command_line_source(&self) -> Option<&'static str> {
+        match self.startup() {
+            Some(s) if !s.argv.is_empty() => Some("initial stack"),
+            _ => self.core().process().map(|_| "core record"),
+        }
+    }
+
     /// The address of the auxiliary vector on the stack: the highest word-aligned place below
     /// `anchor` where its first two entries (`words`) are.
     fn find_auxv(&self, anchor: u64, words: [u64; 4]) -> Option<u64> {

@@ -25,6 +25,9 @@ pub struct Info {
     core_bytes: u64,
     pid: Option<u32>,
     command_line: Option<String>,
+    /// Where the command line was read: `initial stack` (argv, whole) or `core record` (the
+    /// kernel's copy, cut at 80 bytes).
+    command_line_source: Option<&'static str>,
     signal: Option<Signal>,
     threads: usize,
     crashed_tid: Option<u32>,
@@ -180,6 +183,7 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>, heap: HeapI
         core_bytes: core.len(),
         pid: core.process().map(|p| p.pid),
         command_line: image.command_line(),
+        command_line_source: image.command_line_source(),
         signal: core.signal().map(|s| Signal {
             number: s.signo,
             name: s.name(),
@@ -255,7 +259,16 @@ impl Info {
                 "process",
                 format!("pid {}", self.pid.map_or_else(unknown, |p| p.to_string())),
             ),
-            ("command", self.command_line.clone().unwrap_or_else(unknown)),
+            (
+                "command",
+                match (&self.command_line, self.command_line_source) {
+                    (Some(c), Some("core record")) => {
+                        format!("{c} (the core's record, cut at 80 bytes: the stack was not found)")
+                    }
+                    (Some(c), _) => c.clone(),
+                    (None, _) => unknown(),
+                },
+            ),
         ];
         let signal = match &self.signal {
             Some(s) => {
