@@ -140,6 +140,8 @@ pub struct Dominators {
     /// The roots found as words of native memory that the virtual root holds (those nothing
     /// else reaches), sorted.
     linked_fallback: Vec<u32>,
+    /// Per object id, a bit: reached from a root other than a word of native memory.
+    by_roots: Vec<u64>,
 }
 
 impl Dominators {
@@ -167,7 +169,7 @@ impl Dominators {
             .collect();
         held_by_v8.sort_unstable();
         held_by_v8.dedup();
-        let (distance, page) = distances(
+        let (distance, page, by_roots) = distances(
             &forward,
             n,
             &[&sets.user, &sets.primary, &held_by_v8, &sets.fallback],
@@ -230,7 +232,18 @@ impl Dominators {
             retained: by_number,
             distance,
             linked_fallback,
+            by_roots,
         }
+    }
+
+    /// Whether a root other than a word of native memory reaches object `id`: false for an
+    /// object that only such words (which may be stale: freed memory keeps its contents) or
+    /// nothing at all reach.
+    pub fn reached_by_roots(&self, id: u32) -> bool {
+        let id = id as usize;
+        self.by_roots
+            .get(id / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
     /// The bytes object `id` keeps alive (its own included); `None` when no root reaches it.
@@ -384,6 +397,7 @@ impl Dominators {
             + self.retained.len() * 8
             + self.distance.len() * 4
             + self.linked_fallback.len() * 4
+            + self.by_roots.len() * 8
     }
 }
 
@@ -700,19 +714,26 @@ fn eval(
 /// then, for what is left, from the other roots of each phase in turn. A WeakMap value is one
 /// hop beyond the later of its key and its table (DevTools' rule: both hold it), unless
 /// something else reaches it sooner. Also returns which objects the first phase reached: the
-/// page-owned ones.
+/// page-owned ones, and, as a bitset, which objects a phase before the last reached (the last
+/// is the words of native memory, which may be stale).
 fn distances(
     forward: &Graph,
     n: usize,
     phases: &[&[u32]],
     ephemerons: &Ephemerons,
-) -> (Vec<u32>, Vec<bool>) {
+) -> (Vec<u32>, Vec<bool>, Vec<u64>) {
     let mut distance = vec![0u32; n];
     let mut page = Vec::new();
+    let mut before_last = vec![0u64; n.div_ceil(64)];
     // Per WeakMap entry: whether one of its key and table has been reached already.
     let mut half_reached = vec![false; ephemerons.entries().len()];
     let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
     for (i, phase) in phases.iter().enumerate() {
+        if i + 1 == phases.len() {
+            for (id, _) in distance.iter().enumerate().filter(|(_, &d)| d > 0) {
+                before_last[id / 64] |= 1 << (id % 64);
+            }
+        }
         for &id in *phase {
             if distance[id as usize] == 0 {
                 distance[id as usize] = 1;
@@ -759,5 +780,5 @@ fn distances(
     if page.is_empty() {
         page = vec![false; n];
     }
-    (distance, page)
+    (distance, page, before_last)
 }

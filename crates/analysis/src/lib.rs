@@ -57,5 +57,5 @@ pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;
 pub use roots::{RootKind, Roots};
-pub use session::{Analysis, FrameLocals, IsolateSummary, Progress, Stage};
+pub use session::{Analysis, FrameLocals, IsolateSummary, Progress, Reach, Stage};
 pub use stacks::{AsyncFrame, JsFrame, NamedFrame, NamedKind, Place, PositionSource, ThreadStack};

@@ -60,6 +60,18 @@ pub struct FrameLocals {
     pub variables: Vec<(String, String)>,
 }
 
+/// What reaches an object (see [`Analysis::reach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A GC root: a global object, a native context, a stack word, an isolate's data.
+    Roots,
+    /// Only words of native memory, which may be stale (freed memory keeps its contents): most
+    /// likely garbage a GC would free.
+    NativeMemoryOnly,
+    /// Nothing: garbage a GC would free; it keeps nothing alive.
+    Nothing,
+}
+
 /// One isolate of the process: a V8 heap and the thread that runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IsolateSummary {
@@ -267,13 +279,19 @@ impl<'a> Analysis<'a> {
         object_id(&self.model, self.index(), addr)
     }
 
-    /// Whether a GC root reaches the object at `addr` by strong references (the dominator
-    /// tree's reach, built by the first call); `None` for an address that is no indexed object
-    /// (read-only objects, alive as long as the isolate). A holder that is not reached is
-    /// garbage a GC would free: it holds nothing alive.
-    pub fn reachable(&self, addr: u64) -> Option<bool> {
+    /// What reaches the object at `addr` by strong references (the dominator tree's reach,
+    /// built by the first call); `None` for an address that is no indexed object (read-only
+    /// objects, alive as long as the isolate).
+    pub fn reach(&self, addr: u64) -> Option<Reach> {
         let id = self.object_id(addr).ok()?;
-        Some(self.dominators().reached(id))
+        let d = self.dominators();
+        Some(if d.reached_by_roots(id) {
+            Reach::Roots
+        } else if d.reached(id) {
+            Reach::NativeMemoryOnly
+        } else {
+            Reach::Nothing
+        })
     }
 
     /// `count` words of memory from `addr` on, as far as the core holds them, each with the

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
-use coroner_analysis::{PropertyMatch, Reference};
+use coroner_analysis::{PropertyMatch, Reach, Reference};
 use serde::Serialize;
 
 use super::{object_address, CommandError, Page};
@@ -42,7 +42,7 @@ pub struct FindRefsArgs {
 }
 
 /// One reference, as printed. JSON: `{"address", "holder", "edge", "text", "kind", "name"?,
-/// "index"?, "via"?, "slot"?, "target"?, "value"?, "weak", "reachable"?}`.
+/// "index"?, "via"?, "slot"?, "target"?, "value"?, "weak", "reachable"?, "native_only"?}`.
 #[derive(Debug, Serialize)]
 pub struct RefRow {
     /// The holder's address.
@@ -80,6 +80,19 @@ pub struct RefRow {
     /// false marks garbage, which keeps nothing alive.
     #[serde(skip_serializing_if = "Option::is_none")]
     reachable: Option<bool>,
+    /// An unreachable holder that words of native memory (maybe stale) still point at.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    native_only: bool,
+}
+
+/// `reachable` and `native_only` of a holder.
+fn reach_fields(reach: Option<Reach>) -> (Option<bool>, bool) {
+    match reach {
+        None => (None, false),
+        Some(Reach::Roots) => (Some(true), false),
+        Some(Reach::NativeMemoryOnly) => (Some(false), true),
+        Some(Reach::Nothing) => (Some(false), false),
+    }
 }
 
 /// The references listed. JSON: an array of rows.
@@ -95,7 +108,8 @@ pub struct RefList {
     total: usize,
 }
 
-fn row(r: &Reference, target: bool, reachable: Option<bool>) -> RefRow {
+fn row(r: &Reference, target: bool, reach: Option<Reach>) -> RefRow {
+    let (reachable, native_only) = reach_fields(reach);
     let (name, index) = edge_parts(&r.edge);
     RefRow {
         address: hex(r.holder),
@@ -111,10 +125,12 @@ fn row(r: &Reference, target: bool, reachable: Option<bool>) -> RefRow {
         value: None,
         weak: r.weak,
         reachable,
+        native_only,
     }
 }
 
-fn property_row(m: &PropertyMatch, short: String, reachable: Option<bool>) -> RefRow {
+fn property_row(m: &PropertyMatch, short: String, reach: Option<Reach>) -> RefRow {
+    let (reachable, native_only) = reach_fields(reach);
     let (name, index) = edge_parts(&m.edge);
     RefRow {
         address: hex(m.holder),
@@ -134,6 +150,7 @@ fn property_row(m: &PropertyMatch, short: String, reachable: Option<bool>) -> Re
         }),
         weak: false,
         reachable,
+        native_only,
     }
 }
 
@@ -150,7 +167,7 @@ pub fn run(
             .iter()
             .map(|m| {
                 let short = analysis.model().short(m.value);
-                property_row(m, short, analysis.reachable(m.holder))
+                property_row(m, short, analysis.reach(m.holder))
             })
             .collect();
         let summary = format!(
@@ -163,7 +180,7 @@ pub fn run(
         let found = analysis.holding_string(text).map_err(|e| e.to_string())?;
         let rows: Vec<RefRow> = found
             .iter()
-            .map(|r| row(r, true, analysis.reachable(r.holder)))
+            .map(|r| row(r, true, analysis.reach(r.holder)))
             .collect();
         let summary = format!(
             "{} {} holding the string {text:?}",
@@ -186,7 +203,7 @@ pub fn run(
         let rows: Vec<RefRow> = found
             .references
             .iter()
-            .map(|r| row(r, false, analysis.reachable(r.holder)))
+            .map(|r| row(r, false, analysis.reach(r.holder)))
             .collect();
         let mut summary = format!(
             "{} reference{} to {:#x} ({})",
@@ -242,7 +259,9 @@ impl Report for RefList {
                 write!(out, " = {v}")?;
             }
             let mut notes = Vec::new();
-            if r.reachable == Some(false) {
+            if r.native_only {
+                notes.push("unreachable but for a word of native memory, maybe stale".to_string());
+            } else if r.reachable == Some(false) {
                 notes.push("unreachable".to_string());
             }
             if r.weak {
