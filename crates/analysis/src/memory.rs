@@ -65,52 +65,70 @@ pub struct RegisterValue {
     pub points_to: Option<Pointee>,
 }
 
-/// The registers thread `tid` stopped with (its innermost frame's), each with what it points
-/// to; empty when the core has no such thread.
-pub(crate) fn registers(
-    image: &ProcessImage,
-    model: &HeapModel<'_>,
-    index: &ObjectIndex,
-    refs: Option<&ReverseIndex>,
-    tid: u32,
-) -> Vec<RegisterValue> {
-    let Some(thread) = image.core().threads().iter().find(|t| t.tid == tid) else {
-        return Vec::new();
-    };
-    let unwinder = Unwinder::new(image);
-    REGISTER_NAMES
-        .iter()
-        .filter_map(|&name| {
-            let value = thread.regs.named(name)?;
-            Some(RegisterValue {
-                name,
-                value,
-                points_to: object(model, index, refs, value).or_else(|| file(&unwinder, value)),
-            })
-        })
-        .collect()
+/// What values point to, named: the heap's objects first, then the mapped files.
+pub(crate) struct Pointees<'m, 'a> {
+    image: &'a ProcessImage,
+    model: &'m HeapModel<'a>,
+    index: &'m ObjectIndex,
+    refs: Option<&'m ReverseIndex>,
+    unwinder: Unwinder<'a>,
 }
 
-/// The words of `count` from `addr` on, as far as the core holds them.
-pub(crate) fn memory_words(
-    image: &ProcessImage,
-    model: &HeapModel<'_>,
-    index: &ObjectIndex,
-    refs: Option<&ReverseIndex>,
-    addr: u64,
-    count: usize,
-) -> Vec<MemoryWord> {
-    let unwinder = Unwinder::new(image);
-    image
-        .read_words(addr, count)
-        .into_iter()
-        .zip((0u64..).map(|i| addr.wrapping_add(i.wrapping_mul(8))))
-        .map(|(value, at)| MemoryWord {
-            addr: at,
-            value,
-            points_to: object(model, index, refs, value).or_else(|| file(&unwinder, value)),
-        })
-        .collect()
+impl<'m, 'a> Pointees<'m, 'a> {
+    /// Names with `model`'s objects (`index`; holders named with `refs` when built) and
+    /// `image`'s files.
+    pub(crate) fn new(
+        image: &'a ProcessImage,
+        model: &'m HeapModel<'a>,
+        index: &'m ObjectIndex,
+        refs: Option<&'m ReverseIndex>,
+    ) -> Pointees<'m, 'a> {
+        Pointees {
+            image,
+            model,
+            index,
+            refs,
+            unwinder: Unwinder::new(image),
+        }
+    }
+
+    /// What `value` points to.
+    fn pointee(&self, value: u64) -> Option<Pointee> {
+        object(self.model, self.index, self.refs, value).or_else(|| file(&self.unwinder, value))
+    }
+
+    /// The registers thread `tid` stopped with (its innermost frame's), each with what it
+    /// points to; empty when the core has no such thread.
+    pub(crate) fn registers(&self, tid: u32) -> Vec<RegisterValue> {
+        let Some(thread) = self.image.core().threads().iter().find(|t| t.tid == tid) else {
+            return Vec::new();
+        };
+        REGISTER_NAMES
+            .iter()
+            .filter_map(|&name| {
+                let value = thread.regs.named(name)?;
+                Some(RegisterValue {
+                    name,
+                    value,
+                    points_to: self.pointee(value),
+                })
+            })
+            .collect()
+    }
+
+    /// The words of `count` from `addr` on, as far as the core holds them.
+    pub(crate) fn words(&self, addr: u64, count: usize) -> Vec<MemoryWord> {
+        self.image
+            .read_words(addr, count)
+            .into_iter()
+            .zip((0u64..).map(|i| addr.wrapping_add(i.wrapping_mul(8))))
+            .map(|(value, at)| MemoryWord {
+                addr: at,
+                value,
+                points_to: self.pointee(value),
+            })
+            .collect()
+    }
 }
 
 /// The heap object `value` points to, tagged or raw.

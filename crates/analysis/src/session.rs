@@ -15,7 +15,7 @@ use crate::dominators::Dominators;
 use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
-use crate::memory::{memory_words, registers, MemoryWord, RegisterValue};
+use crate::memory::{MemoryWord, Pointees, RegisterValue};
 use crate::refs::{
     holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
     RefsError,
@@ -297,25 +297,17 @@ impl<'a> Analysis<'a> {
     /// `count` words of memory from `addr` on, as far as the core holds them, each with the
     /// heap object, function or file its value points to (`x`).
     pub fn memory_words(&self, addr: u64, count: usize) -> Vec<MemoryWord> {
-        memory_words(
-            self.image,
-            &self.model,
-            self.index(),
-            self.refs_if_built(),
-            addr,
-            count,
-        )
+        self.pointees().words(addr, count)
     }
 
     /// The registers thread `tid` stopped with, each with what it points to (`registers`).
     pub fn thread_registers(&self, tid: u32) -> Vec<RegisterValue> {
-        registers(
-            self.image,
-            &self.model,
-            self.index(),
-            self.refs_if_built(),
-            tid,
-        )
+        self.pointees().registers(tid)
+    }
+
+    /// What values point to, named with this heap's objects and the process's files.
+    fn pointees(&self) -> Pointees<'_, 'a> {
+        Pointees::new(self.image, &self.model, self.index(), self.refs_if_built())
     }
 
     /// The references to the object at `addr`, named (`findrefs ADDR`).
