@@ -384,7 +384,10 @@ fn check_heap(t: &Value, extra: &Value, leaked: bool, what: &str) {
 /// it allocated. The old, code and trusted spaces may count what is still free of allocation
 /// areas coroner does not find (background threads' and code space's), which a compile job in
 /// flight can make a few hundred KiB (414 KiB seen on 24.21.0): up to a page more for the old
-/// space, a megabyte for the others.
+/// space, a megabyte for the others. They may also count as much less: between the record and
+/// the crash, V8's concurrent sweeper can finish a page (what it frees counted as used until
+/// then: 253 KiB of old space seen once on a 26.10.0 segv core built by CI) and a compile job
+/// can open a fresh allocation area in code space (229 KiB less in that same core).
 fn check_used(heap: &Value, recorded: &Value, what: &str) {
     /// What the scenario's last steps may allocate in the old and new spaces.
     const SLACK: u64 = 64 << 10;
@@ -410,8 +413,13 @@ fn check_used(heap: &Value, recorded: &Value, what: &str) {
         "old_space" => PAGE + SLACK,
         _ => 4 * PAGE,
     };
+    let below = if name.contains("large_object") || name == "new_space" {
+        0
+    } else {
+        bound
+    };
     assert!(
-        ours >= theirs && ours - theirs <= bound,
+        ours.saturating_add(below) >= theirs && ours.saturating_sub(theirs) <= bound,
         "{what}: {name} used {ours}, V8 said {theirs}"
     );
 }
