@@ -11,9 +11,9 @@
 //! JavaScript frames and isolate data (which let go of it when the frame returns or the
 //! engine moves on), then from stack words found by a conservative scan (a native frame's, or
 //! a JS frame's word that no variable holds: it may be stale, or an integer that looks like the
-//! address), even when a later path is longer. Paths from native memory are shown only when no other root
-//! gives one: freed memory keeps stale words (a heap snapshot taken before the dump leaves a
-//! pointer to nearly every object in malloc'd memory), so such a path is a last resort.
+//! address), even when a later path is longer. Paths from native memory are shown only when no
+//! other root gives one: freed memory keeps stale words (a heap snapshot taken before the dump
+//! leaves a pointer to nearly every object in malloc'd memory), so such a path is a last resort.
 //!
 //! **Search.** Breadth-first over the [`ReverseIndex`], from the object back towards the
 //! roots, level by level, each object visited once, bounded by a depth and a number of
@@ -174,8 +174,8 @@ pub(crate) fn retainers(
     let mut next = vec![UNSEEN; n];
     let addr = |id: u32| index.addrs().get(id as usize).copied().unwrap_or(0);
     let mut found: Vec<u32> = Vec::new();
-    // Roots a user cannot act on, in the order met: native frames' stack words found by a
-    // conservative scan (shown after the others when they give too few paths), and words of
+    // Roots a user cannot act on, in the order met: stack words found by the conservative scan
+    // that no frame is known to hold (shown after the others when they give too few paths), and words of
     // native memory (shown only when nothing else gives a path).
     let mut conservative: Vec<u32> = Vec::new();
     let mut fallback: Vec<u32> = Vec::new();

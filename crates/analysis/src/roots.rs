@@ -67,7 +67,8 @@ impl RootKind {
         matches!(self, RootKind::Global | RootKind::NativeContext)
     }
 
-    /// Whether the root was found by a conservative scan of a native frame's stack words:
+    /// Whether the root is a stack word found by the conservative scan that no frame is known
+    /// to hold (a native or V8 frame's word, or a JS frame's word pointing at no JS value):
     /// paths from it come after the paths a user can act on (globals, closures, JS frames).
     pub fn is_conservative(&self) -> bool {
         matches!(
