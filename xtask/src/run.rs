@@ -26,6 +26,8 @@ use crate::scenario::Scenario;
 pub const CORE: &str = "core";
 /// The expectations of a fixture.
 pub const EXPECT: &str = "expect.json";
+/// The earlier core of a scenario that dumps twice (`harness.earlierCore()`), in its directory.
+pub const EARLIER_CORE: &str = "earlier/core";
 /// The heap snapshot of a fixture.
 pub const SNAPSHOT: &str = "snapshot.heapsnapshot";
 /// The cache key of a fixture.
@@ -195,12 +197,18 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
     let core =
         take_core(job, &tmp, dumper, status).map_err(|message| Failure::with_log(message, &log))?;
     check(job, exe, &tmp, dumper).map_err(|message| Failure::with_log(message, &log))?;
-    if dumper == Dumper::Gdb {
-        // gdb writes every page, including reserved-but-untouched ones, as zeros: punch them
-        // out so the core is sparse like the kernel's (same bytes, a fraction of the disk).
+    // gdb writes every page, including reserved-but-untouched ones, as zeros: punch them out
+    // so the core is sparse like the kernel's (same bytes, a fraction of the disk). An earlier
+    // core (`harness.earlierCore()`) is always gdb's.
+    let earlier = tmp.join(EARLIER_CORE);
+    let gdb_cores = [
+        (dumper == Dumper::Gdb).then_some(&core),
+        earlier.is_file().then_some(&earlier),
+    ];
+    for gdb_core in gdb_cores.into_iter().flatten() {
         let _ = Command::new("fallocate")
             .arg("--dig-holes")
-            .arg(&core)
+            .arg(gdb_core)
             .stderr(Stdio::null())
             .status();
     }

@@ -1,7 +1,7 @@
 //! Scenarios: the programs whose cores the fixtures are.
 //!
 //! Every `fixtures/*.js` is a scenario of the default set, dumped as abort, gcore and live
-//! cores on every pinned version. Every `fixtures/crashes/*.js` is a crash scenario, also of the
+//! cores on every pinned version (or the kinds its header names: `// kinds: gcore live`). Every `fixtures/crashes/*.js` is a crash scenario, also of the
 //! default set: the process dies by itself (one `crash` core per version), as its header says:
 //! `// node-options: ...` (node's flags), `// signal: SIGABRT` (what it dies of), and
 //! `// addon: support/x.c` (a native addon the xtask compiles for it). `fixtures/large/large.js`
@@ -81,19 +81,38 @@ impl Scenario {
 
 /// The default set: every `fixtures/*.js`, sorted by name.
 pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
-    let mut scenarios: Vec<Scenario> = scripts_in(&layout.sources)?
-        .into_iter()
-        .map(|(name, script)| Scenario {
+    let mut scenarios = Vec::new();
+    for (name, script) in scripts_in(&layout.sources)? {
+        let text = std::fs::read_to_string(&script)
+            .context(|| format!("cannot read {}", script.display()))?;
+        let kinds = match header(&text, "kinds") {
+            None => Kind::ALL.to_vec(),
+            Some(list) => list
+                .split_whitespace()
+                .map(|k| {
+                    Kind::ALL
+                        .into_iter()
+                        .find(|kind| kind.as_str() == k)
+                        .ok_or_else(|| {
+                            Error::new(format!(
+                                "{}: unknown kind {k:?} in `// kinds:`",
+                                script.display()
+                            ))
+                        })
+                })
+                .collect::<Result<_>>()?,
+        };
+        scenarios.push(Scenario {
             name,
             script,
             node_args: Vec::new(),
-            kinds: Kind::ALL.to_vec(),
+            kinds,
             default_version_only: false,
             timeout: Duration::from_secs(180),
             signal: None,
             addon: None,
-        })
-        .collect();
+        });
+    }
     if scenarios.is_empty() {
         return Err(Error::new(format!(
             "no scenarios (*.js) in {}",
@@ -113,12 +132,7 @@ pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
     for (name, path) in scripts_in(&dir)? {
         let text =
             std::fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
-        let header = |key: &str| {
-            text.lines()
-                .take_while(|l| l.starts_with("//") || l.starts_with("'use strict'"))
-                .find_map(|l| l.strip_prefix(&format!("// {key}: ")))
-                .map(str::trim)
-        };
+        let header = |key: &str| header(&text, key);
         let signal = header("signal").and_then(signal_number).ok_or_else(|| {
             Error::new(format!("{}: no `// signal: SIGxxx` header", path.display()))
         })?;
@@ -137,6 +151,15 @@ pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
     }
     scenarios.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(scenarios)
+}
+
+/// The value of a scenario's header line `// KEY: value` (the comment lines at its top).
+fn header<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+    let prefix = format!("// {key}: ");
+    text.lines()
+        .take_while(|l| l.starts_with("//") || l.starts_with("'use strict'"))
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(str::trim)
 }
 
 /// The scripts directly in `dir` (`NAME.js`, files only), as `(NAME, path)`.
@@ -260,6 +283,7 @@ mod tests {
             "stack",
             "strings",
             "workers",
+            "growth",
             "oom",
             "uncaught-timer",
             "uncaught-fs",

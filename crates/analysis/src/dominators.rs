@@ -369,6 +369,48 @@ impl Dominators {
         totals
     }
 
+    /// The bytes the roots keep alive: every object a root reaches.
+    pub fn reachable_bytes(&self) -> u64 {
+        self.retained.get(ROOT as usize).copied().unwrap_or(0)
+    }
+
+    /// The objects that keep at least `min` bytes alive, each with what it dominates
+    /// immediately (ids, largest retained size first): the candidates of a leak report. The
+    /// walk goes down the tree from the roots only through objects of at least `min` bytes, so
+    /// it visits at most `reachable_bytes / min` objects per level of the tree.
+    pub(crate) fn large(&self, min: u64) -> Vec<(u32, Vec<u32>)> {
+        let children = self.children();
+        let min = min.max(1);
+        let mut out = Vec::new();
+        let mut stack = vec![ROOT];
+        while let Some(k) = stack.pop() {
+            let (from, to) = (children.0[k as usize], children.0[k as usize + 1]);
+            let mut below: Vec<u32> = children.1[from as usize..to as usize].to_vec();
+            below.sort_by_key(|&c| std::cmp::Reverse(self.retained[c as usize]));
+            stack.extend(
+                below
+                    .iter()
+                    .copied()
+                    .take_while(|&c| self.retained[c as usize] >= min),
+            );
+            if k != ROOT {
+                let ids = below.iter().map(|&c| self.vertex[c as usize]).collect();
+                out.push((self.vertex[k as usize], ids));
+            }
+        }
+        out
+    }
+
+    /// Every object a root reaches with its immediate dominator (`None`: the roots), each
+    /// after its dominator.
+    pub(crate) fn top_down(&self) -> impl Iterator<Item = (u32, Option<u32>)> + '_ {
+        self.vertex
+            .iter()
+            .zip(&self.idom)
+            .skip(1)
+            .map(|(&id, &d)| (id, (d != ROOT).then(|| self.vertex[d as usize])))
+    }
+
     /// The dominator tree's children of each number, as compressed rows (offsets, numbers).
     fn children(&self) -> (Vec<u32>, Vec<u32>) {
         let count = self.vertex.len();

@@ -27,11 +27,13 @@
 //! ```
 
 mod census;
+mod diff;
 mod dominators;
 mod ephemerons;
 mod heapsnapshot;
 mod index;
 mod instances;
+mod leaks;
 mod memory;
 mod names;
 mod refs;
@@ -45,6 +47,7 @@ pub mod triage;
 pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
+pub use diff::{ClassGrowth, Growth, GrowthOptions, PathGrowth};
 pub use dominators::{Dominator, Dominators};
 pub use heapsnapshot::{
     node_id, object_of_node_id, EdgeLabel, EdgeOrigin, EdgeType, NodeType, SnapshotEdge,
@@ -52,6 +55,9 @@ pub use heapsnapshot::{
 };
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};
+pub use leaks::{
+    LeakOptions, Leaks, Pattern, Suspect, DOMINATOR_SHARE, MAX_HASHED_LENGTH, MIN_ENTRIES,
+};
 pub use memory::{MemoryWord, Pointee, RegisterValue};
 pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};

@@ -41,6 +41,10 @@ pub enum Stage {
     Dominators,
     /// Writing a heap snapshot file.
     WritingSnapshot,
+    /// Looking for leak suspects (and reading every string to find duplicates).
+    FindingLeaks,
+    /// Matching the objects of two cores by path, to see what grew.
+    ComparingCores,
 }
 
 /// Told when a [`Stage`] starts and ends (a front end shows a spinner meanwhile).

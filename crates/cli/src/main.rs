@@ -36,7 +36,11 @@ fn main() -> ExitCode {
     if raw[0] == "help" && !std::path::Path::new("help").exists() {
         return help(&raw);
     }
-    let args = match Args::try_parse() {
+    let parsed = match diff_words(&raw) {
+        Some(words) => Args::try_parse_from(words),
+        None => Args::try_parse(),
+    };
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_UNUSABLE } else { 0 };
@@ -61,6 +65,19 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_UNUSABLE)
         }
     }
+}
+
+/// `coroner diff OLD NEW [OPTIONS]` as `coroner NEW -c 'diff OLD' [OPTIONS]` (unless a core
+/// is really called `diff`): the command line of comparing two cores from the shell.
+fn diff_words(raw: &[std::ffi::OsString]) -> Option<Vec<std::ffi::OsString>> {
+    if raw.len() < 3 || raw[0] != "diff" || std::path::Path::new("diff").exists() {
+        return None;
+    }
+    let old = raw[1].to_string_lossy().into_owned();
+    let mut words = vec!["coroner".into(), raw[2].clone(), "-c".into()];
+    words.push(format!("diff {}", words::join(&[old])).into());
+    words.extend(raw[3..].iter().cloned());
+    Some(words)
 }
 
 /// `coroner help [COMMAND]`: the same text as `help [COMMAND]` at the prompt.

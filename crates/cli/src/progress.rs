@@ -58,6 +58,8 @@ impl coroner_analysis::Progress for Spinners {
             Stage::FindingRoots => "finding GC roots",
             Stage::Dominators => "computing retained sizes",
             Stage::WritingSnapshot => "writing the heap snapshot",
+            Stage::FindingLeaks => "looking for leak suspects",
+            Stage::ComparingCores => "matching the objects of the two cores",
         };
         if let Ok(mut current) = self.current.lock() {
             *current = Some(Progress::spinner(self.enabled, message));

@@ -24,17 +24,21 @@ use crate::report::{self, TextStyle};
 
 /// Opens the core named on the command line and reports, once, what was not found.
 pub fn open_image(args: &Args) -> Result<ProcessImage, ImageError> {
-    let options = OpenOptions {
-        exe: args.exe.clone(),
-        sysroot: args.sysroot.clone(),
-        lib_paths: args.lib_paths.clone(),
-        core_only: args.core_only,
-    };
-    let image = ProcessImage::open(&args.core, &options)?;
+    let image = ProcessImage::open(&args.core, &open_options(args))?;
     for w in image.warnings() {
         eprintln!("coroner: warning: {w}");
     }
     Ok(image)
+}
+
+/// How the command line says to open cores (its own, and the older core of `diff`).
+fn open_options(args: &Args) -> OpenOptions {
+    OpenOptions {
+        exe: args.exe.clone(),
+        sysroot: args.sysroot.clone(),
+        lib_paths: args.lib_paths.clone(),
+        core_only: args.core_only,
+    }
 }
 
 /// An open core and the settings commands run with.
@@ -62,6 +66,8 @@ pub struct Session<'a> {
     pagination: Cell<bool>,
     /// The terminal's height, when the prompt runs in one (set before each command).
     screen_rows: Cell<Option<usize>>,
+    /// How the core was opened: another core of the same process (`diff OLD`) is opened so.
+    open_options: OpenOptions,
 }
 
 /// What running one line amounted to.
@@ -98,6 +104,7 @@ impl<'a> Session<'a> {
             node_version: args.node_version.clone(),
             pagination: Cell::new(!args.no_pager),
             screen_rows: Cell::new(None),
+            open_options: open_options(args),
         }
     }
 
@@ -114,9 +121,14 @@ impl<'a> Session<'a> {
     /// V8's layout for this core: its own build's (or the table covering its release), or the
     /// release `--node-version` names.
     pub fn chosen_layout(&self) -> Result<Layout, LayoutError> {
+        self.layout_of(self.image)
+    }
+
+    /// V8's layout for `image`, as [`Session::chosen_layout`] chooses it.
+    fn layout_of(&self, image: &ProcessImage) -> Result<Layout, LayoutError> {
         match &self.node_version {
-            Some(release) => Layout::load_with_table(self.image, release),
-            None => Layout::load(self.image),
+            Some(release) => Layout::load_with_table(image, release),
+            None => Layout::load(image),
         }
     }
 
@@ -130,21 +142,41 @@ impl<'a> Session<'a> {
     /// (references, stacks, roots) are built by the analyses as commands ask for them, with a
     /// spinner while they run.
     pub fn analysis(&self) -> Result<&Analysis<'a>, String> {
-        let opened = self.analysis.get_or_init(|| {
-            let progress = Progress::spinner(self.progress, "reading the V8 heap");
-            let layout = self.chosen_layout().map_err(|e| e.to_string())?;
-            if let Some(w) = Layout::warning(&layout) {
-                progress.finish();
-                eprintln!("coroner: warning: {w}");
-            }
-            let model = HeapModel::open_with_layout(self.image, layout)
-                .map_err(|e| e.to_string())?
-                .with_interrupt(Arc::clone(&self.interrupted));
-            progress.finish();
-            Ok(Analysis::new(self.image, model)
-                .with_progress(std::sync::Arc::new(Spinners::new(self.progress))))
-        });
+        let opened = self
+            .analysis
+            .get_or_init(|| self.analysis_of(self.image, "reading the V8 heap"));
         opened.as_ref().map_err(Clone::clone)
+    }
+
+    /// Another core, opened as this one was (the same executable options): the older core of
+    /// `diff OLD`. Its warnings are printed, marked with its path.
+    pub fn open_other(&self, core: &std::path::Path) -> Result<ProcessImage, String> {
+        let image = ProcessImage::open(core, &self.open_options)
+            .map_err(|e| format!("{}: {e}", core.display()))?;
+        for w in image.warnings() {
+            eprintln!("coroner: warning: {}: {w}", core.display());
+        }
+        Ok(image)
+    }
+
+    /// The analyses of `image` (this session's core, or another), with this session's layout
+    /// choice, progress and Ctrl-C.
+    pub fn analysis_of<'i>(
+        &self,
+        image: &'i ProcessImage,
+        what: &'static str,
+    ) -> Result<Analysis<'i>, String> {
+        let progress = Progress::spinner(self.progress, what);
+        let layout = self.layout_of(image).map_err(|e| e.to_string())?;
+        if let Some(w) = Layout::warning(&layout) {
+            progress.finish();
+            eprintln!("coroner: warning: {w}");
+        }
+        let model = HeapModel::open_with_layout(image, layout)
+            .map_err(|e| e.to_string())?
+            .with_interrupt(Arc::clone(&self.interrupted));
+        progress.finish();
+        Ok(Analysis::new(image, model).with_progress(Arc::new(Spinners::new(self.progress))))
     }
 
     /// The selected thread (an index into [`Analysis::stacks`]).

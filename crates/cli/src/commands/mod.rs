@@ -3,6 +3,7 @@
 //! Every command parses its own options with clap, so `help CMD` and errors come out the same way
 //! everywhere, and every command takes `--json`.
 
+mod diff;
 mod disasm;
 mod dominators;
 mod examine;
@@ -11,6 +12,7 @@ mod findjsobjects;
 mod findrefs;
 mod info;
 mod inspect;
+mod leaks;
 mod retainers;
 mod set;
 mod snapshot;
@@ -182,6 +184,19 @@ enum Command {
         after_help = "Examples:\n  dominators\n  dominators -n 5\n  dominators 0x3a8f1c2e4b51\n  dominators --json | jq '.dominated[0]'"
     )]
     Dominators(dominators::DominatorsArgs),
+    /// Leak suspects: what keeps most of the heap alive, in which pattern (a growing
+    /// collection, a closure holding large data, one dominating object, duplicated strings),
+    /// and the path that holds it.
+    #[command(
+        after_help = "Examples:\n  leaks\n  leaks -n 3 --min-percent 5\n  leaks --json | jq '.suspects[0].path'"
+    )]
+    Leaks(leaks::LeaksArgs),
+    /// What grew since an earlier core of the same process: per constructor, and the
+    /// retainer paths that gained most (objects matched by path, not address).
+    #[command(
+        after_help = "Examples:\n  diff core.earlier\n  diff core.earlier --paths 3\n  diff core.earlier --json | jq '.paths[0]'\n\nFrom the shell: coroner diff OLD NEW (the same as coroner NEW -c 'diff OLD')."
+    )]
+    Diff(diff::DiffArgs),
     /// Write the heap as a V8 heap snapshot (.heapsnapshot) for Chrome DevTools or memlab.
     #[command(
         after_help = "Examples:\n  snapshot core.heapsnapshot\n  snapshot --isolate 1 worker.heapsnapshot\n\nIn DevTools: Memory, Load profile. An object shown as `Foo @123` is `inspect @123` here."
@@ -439,6 +454,8 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         }
         Command::Retainers(args) => Ok(Output::report(retainers::run(session, args)?)),
         Command::Dominators(args) => Ok(Output::report(dominators::run(session, args)?)),
+        Command::Diff(args) => Ok(Output::report(diff::run(session, args)?)),
+        Command::Leaks(args) => Ok(Output::report(leaks::run(session, args)?)),
         Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
