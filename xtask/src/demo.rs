@@ -2,9 +2,10 @@
 //!
 //! Makes the demo fixture (the `leak` scenario: a leaking HTTP server's abort core, made here
 //! with the default version's official Node build), builds coroner, and runs a short leak hunt
-//! on the core, each step printed as the command line that repeats it: `triage`,
-//! `findjsobjects`, `findjsinstances Session`, `retainers` of the first Session, `bt`. With
-//! arguments, runs those commands instead (`cargo xtask demo info 'help info'`).
+//! on the core, each step printed as the command line that repeats it: `triage`, `leaks`,
+//! `findjsobjects`, `findjsinstances Session`, `retainers` of the first Session, `diff` with the
+//! core the server was dumped as halfway, the page of `leaks --html`, and `bt`. With arguments,
+//! runs those commands instead (`cargo xtask demo info 'help info'`).
 
 use std::path::Path;
 use std::process::Command;
@@ -49,6 +50,7 @@ pub fn command(args: &[String]) -> Result<()> {
     eprintln!("demo: a leak hunt (each command can be run again as printed)\n");
     for step in [
         "triage",
+        "leaks -n 3",
         "findjsobjects -n 8",
         "findjsinstances Session -n 3",
     ] {
@@ -56,6 +58,22 @@ pub fn command(args: &[String]) -> Result<()> {
     }
     let first = first_instance(&coroner, &core, "Session")?;
     show(&coroner, &core, &[format!("retainers -n 1 {first}")])?;
+    let earlier = core.with_file_name(run::EARLIER_CORE);
+    show(
+        &coroner,
+        &core,
+        &[format!("diff {} -n 6 --paths 3", earlier.display())],
+    )?;
+    let page = layout.target_dir().join("demo-report.html");
+    show(
+        &coroner,
+        &core,
+        &[format!(
+            "leaks -n 3 --html {} --since {}",
+            page.display(),
+            earlier.display()
+        )],
+    )?;
     show(&coroner, &core, &["bt 12".to_string()])
 }
 

@@ -401,6 +401,37 @@ impl Dominators {
         out
     }
 
+    /// The top of the tree for a picture of it: the objects keeping the most bytes, taken
+    /// largest first from the roots down (an object only after its dominator), at most
+    /// `max_nodes` of them and none keeping less than `min_bytes`. Each is `(id, index in the
+    /// list of its dominator)`, `None` for objects only the roots dominate.
+    pub(crate) fn top(&self, max_nodes: usize, min_bytes: u64) -> Vec<(u32, Option<usize>)> {
+        let children = self.children();
+        let mut out = Vec::new();
+        // (retained, number, index of the dominator in `out`).
+        let mut frontier = std::collections::BinaryHeap::new();
+        let push =
+            |frontier: &mut std::collections::BinaryHeap<(u64, u32, usize)>, k: u32, at: usize| {
+                let (from, to) = (children.0[k as usize], children.0[k as usize + 1]);
+                for &c in &children.1[from as usize..to as usize] {
+                    let bytes = self.retained[c as usize];
+                    if bytes >= min_bytes {
+                        frontier.push((bytes, c, at));
+                    }
+                }
+            };
+        push(&mut frontier, ROOT, usize::MAX);
+        while out.len() < max_nodes {
+            let Some((_, k, at)) = frontier.pop() else {
+                break;
+            };
+            let index = out.len();
+            out.push((self.vertex[k as usize], (at != usize::MAX).then_some(at)));
+            push(&mut frontier, k, index);
+        }
+        out
+    }
+
     /// Every object a root reaches with its immediate dominator (`None`: the roots), each
     /// after its dominator.
     pub(crate) fn top_down(&self) -> impl Iterator<Item = (u32, Option<u32>)> + '_ {

@@ -42,6 +42,7 @@ mod reverse;
 mod roots;
 mod session;
 mod stacks;
+mod treemap;
 pub mod triage;
 
 pub use census::{
@@ -65,3 +66,4 @@ pub use reverse::ReverseIndex;
 pub use roots::{RootKind, Roots};
 pub use session::{Analysis, FrameLocals, IsolateSummary, Progress, Reach, Stage};
 pub use stacks::{AsyncFrame, JsFrame, NamedFrame, NamedKind, Place, PositionSource, ThreadStack};
+pub use treemap::TreeNode;

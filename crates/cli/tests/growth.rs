@@ -38,10 +38,7 @@ fn cache_path(f: &Fixture) -> String {
 }
 
 fn suspect<'d>(doc: &'d Value, why: &str) -> Option<&'d Value> {
-    doc["suspects"]
-        .as_array()?
-        .iter()
-        .find(|s| s["why"] == why)
+    doc["suspects"].as_array()?.iter().find(|s| s["why"] == why)
 }
 
 #[test]
@@ -72,7 +69,10 @@ fn leaks_ranks_the_growing_cache_first_and_names_the_closure_and_the_copies() {
             .iter()
             .map(|s| s["retained"].as_u64().unwrap_or(0))
             .collect();
-        assert!(retained.windows(2).all(|w| w[0] >= w[1]), "{label}: {retained:?}");
+        assert!(
+            retained.windows(2).all(|w| w[0] >= w[1]),
+            "{label}: {retained:?}"
+        );
         let threshold = doc["threshold"].as_u64().unwrap_or(u64::MAX);
         assert!(retained.iter().all(|&r| r >= threshold), "{label}");
 
@@ -143,8 +143,16 @@ fn diff_names_exactly_what_was_added_and_the_path_that_holds_it() {
         let rows = doc["rows"].as_array().expect("rows");
         let row = |name: &str| rows.iter().find(|r| r["name"] == name);
         let entry = row("CacheEntry").unwrap_or_else(|| panic!("{label}: no CacheEntry row"));
-        assert_eq!(entry["count_delta"].as_u64(), Some(added), "{label}: {entry}");
-        assert_eq!(entry["count_old"].as_u64(), Some(before), "{label}: {entry}");
+        assert_eq!(
+            entry["count_delta"].as_u64(),
+            Some(added),
+            "{label}: {entry}"
+        );
+        assert_eq!(
+            entry["count_old"].as_u64(),
+            Some(before),
+            "{label}: {entry}"
+        );
         // What the scenario made once and never touched did not grow: no row, or a zero one.
         assert!(
             row("Steady").is_none_or(|r| r["count_delta"] == 0 && r["size_delta"] == 0),
@@ -173,7 +181,12 @@ fn coroner_diff_old_new_is_the_diff_command_on_the_newer_core() {
         "--json".as_ref(),
     ]);
     assert_eq!(shell.code, 0, "{}", shell.stderr);
-    let session = on_core(&f.core, &f.exe, &[&format!("diff {}", earlier.display())], true);
+    let session = on_core(
+        &f.core,
+        &f.exe,
+        &[&format!("diff {}", earlier.display())],
+        true,
+    );
     assert_eq!(shell.json_lines(), session.json_lines());
 }
 

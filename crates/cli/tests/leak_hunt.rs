@@ -69,3 +69,43 @@ fn the_leak_hunt_finds_the_cache_that_holds_the_sessions() {
         run.stdout
     );
 }
+
+#[test]
+fn leaks_and_diff_point_at_the_cache_and_what_it_gained_since_the_earlier_core() {
+    let f = demo();
+    let sessions = f.expect.raw["classes"]["Session"]
+        .as_u64()
+        .expect("Session count");
+    let earlier_sessions = f.expect.raw["extra"]["earlier"]
+        .as_u64()
+        .expect("extra.earlier");
+    let earlier = f.earlier_core().expect("the demo's earlier core");
+    let run = on_core(
+        &f.core,
+        &f.exe,
+        &[
+            "leaks -n 3",
+            &format!("diff {} --paths 3", earlier.display()),
+        ],
+        true,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs = run.json_lines();
+    let first = &docs[0]["suspects"][0];
+    assert_eq!(first["why"], "collection", "{first}");
+    assert_eq!(first["entry_name"], "Session", "{first}");
+    assert_eq!(first["count"].as_u64(), Some(sessions), "{first}");
+    assert_eq!(first["path"], "global.appCache -> Map", "{first}");
+    let grown = &docs[1]["paths"][0];
+    assert_eq!(
+        grown["count_delta"].as_u64(),
+        Some(sessions - earlier_sessions),
+        "{grown}"
+    );
+    let path = grown["path"].as_str().unwrap_or_default();
+    assert!(
+        path.starts_with("global.appCache -> Map value of key \"req-")
+            && path.ends_with("-> Session"),
+        "{path}"
+    );
+}

@@ -3,13 +3,15 @@
 //! core). The patterns are those of [`coroner_analysis::Pattern`].
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
-use coroner_analysis::{LeakOptions, Leaks, Pattern};
+use coroner_analysis::{CensusOptions, LeakOptions, Leaks, Pattern};
 use serde::Serialize;
 
-use super::CommandError;
+use super::{diff, triage, CommandError};
 use crate::json::hex;
+use crate::page::{self, CensusCell, PageData, TreeCell};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -22,6 +24,14 @@ pub struct LeaksArgs {
     /// A suspect keeps at least this percentage of the reachable heap alive.
     #[arg(long, value_name = "PERCENT", default_value_t = 1.0)]
     pub min_percent: f64,
+    /// Also write the report as one self-contained HTML page (treemap of retained memory,
+    /// suspects, census, triage) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// With --html: add what grew since OLD, an earlier core of the same process (as `diff
+    /// OLD`).
+    #[arg(long, value_name = "OLD", requires = "html")]
+    pub since: Option<PathBuf>,
 }
 
 /// One suspect. JSON: `{"address", "name", "retained", "count", "why", "detail", "path", ...}`
@@ -74,6 +84,9 @@ pub struct LeakReport {
     reachable: u64,
     /// The least a suspect keeps alive.
     threshold: u64,
+    /// The page written (`--html`) and its size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html: Option<(String, u64)>,
 }
 
 /// Finds the suspects (computing the dominator tree, once per session).
@@ -90,7 +103,78 @@ pub fn run(session: &Session, args: &LeaksArgs) -> Result<LeakReport, CommandErr
         min_share: args.min_percent / 100.0,
         ..LeakOptions::default()
     };
-    Ok(report(&analysis.leaks(&options)))
+    let mut leaks = report(&analysis.leaks(&options));
+    if let Some(path) = &args.html {
+        let bytes = write_page(session, args, path, &leaks)?;
+        leaks.html = Some((path.display().to_string(), bytes));
+    }
+    Ok(leaks)
+}
+
+/// Writes the page of `--html` (see [`crate::page`]).
+fn write_page(
+    session: &Session,
+    args: &LeaksArgs,
+    path: &std::path::Path,
+    leaks: &LeakReport,
+) -> Result<u64, CommandError> {
+    let analysis = session.analysis()?;
+    let mut triage_text = Vec::new();
+    triage::run(session, &triage::TriageArgs {})?
+        .write_text(&mut triage_text, &TextStyle { color: false })
+        .map_err(|e| e.to_string())?;
+    let growth = match &args.since {
+        None => None,
+        Some(old) => {
+            let diff_args = diff::DiffArgs {
+                old: old.clone(),
+                limit: 30,
+                paths: 10,
+                all: false,
+            };
+            let report = diff::run(session, &diff_args)?;
+            Some(serde_json::to_value(&report).map_err(|e| e.to_string())?)
+        }
+    };
+    let census = analysis.census(&CensusOptions {
+        retained: true,
+        ..CensusOptions::default()
+    });
+    let reachable = analysis.dominators().reachable_bytes();
+    let tree = analysis
+        .retained_tree(page::TREE_NODES, reachable / 2000)
+        .into_iter()
+        .map(|n| TreeCell {
+            a: hex(n.address),
+            n: n.name,
+            r: n.retained,
+            s: n.shallow,
+            p: n.parent,
+        })
+        .collect();
+    let data = PageData {
+        core: session.image().core_path().display().to_string(),
+        generator: format!("coroner {}", env!("CARGO_PKG_VERSION")),
+        triage: String::from_utf8_lossy(&triage_text).into_owned(),
+        reachable,
+        threshold: leaks.threshold,
+        tree,
+        suspects: serde_json::to_value(&leaks.suspects).map_err(|e| e.to_string())?,
+        census: census
+            .rows
+            .iter()
+            .take(200)
+            .map(|r| CensusCell {
+                name: r.name.clone(),
+                count: r.count,
+                size: r.size,
+                retained: r.retained,
+                distance: r.distance,
+            })
+            .collect(),
+        growth,
+    };
+    page::write(path, &data).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn report(leaks: &Leaks) -> LeakReport {
@@ -158,6 +242,7 @@ fn report(leaks: &Leaks) -> LeakReport {
         suspects,
         reachable: leaks.reachable,
         threshold: leaks.threshold,
+        html: None,
     }
 }
 
@@ -171,6 +256,9 @@ fn clip(text: &str, n: usize) -> String {
 
 impl Report for LeakReport {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
+        if let Some((path, bytes)) = &self.html {
+            writeln!(out, "wrote {path} ({bytes} bytes): open it in a browser")?;
+        }
         if self.suspects.is_empty() {
             return writeln!(
                 out,

@@ -3,7 +3,7 @@
 //! Every command parses its own options with clap, so `help CMD` and errors come out the same way
 //! everywhere, and every command takes `--json`.
 
-mod diff;
+pub(crate) mod diff;
 mod disasm;
 mod dominators;
 mod examine;
@@ -17,7 +17,7 @@ mod retainers;
 mod set;
 mod snapshot;
 mod stack;
-mod triage;
+pub(crate) mod triage;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
@@ -188,7 +188,7 @@ enum Command {
     /// collection, a closure holding large data, one dominating object, duplicated strings),
     /// and the path that holds it.
     #[command(
-        after_help = "Examples:\n  leaks\n  leaks -n 3 --min-percent 5\n  leaks --json | jq '.suspects[0].path'"
+        after_help = "Examples:\n  leaks\n  leaks -n 3 --min-percent 5\n  leaks --json | jq '.suspects[0].path'\n  leaks --html report.html\n  leaks --html report.html --since core.earlier"
     )]
     Leaks(leaks::LeaksArgs),
     /// What grew since an earlier core of the same process: per constructor, and the
