@@ -40,6 +40,11 @@ pub struct CensusOptions {
     /// Weigh each row by what its objects keep alive (retained size) and give its distance
     /// from the roots: needs the dominator tree ([`Dominators`]).
     pub retained: bool,
+    /// Count only the objects a root reaches, leaving out the garbage a live core holds (as a
+    /// heap snapshot, taken after a GC, does). Words of native memory do not count as roots
+    /// here (freed memory keeps stale words: `findrefs` calls what only they reach
+    /// unreachable). Needs the dominator tree; not with `detailed`.
+    pub reachable_only: bool,
 }
 
 /// V8's generations: where an object lives tells how recently it was allocated, as every full
@@ -215,6 +220,9 @@ pub(crate) fn census(
         .collect();
     let map_ids = index.map_ids();
     let sizes = index.sizes();
+    let counted = |id: usize| {
+        !options.reachable_only || dominators.is_none_or(|d| d.reached_by_roots(id as u32))
+    };
     // Objects counted per map, prototypes apart.
     let counts = runs
         .par_iter()
@@ -222,7 +230,7 @@ pub(crate) fn census(
             || Counts::new(slots, maps, by_map_only),
             |mut c, (run, ids)| {
                 let slot = slot_of(run.isolate);
-                for id in ids.clone() {
+                for id in ids.clone().filter(|&id| counted(id)) {
                     let cell = c.cell(slot, map_ids[id] as usize);
                     cell.0 += 1;
                     cell.1 += u64::from(sizes[id]);
@@ -262,7 +270,7 @@ pub(crate) fn census(
         .flat_map_iter(|(run, ids)| {
             let slot = slot_of(run.isolate);
             let facts = &facts;
-            ids.clone().filter_map(move |id| {
+            ids.clone().filter(|&id| counted(id)).filter_map(move |id| {
                 let m = map_ids[id] as usize;
                 if index.is_function_prototype(id as u32) {
                     return Some((slot, id, Arc::from(PROTOTYPE_NAME)));

@@ -3,13 +3,16 @@
 //!
 //! Addresses mean nothing across cores (V8 moves objects when it compacts), so objects are
 //! matched by *where they are held*: each reachable object gets a path key, the hash of the
-//! chain of steps that leads to it down the dominator tree, a step being the object's name and
-//! the edge its dominator holds it by when that dominator is a JS object or a closure context
-//! (`global` -`entryCache`-> `Map` -> (table) -> `CacheEntry`). Element indices and the
-//! entries of internal stores are not part of a step, so the thousand values of one Map share
-//! one key; a step repeated at once (`Node` -`next`-> `Node`) keeps its parent's key, so a
-//! linked list is one key, not one per depth. Objects present only in the newer core show as
-//! the growth of their key's count: memlab's clusters of leaked objects by retainer trace.
+//! last [`STEPS`] steps of the chain that leads to it down the dominator tree (its own step and
+//! its nearest dominators'), a step being the object's name and the edge its dominator holds it
+//! by when that dominator is a JS object or a closure context (`Map` held as `entryCache` ->
+//! its table -> `CacheEntry`). Element indices and the entries of internal stores are not part
+//! of a step, so the thousand values of one Map share one key, and so do the deep nodes of a
+//! linked list. Only the last steps count because the top of a chain is what changes between
+//! two cores of one process: a frame on the stack that holds a module's context at one moment
+//! makes the roots its dominator, and the global object's the next. Objects present only in
+//! the newer core show as the growth of their key's count: memlab's clusters of leaked
+//! objects by retainer trace.
 //!
 //! A key's bytes are the retained sizes of its objects that no object of the same key
 //! dominates. Paths are ranked by how much their bytes grew; a path whose growth is mostly
@@ -32,6 +35,9 @@ use crate::session::{Analysis, Stage};
 
 /// Longest chain of path keys followed up (a bound on data from a core).
 const MAX_DEPTH: usize = 256;
+/// Steps of the dominator chain a path key is made of: an object's own and its nearest
+/// dominators'.
+const STEPS: usize = 3;
 
 /// Growth of one constructor (a census row of either core).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +151,7 @@ impl Analysis<'_> {
             a.census(&CensusOptions {
                 all: options.all,
                 retained: true,
+                reachable_only: true,
                 ..CensusOptions::default()
             })
         };
@@ -316,7 +323,9 @@ impl Analysis<'_> {
                 let addr = index.addrs()[id as usize];
                 let map = index.map_ids()[id as usize];
                 let facts = model.map_facts(index.maps()[map as usize]);
-                if facts.class == Class::Function || facts.class == Class::Context {
+                // A function by its name; a context by its kind only, since its name comes from
+                // the closures that share it, and those come and go.
+                if facts.class == Class::Function {
                     return hash_of(&holder_name(model, index, Some(refs), id));
                 }
                 *names
@@ -325,25 +334,31 @@ impl Analysis<'_> {
             };
             let mut key = vec![0u64; n];
             let mut step = vec![0u64; n];
+            let mut up = vec![u32::MAX; n];
             let mut stats: HashMap<u64, KeyStats> = HashMap::new();
             for (id, dominator) in tree.top_down() {
                 let i = id as usize;
-                let s = hash_of(&(label[i], name_of(id, &mut names)));
-                step[i] = s;
-                let (k, parent) = match dominator {
-                    None => (hash_of(&(0u64, s)), 0),
-                    Some(d) if step[d as usize] == s => (key[d as usize], key[d as usize]),
-                    Some(d) => (hash_of(&(key[d as usize], s)), key[d as usize]),
-                };
+                step[i] = hash_of(&(label[i], name_of(id, &mut names)));
+                up[i] = dominator.unwrap_or(u32::MAX);
+                // The last STEPS steps of the chain, this object's first.
+                let mut steps = [0u64; STEPS];
+                let mut at = id;
+                for slot in steps.iter_mut() {
+                    let Some(&s) = step.get(at as usize) else { break };
+                    *slot = s;
+                    at = up[at as usize];
+                }
+                let k = hash_of(&steps);
                 key[i] = k;
-                let nested = dominator.is_some_and(|d| key[d as usize] == k);
+                let parent = dominator.map_or(0, |d| key[d as usize]);
                 let entry = stats.entry(k).or_insert(KeyStats {
                     parent,
                     sample: id,
                     ..KeyStats::default()
                 });
                 entry.count += 1;
-                if !nested {
+                // Retained once per run of one key (a linked list's nodes dominate each other).
+                if parent != k {
                     entry.retained += tree.retained(id).unwrap_or(0);
                 }
             }

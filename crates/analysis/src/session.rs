@@ -264,7 +264,7 @@ impl<'a> Analysis<'a> {
 
     /// The census of the heap (`findjsobjects`).
     pub fn census(&self, options: &CensusOptions) -> Census {
-        let dominators = options.retained.then(|| self.dominators());
+        let dominators = (options.retained || options.reachable_only).then(|| self.dominators());
         census(&self.model, self.index(), options, dominators)
     }
 

@@ -375,3 +375,36 @@ fn a_holder_that_is_garbage_is_marked_unreachable() {
         }
     }
 }
+
+#[test]
+fn findjsobjects_reachable_leaves_out_the_garbage_of_a_live_core() {
+    let all = coroner_fixtures::find("retainers", Kind::Live);
+    assert!(!all.is_empty());
+    for f in all {
+        let label = f.label();
+        let orphan = &f.expect.extra["orphan"];
+        let count = |options: &str, name: &serde_json::Value| {
+            let run = on_core(
+                &f.core,
+                &f.exe,
+                &[&format!("findjsobjects {options}")],
+                true,
+            );
+            assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+            run.json_lines()[0]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .find(|r| &r["name"] == name)
+                .and_then(|r| r["count"].as_u64())
+                .unwrap_or(0)
+        };
+        // The DeadHolder was dropped before the dump: in the heap, but no root reaches it.
+        assert_eq!(count("", &orphan["dead"]), 1, "{label}");
+        assert_eq!(count("--reachable", &orphan["dead"]), 0, "{label}");
+        // What the globals hold is counted either way.
+        for held in [&orphan["keeper"], &orphan["class"]] {
+            assert_eq!(count("--reachable", held), 1, "{label}: {held}");
+        }
+    }
+}

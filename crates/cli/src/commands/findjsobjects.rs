@@ -34,6 +34,10 @@ pub struct FindJsObjectsArgs {
     /// tree is built: faster on a large core).
     #[arg(long)]
     pub no_retained: bool,
+    /// Count only the objects a root reaches: leave out the garbage a live core holds (as a
+    /// heap snapshot, taken after a GC, would), and what only words of native memory point at.
+    #[arg(long, conflicts_with_all = ["no_retained", "detailed"])]
+    pub reachable: bool,
     #[command(flatten)]
     pub page: Page,
 }
@@ -128,6 +132,7 @@ pub fn run(
             _ => Generation::Old,
         }),
         retained: !args.no_retained,
+        reachable_only: args.reachable,
     };
     let census = analysis.census(&options);
     let (range, next) = args.page.window(census.rows.len(), line);
