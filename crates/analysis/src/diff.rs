@@ -336,7 +336,10 @@ impl Analysis<'_> {
             let mut step = vec![0u64; n];
             let mut up = vec![u32::MAX; n];
             let mut stats: HashMap<u64, KeyStats> = HashMap::new();
-            for (id, dominator) in tree.top_down() {
+            for (done, (id, dominator)) in tree.top_down().enumerate() {
+                if done % 65536 == 0 {
+                    model.check_interrupt();
+                }
                 let i = id as usize;
                 step[i] = hash_of(&(label[i], name_of(id, &mut names)));
                 up[i] = dominator.unwrap_or(u32::MAX);

@@ -287,6 +287,9 @@ impl Analysis<'_> {
                     && tree.reached(id)
             })
             .fold(Groups::new, |mut groups, id| {
+                if id % 4096 == 0 {
+                    model.check_interrupt();
+                }
                 let addr = addrs[id as usize];
                 let text = model
                     .string_length(addr)

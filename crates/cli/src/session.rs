@@ -151,8 +151,7 @@ impl<'a> Session<'a> {
     /// Another core, opened as this one was (the same executable options): the older core of
     /// `diff OLD`. Its warnings are printed, marked with its path.
     pub fn open_other(&self, core: &std::path::Path) -> Result<ProcessImage, String> {
-        let image = ProcessImage::open(core, &self.open_options)
-            .map_err(|e| format!("{}: {e}", core.display()))?;
+        let image = ProcessImage::open(core, &self.open_options).map_err(|e| e.to_string())?;
         for w in image.warnings() {
             eprintln!("coroner: warning: {}: {w}", core.display());
         }

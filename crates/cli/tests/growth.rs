@@ -191,11 +191,34 @@ fn coroner_diff_old_new_is_the_diff_command_on_the_newer_core() {
 }
 
 #[test]
-fn diff_of_a_missing_core_fails_in_one_line() {
-    let f = fixtures().remove(0);
-    let run = on_core(&f.core, &f.exe, &["diff /nonexistent/core"], false);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(lines[0].contains("/nonexistent/core"), "{}", run.stderr);
+fn diff_of_what_is_not_a_core_fails_in_one_line() {
+    let f = coroner_fixtures::find("growth", coroner_fixtures::Kind::Gcore)
+        .into_iter()
+        .next()
+        .expect("a growth gcore fixture");
+    let snapshot = f.snapshot.clone().expect("its heap snapshot");
+    for (old, says) in [
+        (
+            "/nonexistent/core".to_string(),
+            "cannot open /nonexistent/core".to_string(),
+        ),
+        (
+            snapshot.display().to_string(),
+            "is a V8 heap snapshot".to_string(),
+        ),
+        (
+            f.dir.join("expect.json").display().to_string(),
+            "is not an ELF file".to_string(),
+        ),
+    ] {
+        let run = on_core(&f.core, &f.exe, &[&format!("diff {old}")], false);
+        assert_eq!(run.code, 1, "{old}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{old}: {}", run.stderr);
+        assert!(
+            lines[0].starts_with("coroner: diff: ") && lines[0].contains(&says),
+            "{old}: {}",
+            run.stderr
+        );
+    }
 }

@@ -87,9 +87,14 @@ fn the_page_loads_in_a_browser_and_draws_the_treemap() {
         assert_eq!(run.code, 0, "{label}: {}", run.stderr);
         let docs = run.json_lines();
         assert!(
-            docs[0]["html"][1].as_u64().unwrap_or(0) > 0,
+            docs[0]["html"]["bytes"].as_u64().unwrap_or(0) > 0,
             "{label}: {}",
             docs[0]
+        );
+        assert_eq!(
+            docs[0]["html"]["file"],
+            page.display().to_string(),
+            "{label}"
         );
 
         let dom = rendered(&page);

@@ -76,6 +76,12 @@ pub struct DiffReport {
 /// Opens OLD, builds both cores' dominator trees, and compares them.
 pub fn run(session: &Session, args: &DiffArgs) -> Result<DiffReport, CommandError> {
     let analysis = session.analysis()?;
+    if is_heap_snapshot(&args.old) {
+        return Err(format!(
+            "{} is a V8 heap snapshot: diff compares two cores of one process (a core against a .heapsnapshot is not supported yet)",
+            args.old.display()
+        ));
+    }
     let image = session.open_other(&args.old)?;
     let older = session
         .analysis_of(&image, "reading the older core's V8 heap")
@@ -97,6 +103,18 @@ pub fn run(session: &Session, args: &DiffArgs) -> Result<DiffReport, CommandErro
     };
     let growth = analysis.growth_since(&older, &options);
     Ok(report(&growth, args, warning))
+}
+
+/// Whether `path` starts as V8's heap snapshot JSON does (`{"snapshot":`).
+fn is_heap_snapshot(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]);
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    text.starts_with("{\"snapshot\":")
 }
 
 fn report(growth: &Growth, args: &DiffArgs, warning: Option<String>) -> DiffReport {

@@ -76,7 +76,7 @@ enum PatternJson {
     },
 }
 
-/// The result of `leaks`. JSON: `{"suspects": [...], "reachable", "threshold"}`.
+/// The result of `leaks`. JSON: `{"suspects": [...], "reachable", "threshold", "html"?}`.
 #[derive(Debug, Serialize)]
 pub struct LeakReport {
     suspects: Vec<SuspectJson>,
@@ -84,9 +84,16 @@ pub struct LeakReport {
     reachable: u64,
     /// The least a suspect keeps alive.
     threshold: u64,
-    /// The page written (`--html`) and its size in bytes.
+    /// The page written (`--html`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    html: Option<(String, u64)>,
+    html: Option<PageJson>,
+}
+
+/// The page `--html` wrote. JSON: `{"file", "bytes"}`.
+#[derive(Debug, Serialize)]
+struct PageJson {
+    file: String,
+    bytes: u64,
 }
 
 /// Finds the suspects (computing the dominator tree, once per session).
@@ -106,7 +113,10 @@ pub fn run(session: &Session, args: &LeaksArgs) -> Result<LeakReport, CommandErr
     let mut leaks = report(&analysis.leaks(&options));
     if let Some(path) = &args.html {
         let bytes = write_page(session, args, path, &leaks)?;
-        leaks.html = Some((path.display().to_string(), bytes));
+        leaks.html = Some(PageJson {
+            file: path.display().to_string(),
+            bytes,
+        });
     }
     Ok(leaks)
 }
@@ -256,8 +266,12 @@ fn clip(text: &str, n: usize) -> String {
 
 impl Report for LeakReport {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
-        if let Some((path, bytes)) = &self.html {
-            writeln!(out, "wrote {path} ({bytes} bytes): open it in a browser")?;
+        if let Some(page) = &self.html {
+            writeln!(
+                out,
+                "wrote {} ({} bytes): open it in a browser",
+                page.file, page.bytes
+            )?;
         }
         if self.suspects.is_empty() {
             return writeln!(
