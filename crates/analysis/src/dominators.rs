@@ -236,6 +236,60 @@ impl Dominators {
         }
     }
 
+    /// The dominator tree of a graph given whole (a heap snapshot file's): `n` nodes, the
+    /// `edges` that count (weak ones left out), the `primary` nodes the virtual root holds (the
+    /// `user` roots among them, sorted), which nodes are `page`-owned (DevTools' rule, as in
+    /// [`Dominators::build`]), and each node's own bytes. Distances are not computed.
+    pub(crate) fn of_graph(
+        n: usize,
+        edges: &[(u32, u32)],
+        primary: &[u32],
+        user: &[u32],
+        page: &[bool],
+        sizes: &[u64],
+    ) -> Dominators {
+        let forward = Graph::from_edges(n, || edges.iter().copied());
+        let (number, vertex, parent, linked) = numbering(&forward, n, primary, &[], page, user);
+        drop(forward);
+        let reached = |id: u32| number.get(id as usize).is_some_and(|&k| k != NONE);
+        let backward = Graph::from_edges(n, || {
+            edges
+                .iter()
+                .filter(|&&(from, to)| reached(from) && reached(to) && essential(page, from, to))
+                .map(|&(from, to)| (to, from))
+        });
+        let idom = semi_nca(&backward, &number, &vertex, parent, &linked, page);
+        drop(backward);
+        let mut retained: Vec<u64> = vertex
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if i == ROOT as usize {
+                    0
+                } else {
+                    sizes.get(v as usize).copied().unwrap_or(0)
+                }
+            })
+            .collect();
+        for i in (1..vertex.len()).rev() {
+            let d = idom[i] as usize;
+            retained[d] = retained[d].saturating_add(retained[i]);
+        }
+        let mut by_roots = vec![0u64; n.div_ceil(64)];
+        for &v in vertex.iter().skip(1) {
+            by_roots[v as usize / 64] |= 1 << (v % 64);
+        }
+        Dominators {
+            number,
+            vertex,
+            idom,
+            retained,
+            distance: vec![0; n],
+            linked_fallback: Vec::new(),
+            by_roots,
+        }
+    }
+
     /// Whether a root other than a word of native memory reaches object `id`: false for an
     /// object that only such words (which may be stale: freed memory keeps its contents) or
     /// nothing at all reach.

@@ -52,7 +52,7 @@ pub use diff::{ClassGrowth, Growth, GrowthOptions, PathGrowth};
 pub use dominators::{Dominator, Dominators};
 pub use heapsnapshot::{
     node_id, object_of_node_id, EdgeLabel, EdgeOrigin, EdgeType, NodeType, SnapshotEdge,
-    SnapshotOptions, SnapshotSummary,
+    SnapshotFile, SnapshotOptions, SnapshotSummary,
 };
 pub use index::{ObjectIndex, PageRun};
 pub use instances::{Instances, InstancesQuery};

@@ -108,6 +108,11 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Whether progress may be drawn on stderr (a terminal, and no JSON).
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
     /// Turns pausing after a screenful on or off (`set pagination on|off`).
     pub fn set_pagination(&self, on: bool) {
         self.pagination.set(on);

@@ -71,7 +71,7 @@ impl NodeType {
 }
 
 /// The node type and name of object `id` (of class `class`).
-pub(super) fn node_kind(
+pub(crate) fn node_kind(
     model: &HeapModel<'_>,
     index: &ObjectIndex,
     id: u32,

@@ -27,6 +27,7 @@
 
 mod json;
 mod kinds;
+mod read;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -39,7 +40,9 @@ use crate::ephemerons::Ephemerons;
 use crate::roots::RootKind;
 use crate::session::{Analysis, Stage};
 use json::SnapshotWriter;
+pub(crate) use kinds::node_kind;
 pub use kinds::NodeType;
+pub use read::SnapshotFile;
 
 /// Objects whose edges are gathered in parallel at a time.
 const CHUNK: usize = 1 << 14;

@@ -1,23 +1,26 @@
-//! `diff OLD`: what grew since an earlier core of the same process, per constructor and per
-//! retainer path (DevTools' Comparison view and memlab's clusters, on cores). Objects are
-//! matched by where they are held, not by address (see [`coroner_analysis::Growth`]).
+//! `diff OLD`: what grew since an earlier core of the same process (or a V8 heap snapshot of
+//! it), per constructor and per retainer path (DevTools' Comparison view and memlab's clusters,
+//! on cores). Objects are matched by where they are held, not by address (see
+//! [`coroner_analysis::Growth`]).
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
-use coroner_analysis::{Growth, GrowthOptions};
+use coroner_analysis::{Growth, GrowthOptions, SnapshotFile};
 use serde::Serialize;
 
 use super::CommandError;
 use crate::json::hex;
+use crate::progress::Progress;
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
 /// Options of `diff`.
 #[derive(Debug, ClapArgs)]
 pub struct DiffArgs {
-    /// The earlier core of the same process (opened with this session's executable options).
+    /// The earlier core of the same process (opened with this session's executable options),
+    /// or a V8 heap snapshot (`.heapsnapshot`) of it.
     #[arg(value_name = "OLD")]
     pub old: PathBuf,
     /// Show at most N constructors.
@@ -76,11 +79,16 @@ pub struct DiffReport {
 /// Opens OLD, builds both cores' dominator trees, and compares them.
 pub fn run(session: &Session, args: &DiffArgs) -> Result<DiffReport, CommandError> {
     let analysis = session.analysis()?;
+    let options = GrowthOptions {
+        paths: args.paths,
+        all: args.all,
+    };
     if is_heap_snapshot(&args.old) {
-        return Err(format!(
-            "{} is a V8 heap snapshot: diff compares two cores of one process (a core against a .heapsnapshot is not supported yet)",
-            args.old.display()
-        ));
+        let progress = Progress::spinner(session.shows_progress(), "reading the heap snapshot");
+        let file = SnapshotFile::read(&args.old)?;
+        progress.finish();
+        let growth = analysis.growth_since_snapshot(&file, &options);
+        return Ok(report(&growth, args, None));
     }
     let image = session.open_other(&args.old)?;
     let older = session
@@ -97,10 +105,6 @@ pub fn run(session: &Session, args: &DiffArgs) -> Result<DiffReport, CommandErro
     if let Some(w) = &warning {
         eprintln!("coroner: warning: {w}");
     }
-    let options = GrowthOptions {
-        paths: args.paths,
-        all: args.all,
-    };
     let growth = analysis.growth_since(&older, &options);
     Ok(report(&growth, args, warning))
 }
