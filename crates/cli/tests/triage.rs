@@ -101,8 +101,9 @@ fn every_fixture_core_is_triaged_as_what_ended_it() {
     // different scenarios, or a snapshot, did not.
     for ((version, scenario, kind), hash) in &signatures {
         assert_eq!(hash.len(), 16, "{version} {scenario} {kind}");
-        if kind == "live" {
-            let abort = &signatures[&(version.clone(), scenario.clone(), "abort".to_string())];
+        // (A scenario made only as gcore and live cores has no abort core to compare with.)
+        let abort = signatures.get(&(version.clone(), scenario.clone(), "abort".to_string()));
+        if let Some(abort) = abort.filter(|_| kind == "live") {
             assert_eq!(
                 hash, abort,
                 "{version} {scenario}: live and abort signatures"
