@@ -12,7 +12,9 @@
 //! * **collection**: the accumulation point dominates many entries of one name (at least
 //!   [`MIN_ENTRIES`]) that keep at least half of its bytes: an Array, Map, Set, or an object
 //!   used as a dictionary that only grows (memlab's unbound collection). Named at the JS object
-//!   that owns the store; a store no JS object owns (V8's own caches) is no collection.
+//!   that owns the store; a store no JS object owns (V8's own caches) is no collection. Entries
+//!   marked finished (`_destroyed` or `destroyed` true: a cleared timer) are counted apart as
+//!   stale: held for nothing.
 //! * **closure**: a closure context (not the realm's native context) keeps the memory: a
 //!   listener or callback that captured large data and was never released.
 //! * **dominator**: one object keeps at least [`DOMINATOR_SHARE`] of the heap alive (MAT's
@@ -43,6 +45,8 @@ pub const MIN_ENTRIES: usize = 100;
 pub const DOMINATOR_SHARE: f64 = 0.10;
 /// Strings longer than this are not compared (their copies are rare, and reading them is not).
 pub const MAX_HASHED_LENGTH: u64 = 4096;
+/// Own properties that mark an object finished when `true` (Node's timers: `_destroyed`).
+const STALE_MARKS: [&str; 2] = ["_destroyed", "destroyed"];
 /// An object must hand on at least this share of what it keeps to one object to be named as
 /// its wrapper.
 const WRAPPER_SHARE: f64 = 0.8;
@@ -81,6 +85,10 @@ pub enum Pattern {
         entry_name: String,
         /// Every object its store alone holds (the entries, their keys, ...).
         objects: u64,
+        /// Entries marked finished but still held: an own `_destroyed` or `destroyed` data
+        /// property that is `true` (Node's cleared and expired timers; objects that follow the
+        /// convention). Streams and sockets keep theirs in bit fields, not counted.
+        stale: u64,
     },
     /// A closure context keeping large data alive.
     Closure {
@@ -197,10 +205,19 @@ impl Analysis<'_> {
                         heaviest_name(below.iter().map(|&c| (census_name(self, c), retained(c))));
                     let collection = of_that_name as usize >= MIN_ENTRIES && bytes * 2 >= kept;
                     collection.then(|| {
+                        let stale = below
+                            .iter()
+                            .filter(|&&c| census_name(self, c) == entry_name)
+                            .filter(|&&c| {
+                                let addr = index.addrs()[c as usize];
+                                STALE_MARKS.iter().any(|m| model.has_true_property(addr, m))
+                            })
+                            .count() as u64;
                         let pattern = Pattern::Collection {
                             entries: of_that_name,
                             entry_name,
                             objects: below.len() as u64,
+                            stale,
                         };
                         (owner, of_that_name, pattern)
                     })

@@ -1,6 +1,7 @@
 //! `leaks` and `diff` on the `growth` fixtures of every pinned version: a Map cache fed by a
 //! timer, dumped twice (`earlier/core`, then `core`), around a listener's closure holding a
-//! 1 MiB Buffer, an array of one text in thousands of strings, and objects nothing touches.
+//! 1 MiB Buffer, an array of one text in thousands of strings, cleared timers kept in a Map, and
+//! objects nothing touches.
 //! The scenario records what it added between the cores; `leaks` must rank the cache first and
 //! name the other two patterns, `diff` must name exactly what was added and the path holding
 //! it first, and no growth of what the scenario left alone.
@@ -76,6 +77,20 @@ fn leaks_ranks_the_growing_cache_first_and_names_the_closure_and_the_copies() {
         let threshold = doc["threshold"].as_u64().unwrap_or(u64::MAX);
         assert!(retained.iter().all(|&r| r >= threshold), "{label}");
 
+        assert_eq!(first["stale"], 0, "{label}: {first}");
+        // The cleared timers kept in a Map: a collection of entries held for nothing.
+        let timers = extra_u64(&f, "timers");
+        let stale = suspects
+            .iter()
+            .find(|s| s["entry_name"] == "Timeout")
+            .unwrap_or_else(|| panic!("{label}: no collection of Timeouts: {suspects:?}"));
+        assert_eq!(stale["count"].as_u64(), Some(timers), "{label}: {stale}");
+        assert_eq!(stale["stale"].as_u64(), Some(timers), "{label}: {stale}");
+        assert_eq!(
+            stale["path"], "global.pendingTimers -> Map",
+            "{label}: {stale}"
+        );
+
         let closure = suspect(doc, "closure").unwrap_or_else(|| panic!("{label}: no closure"));
         assert_eq!(
             closure["name"],
@@ -115,6 +130,44 @@ fn leaks_ranks_the_growing_cache_first_and_names_the_closure_and_the_copies() {
     }
 }
 
+/// Checks a `diff --json` document of a growth fixture against what the scenario added: the
+/// path that grew most holds exactly the entries added, under the cache; the `CacheEntry` row
+/// gained exactly those; `Steady` did not change. Returns the rows.
+fn check_growth(f: &Fixture, doc: &Value) -> Vec<Value> {
+    let label = f.label();
+    let (before, added) = (extra_u64(f, "earlier"), extra_u64(f, "added"));
+    let top = &doc["paths"][0];
+    assert_eq!(top["count_delta"].as_u64(), Some(added), "{label}: {top}");
+    assert_eq!(top["count_old"].as_u64(), Some(before), "{label}: {top}");
+    let path = top["path"].as_str().unwrap_or_default();
+    assert!(
+        path.starts_with(&format!("{} -> Map value of key \"entry-", cache_path(f)))
+            && path.ends_with("-> CacheEntry"),
+        "{label}: {path}"
+    );
+    // Each entry keeps its own array of 128 numbers: over 1 KiB each.
+    assert!(
+        top["retained_delta"].as_i64().unwrap_or(0) > (added * 1024) as i64,
+        "{label}: {top}"
+    );
+    let rows = doc["rows"].as_array().expect("rows").clone();
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name);
+    let entry = row("CacheEntry").unwrap_or_else(|| panic!("{label}: no CacheEntry row"));
+    assert_eq!(
+        entry["count_delta"].as_u64(),
+        Some(added),
+        "{label}: {entry}"
+    );
+    assert_eq!(
+        entry["count_old"].as_u64(),
+        Some(before),
+        "{label}: {entry}"
+    );
+    // What the scenario made once and never touched did not grow.
+    assert!(row("Steady").is_none(), "{label}: {:?}", row("Steady"));
+    rows
+}
+
 #[test]
 fn diff_names_exactly_what_was_added_and_the_path_that_holds_it() {
     for f in fixtures() {
@@ -122,43 +175,10 @@ fn diff_names_exactly_what_was_added_and_the_path_that_holds_it() {
         let earlier = f
             .earlier_core()
             .unwrap_or_else(|| panic!("{label}: no earlier core"));
-        let (before, added) = (extra_u64(&f, "earlier"), extra_u64(&f, "added"));
         let line = format!("diff {}", earlier.display());
         let run = on_core(&f.core, &f.exe, &[&line], true);
         assert_eq!(run.code, 0, "{label}: {}", run.stderr);
-        let doc = &run.json_lines()[0];
-        let top = &doc["paths"][0];
-        assert_eq!(top["count_delta"].as_u64(), Some(added), "{label}: {top}");
-        assert_eq!(top["count_old"].as_u64(), Some(before), "{label}: {top}");
-        let path = top["path"].as_str().unwrap_or_default();
-        assert!(
-            path.starts_with(&format!("{} -> Map value of key \"entry-", cache_path(&f)))
-                && path.ends_with("-> CacheEntry"),
-            "{label}: {path}"
-        );
-        assert!(
-            top["retained_delta"].as_i64().unwrap_or(0) > (added * 1024) as i64,
-            "{label}: {top}"
-        );
-        let rows = doc["rows"].as_array().expect("rows");
-        let row = |name: &str| rows.iter().find(|r| r["name"] == name);
-        let entry = row("CacheEntry").unwrap_or_else(|| panic!("{label}: no CacheEntry row"));
-        assert_eq!(
-            entry["count_delta"].as_u64(),
-            Some(added),
-            "{label}: {entry}"
-        );
-        assert_eq!(
-            entry["count_old"].as_u64(),
-            Some(before),
-            "{label}: {entry}"
-        );
-        // What the scenario made once and never touched did not grow: no row, or a zero one.
-        assert!(
-            row("Steady").is_none_or(|r| r["count_delta"] == 0 && r["size_delta"] == 0),
-            "{label}: {:?}",
-            row("Steady")
-        );
+        let rows = check_growth(&f, &run.json_lines()[0]);
         // The rows are sorted by bytes gained.
         let gains: Vec<i64> = rows
             .iter()
@@ -175,38 +195,10 @@ fn diff_against_an_earlier_heap_snapshot_finds_the_same_growth() {
         let earlier = f
             .earlier_snapshot()
             .unwrap_or_else(|| panic!("{label}: no earlier heap snapshot"));
-        let (before, added) = (extra_u64(&f, "earlier"), extra_u64(&f, "added"));
-        let run = on_core(
-            &f.core,
-            &f.exe,
-            &[&format!("diff {}", earlier.display())],
-            true,
-        );
+        let line = format!("diff {}", earlier.display());
+        let run = on_core(&f.core, &f.exe, &[&line], true);
         assert_eq!(run.code, 0, "{label}: {}", run.stderr);
-        let doc = &run.json_lines()[0];
-        let top = &doc["paths"][0];
-        assert_eq!(top["count_delta"].as_u64(), Some(added), "{label}: {top}");
-        assert_eq!(top["count_old"].as_u64(), Some(before), "{label}: {top}");
-        let path = top["path"].as_str().unwrap_or_default();
-        assert!(
-            path.starts_with(&format!("{} -> Map value of key \"entry-", cache_path(&f)))
-                && path.ends_with("-> CacheEntry"),
-            "{label}: {path}"
-        );
-        let rows = doc["rows"].as_array().expect("rows");
-        let row = |name: &str| rows.iter().find(|r| r["name"] == name);
-        let entry = row("CacheEntry").unwrap_or_else(|| panic!("{label}: no CacheEntry row"));
-        assert_eq!(
-            entry["count_delta"].as_u64(),
-            Some(added),
-            "{label}: {entry}"
-        );
-        assert_eq!(
-            entry["count_old"].as_u64(),
-            Some(before),
-            "{label}: {entry}"
-        );
-        assert!(row("Steady").is_none(), "{label}: {:?}", row("Steady"));
+        check_growth(&f, &run.json_lines()[0]);
     }
 }
 

@@ -218,6 +218,18 @@ impl HeapModel<'_> {
         Ok(out)
     }
 
+    /// Whether the JS object at `addr` has the own data property `name` set to `true` (Node's
+    /// `_destroyed` of a cleared timer, say). False when it has none, or it cannot be read.
+    pub fn has_true_property(&self, addr: u64, name: &str) -> bool {
+        self.own_properties(addr).is_ok_and(|props| {
+            props.iter().any(|p| {
+                p.key.is(name)
+                    && matches!(p.slot, Slot::Data(word)
+                        if self.oddball_kind(word) == Some(self.layout().oddball.kind_true))
+            })
+        })
+    }
+
     /// Every own property of the JS object at `addr`, in property order (symbol keys and
     /// V8-internal private symbols included; see [`Key::is_internal`]).
     pub fn own_properties(&self, addr: u64) -> Result<Vec<Property>, DecodeError> {

@@ -35,7 +35,7 @@ pub struct LeaksArgs {
 }
 
 /// One suspect. JSON: `{"address", "name", "retained", "count", "why", "detail", "path", ...}`
-/// with the pattern's own fields (`entries`, `entry_name`, `objects`, `largest`, `share`, `text`,
+/// with the pattern's own fields (`entries`, `entry_name`, `objects`, `stale`, `largest`, `share`, `text`,
 /// `copies`, `wasted`).
 #[derive(Debug, Serialize)]
 struct SuspectJson {
@@ -61,6 +61,7 @@ enum PatternJson {
         entries: u64,
         entry_name: String,
         objects: u64,
+        stale: u64,
     },
     Closure {
         largest: String,
@@ -197,17 +198,27 @@ fn report(leaks: &Leaks) -> LeakReport {
                     entries,
                     entry_name,
                     objects,
-                } => (
-                    format!(
+                    stale,
+                } => {
+                    let mut detail = format!(
                         "{} keeps {entries} {entry_name} (of {objects} objects it alone holds)",
                         s.name
-                    ),
-                    PatternJson::Collection {
-                        entries: *entries,
-                        entry_name: entry_name.clone(),
-                        objects: *objects,
-                    },
-                ),
+                    );
+                    if *stale > 0 {
+                        detail.push_str(&format!(
+                            "; {stale} of them are finished (destroyed) but still held"
+                        ));
+                    }
+                    (
+                        detail,
+                        PatternJson::Collection {
+                            entries: *entries,
+                            entry_name: entry_name.clone(),
+                            objects: *objects,
+                            stale: *stale,
+                        },
+                    )
+                }
                 Pattern::Closure { largest } => (
                     format!("{} keeps {largest} alive", s.name),
                     PatternJson::Closure {
