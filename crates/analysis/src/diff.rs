@@ -1,18 +1,25 @@
-//! What grew between two cores of one process (`diff OLD`): per constructor, and per retainer
-//! path, as DevTools' Comparison view and memlab's `find-leaks` compare two heap snapshots.
+//! What grew between two cores of one process (`diff OLD`), or since a V8 heap snapshot of it:
+//! per constructor, and per retainer path, as DevTools' Comparison view and memlab's
+//! `find-leaks` compare two heap snapshots.
 //!
 //! Addresses mean nothing across cores (V8 moves objects when it compacts), so objects are
 //! matched by *where they are held*: each reachable object gets a path key, the hash of the
 //! last [`STEPS`] steps of the chain that leads to it down the dominator tree (its own step and
-//! its nearest dominators'), a step being the object's name and the edge its dominator holds it
-//! by when that dominator is a JS object or a closure context (`Map` held as `entryCache` ->
-//! its table -> `CacheEntry`). Element indices and the entries of internal stores are not part
-//! of a step, so the thousand values of one Map share one key, and so do the deep nodes of a
+//! its nearest dominators'), a step being the object's name ([`step_name`]: a JS object's
+//! constructor, a function's name; strings and V8's internals one word each) and the property
+//! or closure variable its dominator holds it by, if any (`Map` held as `entryCache` -> its
+//! table -> `CacheEntry`). Element indices and the entries of internal stores are not part of
+//! a step, so the thousand values of one Map share one key, and so do the deep nodes of a
 //! linked list. Only the last steps count because the top of a chain is what changes between
 //! two cores of one process: a frame on the stack that holds a module's context at one moment
 //! makes the roots its dominator, and the global object's the next. Objects present only in
 //! the newer core show as the growth of their key's count: memlab's clusters of leaked
 //! objects by retainer trace.
+//!
+//! The older side may be a heap snapshot file instead of a core. Its dominator tree is then
+//! computed by DevTools' rules ([`snapshot_side`]), and both sides are named in the snapshot's
+//! vocabulary, which a core can speak ([`core_kind`]): a core and V8's own snapshot name V8's
+//! internals differently, hence the one word for them.
 //!
 //! A key's bytes are the retained sizes of its objects that no object of the same key
 //! dominates. Paths are ranked by how much their bytes grew; a path whose growth is mostly
@@ -45,7 +52,8 @@ const STEPS: usize = 3;
 /// Growth of one constructor (a census row of either core).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassGrowth {
-    /// The census name.
+    /// The census name (between a core and a heap snapshot: DevTools' group, see
+    /// `class_name`).
     pub name: String,
     /// Objects in the older and the newer core.
     pub count: (u64, u64),
