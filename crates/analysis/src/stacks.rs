@@ -93,7 +93,7 @@ pub struct JsFrame {
     pub call: Option<String>,
     /// `this`, in short form.
     pub this: Option<String>,
-    /// The arguments, in short form (at most [`MAX_SHOWN_ARGS`]).
+    /// The arguments, in short form (at most 16: `MAX_SHOWN_ARGS`).
     pub arguments: Vec<String>,
     /// The frame's context word (tagged), for its closure variables.
     pub context: u64,

@@ -36,7 +36,7 @@ pub struct CrashedThread {
     pub tid: u32,
     /// The isolate whose JavaScript it runs, when it runs one.
     pub isolate: Option<usize>,
-    /// Its innermost frames (at most [`THREAD_FRAMES`]).
+    /// Its innermost frames (at most 16: `THREAD_FRAMES`).
     pub frames: Vec<NamedFrame>,
     /// How many frames it has in all.
     pub total_frames: usize,
