@@ -117,18 +117,29 @@ fn check_fields(heap: &Heap<'_>, objects_scenario: bool) -> Vec<String> {
     let is_string = |v: u64| type_of(heap, v).is_some_and(|x| types.is_string(x));
     let hash_tables = hash_tables(layout, objects_scenario);
     let mut hash_entries: BTreeMap<u16, u64> = BTreeMap::new();
+    // Per instance type: objects walked, and fields that point at no object (see below).
+    let mut walked: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut dangling: BTreeMap<u16, Vec<String>> = BTreeMap::new();
     for obj in objects(heap) {
         let t = obj.instance_type;
+        *walked.entry(t).or_default() += 1;
         // An unreadable field reads as all ones: no Smi, no object, so every check fails on it.
         let field = |off: u64| heap.memory().read_u64(obj.addr + off).unwrap_or(u64::MAX);
         let mut expect = |what: &str, value: u64, ok: bool| {
             if !ok {
-                bad.push(format!(
+                let text = format!(
                     "{} at {:#x}: {what} is {value:#x} ({})",
                     types.name(t).unwrap_or("?"),
                     obj.addr,
                     name(type_of(heap, value))
-                ));
+                );
+                let points_nowhere =
+                    tagging.strong(value).is_some() && type_of(heap, value).is_none();
+                if points_nowhere {
+                    dangling.entry(t).or_default().push(text);
+                } else {
+                    bad.push(text);
+                }
             }
         };
         if t == types.js_array {
@@ -327,6 +338,17 @@ fn check_fields(heap: &Heap<'_>, objects_scenario: bool) -> Vec<String> {
                 }
                 StringRepresentation::Seq | StringRepresentation::External => {}
             }
+        }
+    }
+    // A core dumped right after a GC holds the dead objects of pages the sweeper has not
+    // reached yet, intact but for fields that point at memory freed and reused since, where no
+    // object starts now (seen: 26 dead, unreferenced maps of an 18.20.8 gcore core, their
+    // descriptors pointing into another object). Such fields are allowed of at most 1% of the
+    // objects of a type: a wrong offset fails them all.
+    for (t, texts) in dangling {
+        let n = walked.get(&t).copied().unwrap_or(0);
+        if texts.len() as u64 * 100 > n {
+            bad.extend(texts);
         }
     }
     if weak_refs == 0 {
