@@ -201,14 +201,21 @@ impl Analysis<'_> {
             let suspect = owner
                 .filter(|_| below.len() >= MIN_ENTRIES)
                 .and_then(|owner| {
-                    let (entry_name, of_that_name, bytes) =
-                        heaviest_name(below.iter().map(|&c| (census_name(self, c), retained(c))));
+                    // Each entry's name, read once for both the count and the stale entries.
+                    let names: Vec<String> = below.iter().map(|&c| self.census_name(c)).collect();
+                    let (entry_name, of_that_name, bytes) = heaviest_name(
+                        names
+                            .iter()
+                            .zip(&below)
+                            .map(|(n, &c)| (n.clone(), retained(c))),
+                    );
                     let collection = of_that_name as usize >= MIN_ENTRIES && bytes * 2 >= kept;
                     collection.then(|| {
                         let stale = below
                             .iter()
-                            .filter(|&&c| census_name(self, c) == entry_name)
-                            .filter(|&&c| {
+                            .zip(&names)
+                            .filter(|(_, n)| **n == entry_name)
+                            .filter(|&(&c, _)| {
                                 let addr = index.addrs()[c as usize];
                                 STALE_MARKS.iter().any(|m| model.has_true_property(addr, m))
                             })
@@ -353,20 +360,6 @@ impl Analysis<'_> {
             })
             .collect()
     }
-}
-
-/// The census name of object `id` (`CacheEntry`, `(Array)`).
-fn census_name(analysis: &Analysis<'_>, id: u32) -> String {
-    let model = analysis.model();
-    let addr = analysis.index().addrs()[id as usize];
-    model
-        .header(addr)
-        .map(|h| {
-            model
-                .census_name_of(addr, &model.map_facts(h.map))
-                .to_string()
-        })
-        .unwrap_or_else(|_| "?".to_string())
 }
 
 /// Of `(name, bytes)` pairs, the name with the most bytes: `(name, how many, its bytes)`.

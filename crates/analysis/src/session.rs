@@ -278,6 +278,22 @@ impl<'a> Analysis<'a> {
         known_names(&self.model, self.index())
     }
 
+    /// The census name of object `id` (`CacheEntry`, `(Array)`, `(internal: FixedArray)`), as
+    /// `findjsobjects` counts it; `?` when its header cannot be read.
+    pub fn census_name(&self, id: u32) -> String {
+        let Some(&addr) = self.index().addrs().get(id as usize) else {
+            return "?".to_string();
+        };
+        self.model
+            .header(addr)
+            .map(|h| {
+                self.model
+                    .census_name_of(addr, &self.model.map_facts(h.map))
+                    .to_string()
+            })
+            .unwrap_or_else(|_| "?".to_string())
+    }
+
     /// The id of the object starting at `addr` (tagged or not), or why there is none.
     pub fn object_id(&self, addr: u64) -> Result<u32, RefsError> {
         object_id(&self.model, self.index(), addr)

@@ -60,15 +60,7 @@ fn row(analysis: &Analysis<'_>, id: u32, with_path: bool) -> Row {
     let tree = analysis.dominators();
     let index = analysis.index();
     let addr = index.addrs()[id as usize];
-    let model = analysis.model();
-    let name = model
-        .header(addr)
-        .map(|h| {
-            model
-                .census_name_of(addr, &model.map_facts(h.map))
-                .to_string()
-        })
-        .unwrap_or_else(|_| "?".to_string());
+    let name = analysis.census_name(id);
     let path = with_path
         .then(|| {
             let options = RetainerOptions {
