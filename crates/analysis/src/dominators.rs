@@ -203,22 +203,10 @@ impl Dominators {
         // Shallow sizes, with the bytes an object owns outside the heap (an ArrayBuffer's
         // backing store), as V8's heap snapshot counts them.
         let sizes = index.sizes();
-        let mut by_number: Vec<u64> = vertex
-            .par_iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if i == ROOT as usize {
-                    return 0;
-                }
-                let own = u64::from(sizes.get(v as usize).copied().unwrap_or(0));
-                let class = refs.class_of(index, v);
-                own + model.external_bytes(index.addrs()[v as usize], class)
-            })
-            .collect();
-        for i in (1..vertex.len()).rev() {
-            let d = idom[i] as usize;
-            by_number[d] = by_number[d].saturating_add(by_number[i]);
-        }
+        let by_number = retained_sizes(&vertex, &idom, |v| {
+            let own = u64::from(sizes.get(v as usize).copied().unwrap_or(0));
+            own + model.external_bytes(index.addrs()[v as usize], refs.class_of(index, v))
+        });
         let linked_fallback = sets
             .fallback
             .iter()
@@ -260,21 +248,9 @@ impl Dominators {
         });
         let idom = semi_nca(&backward, &number, &vertex, parent, &linked, page);
         drop(backward);
-        let mut retained: Vec<u64> = vertex
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if i == ROOT as usize {
-                    0
-                } else {
-                    sizes.get(v as usize).copied().unwrap_or(0)
-                }
-            })
-            .collect();
-        for i in (1..vertex.len()).rev() {
-            let d = idom[i] as usize;
-            retained[d] = retained[d].saturating_add(retained[i]);
-        }
+        let retained = retained_sizes(&vertex, &idom, |v| {
+            sizes.get(v as usize).copied().unwrap_or(0)
+        });
         let mut by_roots = vec![0u64; n.div_ceil(64)];
         for &v in vertex.iter().skip(1) {
             by_roots[v as usize / 64] |= 1 << (v % 64);
@@ -673,6 +649,21 @@ impl<'a> Edges<'a> {
             .chain(self.stores.iter().copied())
             .chain(keys)
     }
+}
+
+/// Per number, the bytes its object keeps alive: its `own` bytes and those of everything it
+/// dominates, summed in one pass backwards (a dominator is numbered before what it dominates).
+fn retained_sizes(vertex: &[u32], idom: &[u32], own: impl Fn(u32) -> u64 + Sync) -> Vec<u64> {
+    let mut by_number: Vec<u64> = vertex
+        .par_iter()
+        .enumerate()
+        .map(|(i, &v)| if i == ROOT as usize { 0 } else { own(v) })
+        .collect();
+    for i in (1..vertex.len()).rev() {
+        let d = idom[i] as usize;
+        by_number[d] = by_number[d].saturating_add(by_number[i]);
+    }
+    by_number
 }
 
 /// Whether the reference from `from` to `to` counts for dominators: not when it enters the
