@@ -36,18 +36,21 @@ mod instances;
 mod leaks;
 mod memory;
 mod names;
+mod nodestate;
 mod refs;
 mod retainers;
 mod reverse;
 mod roots;
 mod session;
 mod stacks;
+mod timers;
 mod treemap;
 pub mod triage;
 
 pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
+pub use coroner_node::{signal_name, EventLoop, Handle, Request};
 pub use diff::{ClassGrowth, Growth, GrowthOptions, PathGrowth};
 pub use dominators::{Dominator, Dominators};
 pub use heapsnapshot::{
@@ -60,10 +63,14 @@ pub use leaks::{
     LeakOptions, Leaks, Pattern, Suspect, DOMINATOR_SHARE, MAX_HASHED_LENGTH, MIN_ENTRIES,
 };
 pub use memory::{MemoryWord, Pointee, RegisterValue};
+pub use nodestate::{
+    Callback, EnvironmentSummary, HandleState, LoopState, NodeState, Owner, RequestState,
+};
 pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;
 pub use roots::{RootKind, Roots};
 pub use session::{Analysis, FrameLocals, IsolateSummary, Progress, Reach, Stage};
 pub use stacks::{AsyncFrame, JsFrame, NamedFrame, NamedKind, Place, PositionSource, ThreadStack};
+pub use timers::{Timer, TimerKind};
 pub use treemap::TreeNode;

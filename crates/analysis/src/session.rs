@@ -16,6 +16,7 @@ use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
 use crate::memory::{MemoryWord, Pointees, RegisterValue};
+use crate::nodestate::NodeState;
 use crate::refs::{
     holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
     RefsError,
@@ -24,6 +25,7 @@ use crate::retainers::{retainers, RetainerOptions, Retainers};
 use crate::reverse::ReverseIndex;
 use crate::roots::Roots;
 use crate::stacks::{stacks, JsFrame, NamedFrame, ThreadStack};
+use crate::timers::Timer;
 
 /// A part of the analysis that is built once, on first use, and may take a while on a large
 /// core: what [`Progress`] is told about.
@@ -104,6 +106,7 @@ pub struct Analysis<'a> {
     dominators: OnceLock<Dominators>,
     /// For each WeakMap key, its values and their tables (the heap snapshot export's edges).
     ephemerons: OnceLock<Ephemerons>,
+    node: OnceLock<NodeState>,
     progress: Option<Arc<dyn Progress>>,
 }
 
@@ -119,6 +122,7 @@ impl<'a> Analysis<'a> {
             roots: OnceLock::new(),
             dominators: OnceLock::new(),
             ephemerons: OnceLock::new(),
+            node: OnceLock::new(),
             progress: None,
         }
     }
@@ -224,6 +228,36 @@ impl<'a> Analysis<'a> {
     pub(crate) fn ephemerons(&self) -> &Ephemerons {
         self.ephemerons
             .get_or_init(|| Ephemerons::find(&self.model, self.index(), self.refs()))
+    }
+
+    /// Node's own state: its Environments, libuv's loops and their handles, the requests in
+    /// flight (read once).
+    pub fn node_state(&self) -> &NodeState {
+        self.node
+            .get_or_init(|| crate::nodestate::read(self.image, &self.model, self.index()))
+    }
+
+    /// Every JS timer still scheduled and immediate still queued, in each isolate, in address
+    /// order; due times by the timer clock of the timer's Environment.
+    pub fn timers(&self) -> Vec<Timer> {
+        let state = self.node_state();
+        let now = |isolate: Option<usize>| state.timer_clock(isolate);
+        let mut out = Vec::new();
+        for (name, immediate) in [("Timeout", false), ("Immediate", true)] {
+            let found = self.instances(&InstancesQuery {
+                name: name.to_string(),
+                ..InstancesQuery::default()
+            });
+            for addr in found.addresses {
+                let isolate = self.model.isolate_of(addr);
+                if let Some(t) =
+                    crate::timers::timer(&self.model, addr, immediate, isolate, now(isolate))
+                {
+                    out.push(t);
+                }
+            }
+        }
+        out
     }
 
     /// The dominator tree, if some query has built it already.

@@ -207,6 +207,19 @@ impl HeapModel<'_> {
         Ok(self.shared_info(sfi)?.debug_name().to_string())
     }
 
+    /// Where the function whose shared info is `info` is defined: its script's name and the
+    /// line and column of its definition (the `function` keyword, or a method's name).
+    pub fn definition_place(&self, info: &SharedInfo) -> (Option<String>, Option<LineColumn>) {
+        let Some(script) = info.script else {
+            return (None, None);
+        };
+        let position = info.positions.and_then(|(start, _)| {
+            let start = info.token_position.unwrap_or(start);
+            self.script_position(script, start).ok()
+        });
+        (self.script_name(script), position)
+    }
+
     /// The name of the script at `script` (`None` when it has none).
     pub fn script_name(&self, script: u64) -> Option<String> {
         let w = self.field(script, self.layout().script.name).ok()?;

@@ -32,6 +32,7 @@ mod calls;
 mod code;
 mod edges;
 mod elements;
+mod embedder;
 mod error;
 mod errors;
 mod fields;

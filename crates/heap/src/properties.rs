@@ -459,11 +459,7 @@ impl HeapModel<'_> {
 
     /// The own data property `key` of the object at `addr`, when it has one (accessors are not
     /// data properties).
-    pub(crate) fn own_data_property(
-        &self,
-        addr: u64,
-        is_key: impl Fn(&Key) -> bool,
-    ) -> Option<u64> {
+    pub fn own_data_property(&self, addr: u64, is_key: impl Fn(&Key) -> bool) -> Option<u64> {
         let props = self.own_properties(addr).ok()?;
         props.into_iter().find_map(|p| match p.slot {
             Slot::Data(w) if is_key(&p.key) => Some(w),

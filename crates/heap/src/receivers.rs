@@ -210,12 +210,11 @@ impl HeapModel<'_> {
         } else {
             None
         };
-        let (mut script, mut position, mut source) = (None, None, None);
+        let (script, position) = self.definition_place(&info);
+        let mut source = None;
         if let Some(s) = info.script {
-            script = self.script_name(s);
             if let Some((start, end)) = info.positions {
                 let start = info.token_position.unwrap_or(start);
-                position = self.script_position(s, start).ok();
                 if o.function_source {
                     let limit = (!o.full_strings).then_some(o.limit.max(4096));
                     match self.script_text(s, start, end, limit) {

@@ -10,6 +10,7 @@ mod examine;
 mod findjsinstances;
 mod findjsobjects;
 mod findrefs;
+mod handles;
 mod info;
 mod inspect;
 mod leaks;
@@ -17,6 +18,7 @@ mod retainers;
 mod set;
 mod snapshot;
 mod stack;
+mod timers;
 pub(crate) mod triage;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -197,6 +199,22 @@ enum Command {
         after_help = "Examples:\n  diff core.earlier\n  diff core.earlier --paths 3\n  diff core.earlier --json | jq '.paths[0]'\n\nFrom the shell: coroner diff OLD NEW (the same as coroner NEW -c 'diff OLD')."
     )]
     Diff(diff::DiffArgs),
+    /// Every libuv handle of every event loop (sockets, servers, timers, child processes,
+    /// signals, watchers), with the JS object owning it.
+    #[command(
+        after_help = "Examples:\n  handles\n  handles --all\n  handles --json | jq '.handles[] | select(.type == \"tcp\")'"
+    )]
+    Handles(handles::HandlesArgs),
+    /// Requests in flight (fs operations in the thread pool, DNS lookups, writes, connects),
+    /// with the JS callback waiting on each.
+    #[command(after_help = "Examples:\n  requests\n  requests --json | jq '.requests[].path'")]
+    Requests(handles::RequestsArgs),
+    /// JavaScript timers still scheduled (setTimeout, setInterval) and immediates still queued:
+    /// callback, delay, when each is due.
+    #[command(
+        after_help = "Examples:\n  timers\n  timers --json | jq '.timers[] | select(.repeat)'"
+    )]
+    Timers(timers::TimersArgs),
     /// Write the heap as a V8 heap snapshot (.heapsnapshot) for Chrome DevTools or memlab.
     #[command(
         after_help = "Examples:\n  snapshot core.heapsnapshot\n  snapshot --isolate 1 worker.heapsnapshot\n\nIn DevTools: Memory, Load profile. An object shown as `Foo @123` is `inspect @123` here."
@@ -457,6 +475,9 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Diff(args) => Ok(Output::report(diff::run(session, args)?)),
         Command::Leaks(args) => Ok(Output::report(leaks::run(session, args)?)),
         Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
+        Command::Handles(args) => Ok(Output::report(handles::handles(session, args)?)),
+        Command::Requests(args) => Ok(Output::report(handles::requests(session, args)?)),
+        Command::Timers(args) => Ok(Output::report(timers::run(session, args)?)),
         Command::Bt(args) => Ok(Output::report(stack::bt(session, args)?)),
         Command::Thread(args) => Ok(Output::report(stack::thread(session, args)?)),
         Command::Frame(args) => Ok(Output::report(stack::frame(session, args)?)),

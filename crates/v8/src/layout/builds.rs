@@ -32,6 +32,8 @@ pub(crate) struct BuildTable {
     pub covers: ((u32, u32, u32), (u32, u32, u32)),
     /// The `v8dbg_*` constants (names without the prefix).
     pub metadata: Metadata,
+    /// The `nodedbg_*` constants (names without the prefix).
+    pub node_metadata: Metadata,
     /// Instance type name -> number.
     pub instance_types: BTreeMap<String, u16>,
     /// The build's bytecode lengths (`[bytecodes] sizes`), when recorded.
@@ -80,6 +82,7 @@ impl BuildTable {
             build_id: field("build_id")?,
             major,
             metadata: Metadata::from_values(ints("v8dbg").into_iter().collect()),
+            node_metadata: Metadata::from_values(ints("nodedbg").into_iter().collect()),
             instance_types: ints("instance_types")
                 .into_iter()
                 .filter_map(|(n, v)| Some((n, u16::try_from(v).ok()?)))

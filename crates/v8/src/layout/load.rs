@@ -97,6 +97,14 @@ fn with_table(
         .filter(|_| table_match == TableMatch::BuildId)
         .map(|exe| exe.disagreeing(&table.metadata))
         .filter(|names| !names.is_empty());
+    // Node's constants likewise: the executable's runtime values (some are set by a static
+    // initialiser), unless its V8 constants showed it damaged; the table fills the rest.
+    let mut node = match (&exe, &damaged) {
+        (Some(_), None) => Metadata::read_node(image).unwrap_or_default(),
+        _ => Metadata::default(),
+    };
+    node.fill_from(&table.node_metadata);
+    let node = NodeConstants::new(node.into_values());
     let (meta, metadata_from) = match (exe, damaged) {
         (Some(_), Some(names)) => (
             table.metadata,
@@ -147,7 +155,14 @@ fn with_table(
     let bytecode_sizes = image
         .exe_symbol_bytes(BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES)
         .or(table.bytecode_sizes);
-    build(source, &meta, &supp, &table.instance_types, bytecode_sizes)
+    build(
+        source,
+        &meta,
+        &supp,
+        &table.instance_types,
+        bytecode_sizes,
+        node,
+    )
 }
 
 /// The instance type table: the build table's, with the metadata's `type_*` constants over it
@@ -183,6 +198,7 @@ fn build(
     supp: &Supplement,
     tabled_types: &BTreeMap<String, u16>,
     bytecode_sizes: Option<Vec<u8>>,
+    node: NodeConstants,
 ) -> Result<Layout, LayoutError> {
     let (table, type_disagreements) = type_table(meta, tabled_types);
     let mut f = Facts::new(meta, supp, table);
@@ -342,6 +358,7 @@ fn build(
         regexp_flags,
         user_roots,
         external_string_payload,
+        node,
         missing_optional: outcome.missing_optional,
         disagreements,
         unused_keys: outcome.unused_keys,

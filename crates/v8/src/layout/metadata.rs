@@ -12,6 +12,8 @@ use coroner_image::ProcessImage;
 
 /// The symbol prefix of V8's postmortem metadata.
 const PREFIX: &str = "v8dbg_";
+/// The symbol prefix of node's own postmortem metadata.
+const NODE_PREFIX: &str = "nodedbg_";
 /// The prefix of instance type constants, after [`PREFIX`].
 const TYPE_PREFIX: &str = "type_";
 
@@ -26,11 +28,23 @@ impl Metadata {
     /// it has the page, else the file's initial value, which is what these constants are).
     /// `None` when there is no executable file.
     pub(crate) fn read(image: &ProcessImage) -> Option<Metadata> {
+        Metadata::read_prefixed(image, PREFIX)
+    }
+
+    /// Reads every `nodedbg_*` symbol of the image's executable: node's own postmortem
+    /// constants (offsets in `Environment`, `HandleWrap`, ...). Some are computed by a static
+    /// initialiser, so the core's runtime value is the one that counts; each is read as the
+    /// low 32 bits of its word (the offsets are `uintptr_t`, the rest `int`: all small).
+    pub(crate) fn read_node(image: &ProcessImage) -> Option<Metadata> {
+        Metadata::read_prefixed(image, NODE_PREFIX)
+    }
+
+    fn read_prefixed(image: &ProcessImage, prefix: &str) -> Option<Metadata> {
         let file = image.exe_file()?;
         let mut values = BTreeMap::new();
-        for sym in file.symbols().with_prefix(PREFIX) {
+        for sym in file.symbols().with_prefix(prefix) {
             if let Some(v) = image.exe_data_i32(&sym.name) {
-                values.insert(sym.name[PREFIX.len()..].to_string(), i64::from(v));
+                values.insert(sym.name[prefix.len()..].to_string(), i64::from(v));
             }
         }
         Some(Metadata { values })
@@ -77,6 +91,11 @@ impl Metadata {
                 .cloned(),
         );
         names
+    }
+
+    /// The constants, by name.
+    pub(crate) fn into_values(self) -> BTreeMap<String, i64> {
+        self.values
     }
 
     /// Number of constants.

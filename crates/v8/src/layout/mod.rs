@@ -137,6 +137,10 @@ pub struct Layout {
     /// Whether V8's heap snapshot counts an external string's characters (kept outside the
     /// heap) in its self size, as it counts an ArrayBuffer's backing store (V8 13.6 on).
     pub external_string_payload: bool,
+    /// Node's own postmortem constants (`nodedbg_*`): not V8's, but exported, tabled and
+    /// chosen with V8's, so they travel in the same layout for the layer that reads node's
+    /// C++ state.
+    pub node: NodeConstants,
     missing_optional: Vec<String>,
     disagreements: Vec<Disagreement>,
     unused_keys: Vec<String>,
@@ -176,6 +180,39 @@ impl Layout {
             table,
             core,
         });
+    }
+}
+
+/// Node's postmortem constants (`nodedbg_*` symbols, names without the prefix): the executable's
+/// runtime values over its build table's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeConstants {
+    values: std::collections::BTreeMap<String, i64>,
+}
+
+impl NodeConstants {
+    pub(crate) fn new(values: std::collections::BTreeMap<String, i64>) -> NodeConstants {
+        NodeConstants { values }
+    }
+
+    /// The constant whose name (without `nodedbg_`) starts with `prefix`: node's names end
+    /// with the field's type, which the reader need not spell (`offset_Environment__req_wrap_queue_`).
+    pub fn get(&self, prefix: &str) -> Option<i64> {
+        self.values
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| *v)
+            .next()
+    }
+
+    /// Number of constants.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are none (a build without node's postmortem metadata).
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
     }
 }
 
@@ -683,6 +720,9 @@ pub struct ContextLayout {
     pub native_context_first_weak_slot: Option<u64>,
     /// Slot of the extension (of an await closure's context: the suspended async function).
     pub extension_index: u64,
+    /// Byte offset in a `NativeContext` of its `EmbedderDataArray` (where node keeps its
+    /// `Environment` pointer), when the metadata has it.
+    pub native_context_embedder_data: Option<u64>,
 }
 
 /// How a `ScopeInfo`'s flags are stored.

@@ -270,6 +270,10 @@ pub(super) fn context(f: &mut Facts<'_>) -> ContextLayout {
         native_context_extra: f.off("context.native_context_extra", &[]),
         native_context_first_weak_slot: f.opt_off("context.native_context_first_weak_slot", &[]),
         extension_index: f.off("context.extension_index", &[]),
+        native_context_embedder_data: f.opt_off(
+            "context.native_context_embedder_data",
+            &["native_context_embedder_data_offset"],
+        ),
     }
 }
 
