@@ -36,6 +36,7 @@ mod instances;
 mod leaks;
 mod memory;
 mod names;
+mod nodeinfo;
 mod nodestate;
 mod refs;
 mod retainers;
@@ -50,7 +51,7 @@ pub mod triage;
 pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
-pub use coroner_node::{signal_name, EventLoop, Handle, Request};
+pub use coroner_node::{signal_name, EnvironmentSummary, EventLoop, Handle, Request};
 pub use diff::{ClassGrowth, Growth, GrowthOptions, PathGrowth};
 pub use dominators::{Dominator, Dominators};
 pub use heapsnapshot::{
@@ -63,9 +64,8 @@ pub use leaks::{
     LeakOptions, Leaks, Pattern, Suspect, DOMINATOR_SHARE, MAX_HASHED_LENGTH, MIN_ENTRIES,
 };
 pub use memory::{MemoryWord, Pointee, RegisterValue};
-pub use nodestate::{
-    Callback, EnvironmentSummary, HandleState, LoopState, NodeState, Owner, RequestState,
-};
+pub use nodeinfo::{NodeInfo, NodeThread};
+pub use nodestate::{Callback, HandleState, LoopState, NodeState, Owner, RequestState};
 pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;

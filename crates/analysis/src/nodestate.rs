@@ -5,10 +5,7 @@
 
 use coroner_heap::{HeapModel, InspectOptions, Key, Role, ValueKind};
 use coroner_image::ProcessImage;
-use coroner_node::{
-    default_loop, environments, loop_of_wrap, read_loop, request_of, timer_base_offset,
-    Environment, EventLoop, Handle, NodeLayout, Request,
-};
+use coroner_node::{EnvironmentSummary, EventLoop, Handle, Request};
 
 use crate::index::ObjectIndex;
 
@@ -23,24 +20,6 @@ pub struct NodeState {
     pub requests: Vec<RequestState>,
     /// What could not be read, one line each.
     pub notes: Vec<String>,
-}
-
-/// One Environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvironmentSummary {
-    /// The `Environment` object.
-    pub address: u64,
-    /// Its isolate (index into the heap's isolates).
-    pub isolate: usize,
-    /// Its loop, when one of its handles names it.
-    pub event_loop: Option<u64>,
-    /// How many handle wrappers and request wrappers it lists.
-    pub handle_wraps: usize,
-    /// Request wrappers.
-    pub req_wraps: usize,
-    /// The loop's time when the Environment started (`timer_base_`): JavaScript's timer clock
-    /// (`Timeout._idleStart`) counts from it. `None` without the executable's code.
-    pub timer_base: Option<u64>,
 }
 
 impl NodeState {
@@ -126,129 +105,47 @@ pub struct Callback {
     pub column: Option<u64>,
 }
 
-/// Reads node's state: Environments from every native context in `index`, the default loop
-/// and each Environment's loop, their handles and the requests in flight.
+/// Reads node's state (see [`coroner_node::read`]) from every native context in `index`, and
+/// names the JS objects that own its handles and requests.
 pub(crate) fn read(image: &ProcessImage, model: &HeapModel<'_>, index: &ObjectIndex) -> NodeState {
-    let mut notes = Vec::new();
-    let nodes = match NodeLayout::of(model.layout()) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            notes.push(e.to_string());
-            None
-        }
-    };
-    let contexts = native_contexts(model, index);
-    let envs: Vec<Environment> = nodes
-        .map(|n| environments(image, model, &n, &contexts))
-        .unwrap_or_default();
-    if nodes.is_some() && envs.is_empty() {
-        notes.push("no node Environment found in the native contexts' embedder data".to_string());
-    }
-    for env in &envs {
-        notes.extend(env.notes.iter().cloned());
-    }
-    let env_loop = |env: &Environment| {
-        let node = nodes?.handle_wrap_node;
-        env.handle_wraps
-            .iter()
-            .find_map(|w| loop_of_wrap(image, w.address, node))
-    };
-    let mut summaries: Vec<EnvironmentSummary> = envs
-        .iter()
-        .map(|e| EnvironmentSummary {
-            address: e.address,
-            isolate: e.isolate,
-            event_loop: env_loop(e),
-            handle_wraps: e.handle_wraps.len(),
-            req_wraps: e.req_wraps.len(),
-            timer_base: None,
+    let reading = coroner_node::read(image, model, &native_contexts(model, index));
+    let loops = reading
+        .loops
+        .into_iter()
+        .map(|l| LoopState {
+            handles: l
+                .event_loop
+                .handles
+                .iter()
+                .zip(&l.wraps)
+                .map(|(h, w)| HandleState {
+                    handle: h.clone(),
+                    owner: w.map(|w| owner_of(model, w.address, w.object)),
+                })
+                .collect(),
+            isolate: l.isolate,
+            event_loop: l.event_loop,
         })
         .collect();
-    let timer_base = timer_base_offset(image);
-    for (s, e) in summaries.iter_mut().zip(&envs) {
-        s.timer_base =
-            timer_base.and_then(|off| image.memory().read_u64(e.address.wrapping_add(off)).ok());
-    }
-    let default = default_loop(image);
-    // The main Environment's loop is the default one, even when none of its handles says so.
-    if let (Some(d), Some(first)) = (default, summaries.first_mut()) {
-        if first.event_loop.is_none() && model.isolates().len() == 1 {
-            first.event_loop = Some(d);
-        }
-    }
-    let mut addresses: Vec<(u64, bool)> = default.map(|d| (d, true)).into_iter().collect();
-    for s in &summaries {
-        if let Some(l) = s.event_loop {
-            if !addresses.iter().any(|(a, _)| *a == l) {
-                addresses.push((l, Some(l) == default));
-            }
-        }
-    }
-    let mut loops = Vec::new();
-    for (address, is_default) in addresses {
-        let Some(event_loop) = read_loop(image, address, is_default) else {
-            notes.push(format!(
-                "no libuv loop at {address:#x}: its handle ring does not close"
-            ));
-            continue;
-        };
-        if let Some(note) = &event_loop.note {
-            notes.push(format!("the loop at {address:#x} was read in part: {note}"));
-        }
-        let owning: Vec<&Environment> = envs
-            .iter()
-            .filter(|e| {
-                summaries
-                    .iter()
-                    .any(|s| s.address == e.address && s.event_loop == Some(address))
-            })
-            .collect();
-        let handles = event_loop
-            .handles
-            .iter()
-            .map(|h| HandleState {
-                handle: h.clone(),
-                owner: owning
-                    .iter()
-                    .flat_map(|e| &e.handle_wraps)
-                    .find(|w| w.address == h.data)
-                    .map(|w| owner_of(model, w.address, w.object)),
-            })
-            .collect();
-        loops.push(LoopState {
-            isolate: owning.first().map(|e| e.isolate),
-            event_loop,
-            handles,
-        });
-    }
-    let requests = nodes
-        .map(|n| {
-            envs.iter()
-                .flat_map(|e| {
-                    e.req_wraps.iter().filter_map(move |w| {
-                        let request = request_of(image, *w, n.req_wrap_node)?;
-                        Some((e.isolate, request))
-                    })
-                })
-                .map(|(isolate, request)| RequestState {
-                    isolate,
-                    owner: owner_of(model, request.wrap.address, request.wrap.object),
-                    callback: request
-                        .wrap
-                        .object
-                        .and_then(|o| model.own_data_property(o, |k| k.is("oncomplete")))
-                        .and_then(|w| callback(model, w)),
-                    request,
-                })
-                .collect()
+    let requests = reading
+        .requests
+        .into_iter()
+        .map(|(isolate, request)| RequestState {
+            isolate,
+            owner: owner_of(model, request.wrap.address, request.wrap.object),
+            callback: request
+                .wrap
+                .object
+                .and_then(|o| model.own_data_property(o, |k| k.is("oncomplete")))
+                .and_then(|w| callback(model, w)),
+            request,
         })
-        .unwrap_or_default();
-    summaries.sort_by_key(|s| s.isolate);
+        .collect();
     NodeState {
-        environments: summaries,
+        environments: reading.environments,
         loops,
         requests,
-        notes,
+        notes: reading.notes,
     }
 }
 

@@ -16,6 +16,7 @@ use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
 use crate::instances::{instances, known_names, Instances, InstancesQuery};
 use crate::memory::{MemoryWord, Pointees, RegisterValue};
+use crate::nodeinfo::NodeInfo;
 use crate::nodestate::NodeState;
 use crate::refs::{
     holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
@@ -235,6 +236,32 @@ impl<'a> Analysis<'a> {
     pub fn node_state(&self) -> &NodeState {
         self.node
             .get_or_init(|| crate::nodestate::read(self.image, &self.model, self.index()))
+    }
+
+    /// What node knew of itself: `process.versions`, `argv`, the environment, the working
+    /// directory it cached, and its threads (main and workers) with their isolates and loops.
+    pub fn node_info(&self) -> NodeInfo {
+        let main = self.isolates().iter().find(|i| i.main).map(|i| i.index);
+        let processes = self
+            .instances(&InstancesQuery {
+                name: "process".to_string(),
+                ..InstancesQuery::default()
+            })
+            .addresses;
+        let bindings: Vec<u64> = self
+            .with_property("isMainThread")
+            .into_iter()
+            .filter(|m| !m.accessor)
+            .map(|m| m.holder)
+            .collect();
+        crate::nodeinfo::read(
+            self.image,
+            &self.model,
+            self.node_state(),
+            main,
+            &processes,
+            &bindings,
+        )
     }
 
     /// Every JS timer still scheduled and immediate still queued, in each isolate, in address

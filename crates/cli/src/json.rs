@@ -34,3 +34,13 @@ pub fn edge_parts(edge: &EdgeName) -> (Option<String>, Option<u64>) {
         _ => (None, None),
     }
 }
+
+/// Serializes an optional number of milliseconds as an integer when it is whole (as node
+/// writes them), else as it is.
+pub fn opt_number<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match *v {
+        Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => s.serialize_i64(n as i64),
+        Some(n) => s.serialize_f64(n),
+        None => s.serialize_none(),
+    }
+}

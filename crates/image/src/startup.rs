@@ -97,6 +97,28 @@ impl ProcessImage {
         })
     }
 
+    /// The environment as the process last set it: the array libc's `environ` points to, which
+    /// `setenv` (node's `process.env.X = ...`) rewrites, unlike the initial stack's copy.
+    /// `None` without the C library's symbols, or when the core lacks the array.
+    pub fn live_environment(&self) -> Option<Vec<String>> {
+        let at = self.modules().iter().find_map(|m| {
+            let sym = m.file.as_ref()?.symbols().by_name("__environ")?;
+            Some(sym.address.wrapping_add(m.bias()))
+        })?;
+        let memory = self.memory();
+        let mut array = memory.read_u64(at).ok()?;
+        let mut env = Vec::new();
+        for _ in 0..MAX_POINTERS {
+            let p = memory.read_u64(array).ok()?;
+            if p == 0 {
+                return Some(env);
+            }
+            env.push(self.read_string(p, MAX_STRING)?);
+            array = array.checked_add(WORD)?;
+        }
+        None
+    }
+
     /// The command line as one string, its arguments quoted where a shell would need it: from
     /// the initial stack when the core holds it, else the core's own 80-byte record.
     pub fn command_line(&self) -> Option<String> {

@@ -16,12 +16,11 @@ mod layout;
 mod loops;
 mod requests;
 mod rings;
+mod state;
 mod uv;
 
-pub use code::timer_base_offset;
-pub use env::{environments, Environment, Wrap};
-pub use error::NodeError;
-pub use layout::NodeLayout;
-pub use loops::{default_loop, loop_of_wrap, read_loop, EventLoop, Handle};
-pub use requests::{request_of, Request};
+pub use env::Wrap;
+pub use loops::{EventLoop, Handle};
+pub use requests::Request;
+pub use state::{read, EnvironmentSummary, LoopReading, Reading};
 pub use uv::signal_name;

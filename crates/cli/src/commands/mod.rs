@@ -14,6 +14,7 @@ mod handles;
 mod info;
 mod inspect;
 mod leaks;
+mod nodeinfo;
 mod retainers;
 mod set;
 mod snapshot;
@@ -199,6 +200,12 @@ enum Command {
         after_help = "Examples:\n  diff core.earlier\n  diff core.earlier --paths 3\n  diff core.earlier --json | jq '.paths[0]'\n\nFrom the shell: coroner diff OLD NEW (the same as coroner NEW -c 'diff OLD')."
     )]
     Diff(diff::DiffArgs),
+    /// What node knew of itself: versions, command line, working directory, environment,
+    /// and its threads (main and workers) with their isolates and event loops.
+    #[command(
+        after_help = "Examples:\n  nodeinfo\n  nodeinfo --redact\n  nodeinfo --json | jq .versions"
+    )]
+    Nodeinfo(nodeinfo::NodeInfoArgs),
     /// Every libuv handle of every event loop (sockets, servers, timers, child processes,
     /// signals, watchers), with the JS object owning it.
     #[command(
@@ -475,6 +482,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Diff(args) => Ok(Output::report(diff::run(session, args)?)),
         Command::Leaks(args) => Ok(Output::report(leaks::run(session, args)?)),
         Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
+        Command::Nodeinfo(args) => Ok(Output::report(nodeinfo::run(session, args)?)),
         Command::Handles(args) => Ok(Output::report(handles::handles(session, args)?)),
         Command::Requests(args) => Ok(Output::report(handles::requests(session, args)?)),
         Command::Timers(args) => Ok(Output::report(timers::run(session, args)?)),

@@ -8,7 +8,7 @@ use coroner_analysis::{Callback, Timer};
 use serde::Serialize;
 
 use super::CommandError;
-use crate::json::hex;
+use crate::json::{self, hex};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
 
@@ -57,10 +57,12 @@ struct TimerJson {
     isolate: Option<usize>,
     callback: Option<CallbackJson>,
     /// The delay as given, in ms.
+    #[serde(serialize_with = "json::opt_number")]
     timeout: Option<f64>,
     /// An interval.
     repeat: bool,
     /// Ms from the loop's time until it is due (negative: overdue).
+    #[serde(serialize_with = "json::opt_number")]
     due_in: Option<f64>,
     /// Keeps the process alive (not `unref()`ed).
     referenced: Option<bool>,
@@ -116,7 +118,7 @@ impl Report for Timers {
             };
             writeln!(
                 out,
-                "{:<9} {}  {:<16} {:<20} {}{}",
+                "{:<9} {}  {:<20} {:<20} {}{}",
                 t.kind,
                 style.dim(&t.address),
                 when,

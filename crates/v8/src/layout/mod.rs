@@ -250,6 +250,14 @@ pub struct LayoutSource {
 }
 
 impl LayoutSource {
+    /// Whether the postmortem constants are this very build's: read from its executable, or
+    /// from the table of its build id. Otherwise they are another release's, which the V8
+    /// checks vouch for but node's own structures (`nodedbg_*`), which move between releases,
+    /// cannot be trusted with.
+    pub fn constants_of_this_build(&self) -> bool {
+        self.metadata_from == MetadataOrigin::Executable || self.table_match == TableMatch::BuildId
+    }
+
     /// Whether the layout must pass the checks on the core before it is trusted: true when the
     /// table is another release's (a patch release coroner has no table for).
     pub fn needs_check(&self) -> bool {

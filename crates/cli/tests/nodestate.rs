@@ -1,0 +1,332 @@
+//! `handles`, `requests` and `timers` on the `nodestate` fixtures of every pinned version: a
+//! process holding a TCP server and a connection to it, a UDP socket, a child process, a signal
+//! handler, an fs watcher, an fs.open of a FIFO stuck in the thread pool, a worker, an interval,
+//! a timeout and an immediate. The scenario records node's own diagnostic report just before
+//! the dump (`extra.report`): every libuv handle it lists must be found at the same address,
+//! with the same type, state and details; and its own facts (`extra.facts`): the timers'
+//! delays and schedule, the FIFO's path, the child's pid.
+
+mod support;
+
+use coroner_fixtures::Fixture;
+use serde_json::Value;
+use support::{core_only, on_core};
+
+fn fixtures() -> Vec<Fixture> {
+    let all: Vec<Fixture> = coroner_fixtures::all()
+        .into_iter()
+        .filter(|f| f.scenario == "nodestate")
+        .collect();
+    assert!(
+        !all.is_empty(),
+        "no nodestate fixtures (cargo xtask fixtures)"
+    );
+    all
+}
+
+fn facts(f: &Fixture) -> &Value {
+    &f.expect.raw["extra"]["facts"]
+}
+
+/// The handles of node's report (its `libuv` section, the loop itself left out).
+fn report_handles(f: &Fixture) -> Vec<&Value> {
+    f.expect.raw["extra"]["report"]["libuv"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}: extra.report.libuv", f.label()))
+        .iter()
+        .filter(|h| h["type"] != "loop")
+        .collect()
+}
+
+/// An address as the report writes it (`0x000000000ec4fca0`) or coroner does (`0xec4fca0`).
+fn address(v: &Value) -> u64 {
+    let s = v.as_str().unwrap_or_default();
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or(0)
+}
+
+fn run_json(f: &Fixture, command: &str) -> Value {
+    let run = on_core(&f.core, &f.exe, &[command], true);
+    assert_eq!(run.code, 0, "{}: {command}: {}", f.label(), run.stderr);
+    run.json_lines().remove(0)
+}
+
+/// Whether coroner's `address:port` is the report's endpoint: the same port, and the same
+/// address where the report gives it (`ip4`, from Node 20 on; Node 18 gives a host name).
+fn same_endpoint(ours: &str, theirs: &Value) -> bool {
+    let Some((address, port)) = ours.rsplit_once(':') else {
+        return false;
+    };
+    Some(port) == theirs["port"].as_u64().map(|p| p.to_string()).as_deref()
+        && theirs["ip4"].as_str().is_none_or(|ip| ip == address)
+}
+
+#[test]
+fn every_handle_of_nodes_report_is_found_with_its_type_state_and_details() {
+    for f in fixtures() {
+        let label = f.label();
+        let doc = run_json(&f, "handles --all");
+        let handles = doc["handles"].as_array().expect("handles");
+        let report = report_handles(&f);
+        let report_loop = f.expect.raw["extra"]["report"]["libuv"]
+            .as_array()
+            .and_then(|l| l.iter().find(|h| h["type"] == "loop"))
+            .map(|l| address(&l["address"]));
+        let default = doc["loops"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["default"] == true))
+            .map(|l| address(&l["address"]));
+        assert_eq!(default, report_loop, "{label}: the default loop");
+        let on_default: Vec<&Value> = handles
+            .iter()
+            .filter(|h| Some(address(&h["loop"])) == default)
+            .collect();
+        assert_eq!(
+            on_default.len(),
+            report.len(),
+            "{label}: handles of the main loop"
+        );
+        let mut endpoints = 0;
+        for r in &report {
+            let at = address(&r["address"]);
+            let h = on_default
+                .iter()
+                .find(|h| address(&h["address"]) == at)
+                .unwrap_or_else(|| panic!("{label}: no handle at {at:#x} ({r})"));
+            assert_eq!(h["type"], r["type"], "{label}: {h} vs {r}");
+            assert_eq!(h["active"], r["is_active"], "{label}: {h} vs {r}");
+            assert_eq!(h["referenced"], r["is_referenced"], "{label}: {h} vs {r}");
+            for (ours, theirs) in [("fd", "fd"), ("pid", "pid"), ("signum", "signum")] {
+                if !r[theirs].is_null() {
+                    assert_eq!(h[ours], r[theirs], "{label}: {ours} of {h} vs {r}");
+                }
+            }
+            if !r["signal"].is_null() {
+                assert_eq!(h["signal"], r["signal"], "{label}: {h}");
+            }
+            if !r["filename"].is_null() {
+                assert_eq!(h["path"], r["filename"], "{label}: {h}");
+            }
+            // Addresses node cached on the JS side agree with the kernel's.
+            for (ours, theirs) in [("local", "localEndpoint"), ("remote", "remoteEndpoint")] {
+                if let Some(e) = h[ours].as_str() {
+                    assert!(same_endpoint(e, &r[theirs]), "{label}: {h} vs {r}");
+                    endpoints += 1;
+                }
+            }
+        }
+        // The client socket and the server's accepted one asked for both their addresses.
+        assert_eq!(endpoints, 4, "{label}: endpoints found");
+    }
+}
+
+#[test]
+fn handles_name_the_js_objects_that_own_them() {
+    for f in fixtures() {
+        let label = f.label();
+        let doc = run_json(&f, "handles");
+        let handles = doc["handles"].as_array().expect("handles");
+        let owner = |kind: &str| -> Vec<String> {
+            handles
+                .iter()
+                .filter(|h| h["type"] == kind)
+                .map(|h| h["owner"]["name"].as_str().unwrap_or("-").to_string())
+                .collect()
+        };
+        let mut tcp = owner("tcp");
+        tcp.sort();
+        assert_eq!(tcp, ["Server", "Socket", "Socket"], "{label}");
+        assert_eq!(owner("udp"), ["Socket"], "{label}");
+        assert_eq!(owner("process"), ["ChildProcess"], "{label}");
+        assert_eq!(owner("fs_event"), ["FSWatcher"], "{label}");
+        // The owner is an object `inspect` reads: the ChildProcess has the child's pid.
+        let process = handles
+            .iter()
+            .find(|h| h["type"] == "process")
+            .expect("process handle");
+        assert_eq!(process["pid"], facts(&f)["child_pid"], "{label}");
+        let child = process["owner"]["address"].as_str().expect("owner address");
+        let inspected = run_json(&f, &format!("inspect {child}"));
+        let pid = &inspected["properties"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "pid"))
+            .expect("pid property")["value"]["value"];
+        assert_eq!(pid, &facts(&f)["child_pid"], "{label}: {inspected}");
+        // The worker has an Environment and a loop of its own.
+        let envs = doc["environments"].as_array().expect("environments");
+        assert_eq!(envs.len(), 2, "{label}: {envs:?}");
+        let loops = doc["loops"].as_array().expect("loops");
+        assert_eq!(loops.len(), 2, "{label}: {loops:?}");
+        assert_eq!(
+            loops.iter().filter(|l| l["default"] == true).count(),
+            1,
+            "{label}"
+        );
+        assert!(
+            doc["notes"].as_array().is_some_and(|n| n.is_empty()),
+            "{label}: {doc}"
+        );
+    }
+}
+
+#[test]
+fn timers_list_the_scheduled_callbacks_with_their_delays_and_due_times() {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/nodestate.js"),
+    )
+    .expect("the scenario's source");
+    let line_of = |name: &str| {
+        source
+            .lines()
+            .position(|l| l.starts_with(&format!("function {name}(")))
+            .map(|i| i as u64 + 1)
+            .expect("the function in the scenario")
+    };
+    for f in fixtures() {
+        let label = f.label();
+        let doc = run_json(&f, "timers");
+        let timers = doc["timers"].as_array().expect("timers");
+        let clock = facts(&f)["timer_clock"].as_f64().expect("timer_clock");
+        for expected in facts(&f)["timers"].as_array().expect("facts.timers") {
+            let name = expected["callback"].as_str().expect("callback");
+            let t = timers
+                .iter()
+                .find(|t| t["callback"]["name"] == name)
+                .unwrap_or_else(|| panic!("{label}: no timer {name}: {doc}"));
+            assert_eq!(t["timeout"], expected["timeout"], "{label}: {t}");
+            assert_eq!(t["repeat"], expected["repeat"], "{label}: {t}");
+            let kind = if expected["repeat"] == true {
+                "interval"
+            } else {
+                "timeout"
+            };
+            assert_eq!(t["kind"], kind, "{label}: {t}");
+            assert_eq!(t["callback"]["line"], line_of(name), "{label}: {t}");
+            assert!(
+                t["callback"]["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("nodestate.js")),
+                "{label}: {t}"
+            );
+            // Due when the recorded schedule says, by a clock read at the record or up to a
+            // minute later (the dump follows the record within seconds).
+            let at_record = expected["idle_start"].as_f64().expect("idle_start")
+                + expected["timeout"].as_f64().expect("timeout")
+                - clock;
+            let due = t["due_in"].as_f64().unwrap_or(f64::NAN);
+            assert!(
+                due <= at_record && due > at_record - 60_000.0,
+                "{label}: due in {due}, {at_record} at the record: {t}"
+            );
+            assert_eq!(t["referenced"], true, "{label}: {t}");
+        }
+        let immediates: Vec<&Value> = timers.iter().filter(|t| t["kind"] == "immediate").collect();
+        assert_eq!(immediates.len(), 1, "{label}: {doc}");
+        assert_eq!(immediates[0]["callback"]["name"], "flushLater", "{label}");
+        assert_eq!(
+            timers.len(),
+            3,
+            "{label}: only the scenario's timers: {doc}"
+        );
+    }
+}
+
+#[test]
+fn requests_find_the_open_stuck_in_the_thread_pool() {
+    for f in fixtures() {
+        let label = f.label();
+        let doc = run_json(&f, "requests");
+        let requests = doc["requests"].as_array().expect("requests");
+        let open: Vec<&Value> = requests.iter().filter(|r| r["type"] == "fs").collect();
+        assert_eq!(open.len(), 1, "{label}: {doc}");
+        assert_eq!(open[0]["operation"], "open", "{label}");
+        assert_eq!(open[0]["path"], facts(&f)["fifo"], "{label}");
+        assert_eq!(open[0]["object"]["name"], "FSReqCallback", "{label}");
+        assert!(
+            open[0]["callback"]["name"].is_string(),
+            "{label}: {}",
+            open[0]
+        );
+    }
+}
+
+#[test]
+fn without_the_executable_the_same_handles_and_requests_are_found() {
+    for f in fixtures()
+        .into_iter()
+        .filter(|f| f.kind.to_string() == "abort")
+    {
+        let label = f.label();
+        let keys = |doc: &Value, list: &str| -> Vec<(u64, String)> {
+            let mut v: Vec<(u64, String)> = doc[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|h| (address(&h["address"]), h["type"].to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        // A release without a build table of its own borrows another release's constants,
+        // which fit V8's objects but not node's: coroner says so rather than misread.
+        let tabled = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../v8/layouts/builds/node-{}.toml", f.version))
+            .exists();
+        for command in ["handles --all", "requests"] {
+            let with = run_json(&f, command);
+            let run = core_only(&f.core, &[command], true);
+            assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+            let without = run.json_lines().remove(0);
+            if !tabled {
+                assert!(
+                    without["notes"][0]
+                        .as_str()
+                        .is_some_and(|n| n.contains("another release's build table")),
+                    "{label}: {without}"
+                );
+                continue;
+            }
+            let list = command.split(' ').next().unwrap_or_default();
+            assert_eq!(
+                keys(&with, list),
+                keys(&without, list),
+                "{label}: {command}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nodeinfo_gives_what_node_knew_of_itself() {
+    for f in fixtures() {
+        let label = f.label();
+        let facts = facts(&f);
+        let doc = run_json(&f, "nodeinfo");
+        assert_eq!(doc["pid"], facts["pid"], "{label}");
+        assert_eq!(doc["versions"], facts["versions"], "{label}");
+        assert_eq!(doc["argv"], facts["argv"], "{label}");
+        assert_eq!(doc["execArgv"], facts["exec_argv"], "{label}");
+        assert_eq!(doc["cwd"], facts["cwd"], "{label}");
+        assert_eq!(doc["platform"], "linux", "{label}");
+        // The environment as the process last set it: the variable set at run time is there.
+        let name = facts["env"]["name"].as_str().expect("env name");
+        assert_eq!(doc["env"][name], facts["env"]["value"], "{label}");
+        assert_eq!(doc["env_source"], "environ", "{label}");
+        let workers = doc["workers"].as_array().expect("workers");
+        assert_eq!(workers.len(), 1, "{label}: {doc}");
+        assert_eq!(workers[0]["threadId"], facts["worker_thread_id"], "{label}");
+        assert_eq!(doc["main"]["threadId"], 0, "{label}");
+        assert_ne!(workers[0]["isolate"], doc["main"]["isolate"], "{label}");
+
+        let redacted = run_json(&f, "nodeinfo --redact");
+        let value = facts["env"]["value"].as_str().expect("env value");
+        assert_eq!(
+            redacted["env"][name],
+            format!("<redacted: {} chars>", value.len()),
+            "{label}"
+        );
+        assert!(
+            !redacted.to_string().contains(value),
+            "{label}: a value survived --redact"
+        );
+    }
+}
