@@ -330,3 +330,142 @@ fn nodeinfo_gives_what_node_knew_of_itself() {
         );
     }
 }
+
+/// The keys of a JSON object.
+fn keys(v: &Value) -> Vec<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A report's handles, by address: type, state and details (not the loop's own entry).
+fn report_libuv(v: &Value) -> Vec<(u64, Value)> {
+    let mut out: Vec<(u64, Value)> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|h| h["type"] != "loop")
+        .map(|h| {
+            let detail = serde_json::json!([
+                h["type"],
+                h["is_active"],
+                h["is_referenced"],
+                h["fd"],
+                h["pid"],
+                h["signum"],
+                h["filename"]
+            ]);
+            (address(&h["address"]), detail)
+        })
+        .collect();
+    out.sort_by_key(|(a, _)| *a);
+    out
+}
+
+#[test]
+fn report_rebuilds_nodes_own_report() {
+    for f in fixtures() {
+        let label = f.label();
+        let ours = run_json(&f, "report");
+        let theirs = &f.expect.raw["extra"]["report"];
+        // Node's shape and key names: nothing node's report does not have, but coroner's note.
+        for k in keys(&ours) {
+            assert!(keys(theirs).contains(&k), "{label}: section {k}");
+        }
+        for k in keys(&ours["header"]).into_iter().filter(|k| k != "coroner") {
+            assert!(keys(&theirs["header"]).contains(&k), "{label}: header.{k}");
+        }
+        for k in keys(&ours["javascriptHeap"]) {
+            assert!(
+                keys(&theirs["javascriptHeap"]).contains(&k),
+                "{label}: javascriptHeap.{k}"
+            );
+        }
+        for k in keys(&ours["javascriptHeap"]["heapSpaces"]) {
+            let known = keys(&theirs["javascriptHeap"]["heapSpaces"]);
+            assert!(known.contains(&k), "{label}: heap space {k}");
+        }
+        // Every field it has that the dump does not change is node's.
+        for k in [
+            "reportVersion",
+            "processId",
+            "threadId",
+            "cwd",
+            "commandLine",
+            "nodejsVersion",
+            "wordSize",
+            "arch",
+            "platform",
+            "componentVersions",
+            "release",
+            "osName",
+        ] {
+            assert_eq!(
+                ours["header"][k], theirs["header"][k],
+                "{label}: header.{k}"
+            );
+        }
+        assert_eq!(
+            ours["javascriptHeap"]["memoryLimit"], theirs["javascriptHeap"]["memoryLimit"],
+            "{label}"
+        );
+        assert_eq!(
+            ours["environmentVariables"], theirs["environmentVariables"],
+            "{label}"
+        );
+        assert_eq!(
+            report_libuv(&ours["libuv"]),
+            report_libuv(&theirs["libuv"]),
+            "{label}"
+        );
+        let ours_loop = ours["libuv"]
+            .as_array()
+            .and_then(|l| l.last())
+            .expect("loop");
+        assert_eq!(ours_loop["type"], "loop", "{label}");
+        assert_eq!(
+            address(&ours_loop["address"]),
+            report_libuv_loop(theirs),
+            "{label}"
+        );
+        // The dynamic linker's list, names as loaded, in its order; after the report the
+        // harness loaded its trim addon (the kinds that take a heap snapshot).
+        let ours_shared = ours["sharedObjects"].as_array().expect("shared");
+        let theirs_shared = theirs["sharedObjects"].as_array().expect("shared");
+        assert!(
+            ours_shared.starts_with(theirs_shared),
+            "{label}: {ours_shared:?}"
+        );
+        assert!(
+            ours_shared[theirs_shared.len()..]
+                .iter()
+                .all(|l| l.as_str().is_some_and(|l| l.ends_with("/trim.node"))),
+            "{label}: {ours_shared:?}"
+        );
+        // The worker: its thread id and its loop's handles.
+        assert_eq!(
+            ours["workers"][0]["header"]["threadId"], theirs["workers"][0]["header"]["threadId"],
+            "{label}"
+        );
+        assert_eq!(
+            report_libuv(&ours["workers"][0]["libuv"]),
+            report_libuv(&theirs["workers"][0]["libuv"]),
+            "{label}: the worker's handles"
+        );
+        assert!(
+            ours["header"]["coroner"]["omitted"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x == "header.dumpEventTime")),
+            "{label}"
+        );
+    }
+}
+
+/// The address of the loop in node's report.
+fn report_libuv_loop(report: &Value) -> u64 {
+    report["libuv"]
+        .as_array()
+        .and_then(|l| l.iter().find(|h| h["type"] == "loop"))
+        .map(|l| address(&l["address"]))
+        .unwrap_or(0)
+}

@@ -20,6 +20,7 @@
 
 mod elf_file;
 mod error;
+mod link_map;
 mod memory_map;
 mod modules;
 mod search;

@@ -135,18 +135,8 @@ pub fn triage(
         },
     );
     let awaiting = stack.map(|t| t.async_frames.as_slice()).unwrap_or_default();
-    let js_stack = frames
-        .iter()
-        .filter_map(|f| {
-            let js = f.js().filter(|j| !j.hidden)?;
-            Some(StackEntry {
-                function: js.call.clone().unwrap_or_else(|| f.function.clone()),
-                file: js.place.file.clone(),
-                line: js.place.line,
-                column: js.place.column,
-                is_async: false,
-            })
-        })
+    let js_stack = js_entries(frames)
+        .into_iter()
         .chain(awaiting.iter().map(|a| StackEntry {
             function: a.call.clone().unwrap_or_else(|| a.function.clone()),
             file: a.place.file.clone(),
@@ -189,6 +179,24 @@ pub fn triage(
         memory: image.memory_breakdown(&heap_ranges),
         warnings,
     }
+}
+
+/// The JavaScript frames among `frames`, as V8's stack traces show them (frames V8 hides left
+/// out), innermost first.
+pub fn js_entries(frames: &[NamedFrame]) -> Vec<StackEntry> {
+    frames
+        .iter()
+        .filter_map(|f| {
+            let js = f.js().filter(|j| !j.hidden)?;
+            Some(StackEntry {
+                function: js.call.clone().unwrap_or_else(|| f.function.clone()),
+                file: js.place.file.clone(),
+                line: js.place.line,
+                column: js.place.column,
+                is_async: false,
+            })
+        })
+        .collect()
 }
 
 /// When the core holds none of the process's writable anonymous memory (where V8's heap and

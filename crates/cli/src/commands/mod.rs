@@ -15,6 +15,7 @@ mod info;
 mod inspect;
 mod leaks;
 mod nodeinfo;
+mod report;
 mod retainers;
 mod set;
 mod snapshot;
@@ -206,6 +207,12 @@ enum Command {
         after_help = "Examples:\n  nodeinfo\n  nodeinfo --redact\n  nodeinfo --json | jq .versions"
     )]
     Nodeinfo(nodeinfo::NodeInfoArgs),
+    /// Node's diagnostic report (process.report.getReport()) rebuilt from the core: node's
+    /// JSON, for the tools that read node's reports.
+    #[command(
+        after_help = "Examples:\n  report\n  report -o node-report.json\n  report --exclude-env | jq .libuv"
+    )]
+    Report(report::ReportArgs),
     /// Every libuv handle of every event loop (sockets, servers, timers, child processes,
     /// signals, watchers), with the JS object owning it.
     #[command(
@@ -483,6 +490,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Leaks(args) => Ok(Output::report(leaks::run(session, args)?)),
         Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
         Command::Nodeinfo(args) => Ok(Output::report(nodeinfo::run(session, args)?)),
+        Command::Report(args) => Ok(Output::report(report::run(session, args)?)),
         Command::Handles(args) => Ok(Output::report(handles::handles(session, args)?)),
         Command::Requests(args) => Ok(Output::report(handles::requests(session, args)?)),
         Command::Timers(args) => Ok(Output::report(timers::run(session, args)?)),
