@@ -38,6 +38,7 @@ mod memory;
 mod names;
 mod nodeinfo;
 mod nodestate;
+mod promises;
 mod refs;
 mod retainers;
 mod reverse;
@@ -66,6 +67,7 @@ pub use leaks::{
 pub use memory::{MemoryWord, Pointee, RegisterValue};
 pub use nodeinfo::{NodeInfo, NodeThread};
 pub use nodestate::{Callback, HandleState, LoopState, NodeState, Owner, RequestState};
+pub use promises::{PendingPromise, Promises, QueuedMicrotasks, Waiter};
 pub use refs::{PropertyMatch, Reference, References, RefsError};
 pub use retainers::{Hop, RetainerOptions, RetainerPath, Retainers};
 pub use reverse::ReverseIndex;

@@ -150,7 +150,7 @@ pub(crate) fn read(image: &ProcessImage, model: &HeapModel<'_>, index: &ObjectIn
 }
 
 /// Every native context of the heap, with its isolate.
-fn native_contexts(model: &HeapModel<'_>, index: &ObjectIndex) -> Vec<(u64, usize)> {
+pub(crate) fn native_contexts(model: &HeapModel<'_>, index: &ObjectIndex) -> Vec<(u64, usize)> {
     let native: Vec<bool> = index
         .maps()
         .iter()
@@ -245,7 +245,11 @@ fn census_name(model: &HeapModel<'_>, addr: u64) -> String {
 
 /// The JS function in the tagged `word`, named and placed; `None` when it holds no function.
 pub(crate) fn callback(model: &HeapModel<'_>, word: u64) -> Option<Callback> {
-    let address = model.pointer_target(word)?;
+    callback_at(model, model.pointer_target(word)?)
+}
+
+/// The JS function at `address`, named and placed; `None` when it is no function.
+pub(crate) fn callback_at(model: &HeapModel<'_>, address: u64) -> Option<Callback> {
     let sfi = model.function_shared(address).ok()?;
     let info = model.shared_info(sfi).ok()?;
     let (file, position) = model.definition_place(&info);

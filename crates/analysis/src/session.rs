@@ -18,6 +18,7 @@ use crate::instances::{instances, known_names, Instances, InstancesQuery};
 use crate::memory::{MemoryWord, Pointees, RegisterValue};
 use crate::nodeinfo::NodeInfo;
 use crate::nodestate::NodeState;
+use crate::promises::Promises;
 use crate::refs::{
     holding_string, object_id, references, with_property, PropertyMatch, Reference, References,
     RefsError,
@@ -262,6 +263,23 @@ impl<'a> Analysis<'a> {
             &processes,
             &bindings,
         )
+    }
+
+    /// The pending promises something waits on (every pending one with `all`), how many are
+    /// pending in all, and the microtasks queued in each isolate.
+    pub fn promises(&self, all: bool) -> Promises {
+        let promises = self
+            .instances(&InstancesQuery {
+                name: "Promise".to_string(),
+                ..InstancesQuery::default()
+            })
+            .addresses;
+        let (pending, total_pending) = crate::promises::pending(&self.model, &promises, all);
+        Promises {
+            pending,
+            total_pending,
+            microtasks: crate::promises::queued(&self.model, self.index()),
+        }
     }
 
     /// Every JS timer still scheduled and immediate still queued, in each isolate, in address

@@ -291,7 +291,7 @@ fn async_frames(model: &HeapModel<'_>, frames: &[NamedFrame]) -> Vec<AsyncFrame>
         .unwrap_or_default()
 }
 
-fn async_frame(model: &HeapModel<'_>, a: &Awaiting) -> AsyncFrame {
+pub(crate) fn async_frame(model: &HeapModel<'_>, a: &Awaiting) -> AsyncFrame {
     let name = model.frame_function_name(a.function);
     let info = model
         .function_shared(a.function)

@@ -469,3 +469,47 @@ fn report_libuv_loop(report: &Value) -> u64 {
         .map(|l| address(&l["address"]))
         .unwrap_or(0)
 }
+
+#[test]
+fn promises_show_the_suspended_async_function_and_the_queued_microtasks() {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/nodestate.js"),
+    )
+    .expect("the scenario's source");
+    let await_line = source
+        .lines()
+        .position(|l| l.trim() == "await neverSettles;")
+        .map(|i| i as u64 + 1)
+        .expect("the await in the scenario");
+    for f in fixtures() {
+        let label = f.label();
+        let doc = run_json(&f, "promises");
+        let name = facts(&f)["awaiting"].as_str().expect("awaiting");
+        let awaits: Vec<&Value> = doc["pending"]
+            .as_array()
+            .expect("pending")
+            .iter()
+            .flat_map(|p| p["waiters"].as_array().into_iter().flatten())
+            .filter(|w| w["kind"] == "await" && w["function"] == name)
+            .collect();
+        assert_eq!(awaits.len(), 1, "{label}: {doc}");
+        assert_eq!(awaits[0]["line"], await_line, "{label}: {}", awaits[0]);
+        // The scenario's async function's own promise is pending too, with nothing waiting.
+        assert!(
+            doc["total_pending"].as_u64().unwrap_or(0) > doc["listed"].as_u64().unwrap_or(0),
+            "{label}: {doc}"
+        );
+        let queues = doc["microtasks"].as_array().expect("microtasks");
+        let main = queues
+            .iter()
+            .find(|q| q["isolate"] == 0)
+            .unwrap_or_else(|| panic!("{label}: no queue of isolate 0: {doc}"));
+        assert_eq!(
+            main["count"],
+            facts(&f)["queued_microtasks"],
+            "{label}: {main}"
+        );
+        let all = run_json(&f, "promises --all");
+        assert_eq!(all["listed"], all["total_pending"], "{label}");
+    }
+}

@@ -93,7 +93,7 @@ impl HeapModel<'_> {
     }
 
     /// What an await chain shows of a suspended async function.
-    fn awaiting(&self, generator: u64) -> Awaiting {
+    pub(crate) fn awaiting(&self, generator: u64) -> Awaiting {
         let layout = self.layout();
         let g = &layout.js_generator;
         let function = self
@@ -132,12 +132,12 @@ impl HeapModel<'_> {
     /// The one reaction of a pending promise, when it has exactly one.
     fn only_reaction(&self, promise: u64) -> Option<u64> {
         let layout = self.layout();
-        let js = &layout.js_misc;
-        let flags = self.smi(promise, js.promise_flags, "promise flags").ok()?;
-        if js.promise_status.get(u64::try_from(flags).ok()?) != js.promise_pending {
+        if !self.is_pending_promise(promise) {
             return None;
         }
-        let word = self.field(promise, js.promise_reactions_or_result).ok()?;
+        let word = self
+            .field(promise, layout.js_misc.promise_reactions_or_result)
+            .ok()?;
         let reaction = layout.tagging.strong(word)?;
         let header = self.header(reaction).ok()?;
         if Some(header.instance_type) != layout.types.number("PROMISE_REACTION_TYPE") {

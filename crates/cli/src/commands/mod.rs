@@ -15,6 +15,7 @@ mod info;
 mod inspect;
 mod leaks;
 mod nodeinfo;
+mod promises;
 mod report;
 mod retainers;
 mod set;
@@ -207,6 +208,12 @@ enum Command {
         after_help = "Examples:\n  nodeinfo\n  nodeinfo --redact\n  nodeinfo --json | jq .versions"
     )]
     Nodeinfo(nodeinfo::NodeInfoArgs),
+    /// Pending promises and what waits on them (async functions suspended at an await, .then
+    /// handlers), and the microtasks each isolate has queued.
+    #[command(
+        after_help = "Examples:\n  promises\n  promises --all -n 100\n  promises --json | jq '.pending[].waiters[]'"
+    )]
+    Promises(promises::PromisesArgs),
     /// Node's diagnostic report (process.report.getReport()) rebuilt from the core: node's
     /// JSON, for the tools that read node's reports.
     #[command(
@@ -490,6 +497,7 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Leaks(args) => Ok(Output::report(leaks::run(session, args)?)),
         Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
         Command::Nodeinfo(args) => Ok(Output::report(nodeinfo::run(session, args)?)),
+        Command::Promises(args) => Ok(Output::report(promises::run(session, args)?)),
         Command::Report(args) => Ok(Output::report(report::run(session, args)?)),
         Command::Handles(args) => Ok(Output::report(handles::handles(session, args)?)),
         Command::Requests(args) => Ok(Output::report(handles::requests(session, args)?)),

@@ -155,14 +155,34 @@ fn with_table(
     let bytecode_sizes = image
         .exe_symbol_bytes(BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES)
         .or(table.bytecode_sizes);
-    build(
+    let mut layout = build(
         source,
         &meta,
         &supp,
         &table.instance_types,
         bytecode_sizes,
         node,
-    )
+    )?;
+    layout.microtask_queue = microtask_queue(image);
+    Ok(layout)
+}
+
+/// V8's `MicrotaskQueue` offsets from the executable's constants; `None` without them, or
+/// when one is not a small offset.
+fn microtask_queue(image: &ProcessImage) -> Option<MicrotaskQueueLayout> {
+    let offsets: Vec<u64> = MICROTASK_QUEUE_SYMBOLS
+        .iter()
+        .map(|s| image.exe_data_u64(s).filter(|&v| v < 4096))
+        .collect::<Option<_>>()?;
+    let [size, capacity, start, ring_buffer] = offsets[..] else {
+        return None;
+    };
+    Some(MicrotaskQueueLayout {
+        size,
+        capacity,
+        start,
+        ring_buffer,
+    })
 }
 
 /// The instance type table: the build table's, with the metadata's `type_*` constants over it
@@ -358,6 +378,7 @@ fn build(
         regexp_flags,
         user_roots,
         external_string_payload,
+        microtask_queue: None,
         node,
         missing_optional: outcome.missing_optional,
         disagreements,

@@ -137,6 +137,9 @@ pub struct Layout {
     /// Whether V8's heap snapshot counts an external string's characters (kept outside the
     /// heap) in its self size, as it counts an ArrayBuffer's backing store (V8 13.6 on).
     pub external_string_payload: bool,
+    /// `MicrotaskQueue` (the C++ ring buffer a native context points to), when the executable
+    /// is at hand: V8 keeps its field offsets as constants its builtins read.
+    pub microtask_queue: Option<MicrotaskQueueLayout>,
     /// Node's own postmortem constants (`nodedbg_*`): not V8's, but exported, tabled and
     /// chosen with V8's, so they travel in the same layout for the layer that reads node's
     /// C++ state.
@@ -1201,6 +1204,28 @@ pub struct CodeLayout {
     /// Offset in an `InliningPosition` of the `i32` literal array index of the function.
     pub inlining_position_function: u64,
 }
+
+/// Where a `v8::internal::MicrotaskQueue` keeps its ring buffer of queued microtasks: V8's own
+/// `MicrotaskQueue::k*Offset` constants (`size_t`s in the executable's read-only data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MicrotaskQueueLayout {
+    /// `intptr_t size_`: how many are queued.
+    pub size: u64,
+    /// `intptr_t capacity_`.
+    pub capacity: u64,
+    /// `intptr_t start_`: the ring index of the first.
+    pub start: u64,
+    /// `Address* ring_buffer_`.
+    pub ring_buffer: u64,
+}
+
+/// The symbols of [`MicrotaskQueueLayout`]'s constants, in its field order.
+pub const MICROTASK_QUEUE_SYMBOLS: [&str; 4] = [
+    "_ZN2v88internal14MicrotaskQueue11kSizeOffsetE",
+    "_ZN2v88internal14MicrotaskQueue15kCapacityOffsetE",
+    "_ZN2v88internal14MicrotaskQueue12kStartOffsetE",
+    "_ZN2v88internal14MicrotaskQueue17kRingBufferOffsetE",
+];
 
 /// The symbol of V8's table of bytecode lengths (`v8::internal::interpreter::Bytecodes::
 /// kBytecodeSizes`, `uint8_t[3][kBytecodeCount]`), which no build exports as a constant: read
