@@ -56,6 +56,8 @@ pub struct Promises {
     pub total_pending: usize,
     /// Each isolate's queued microtasks.
     pub microtasks: Vec<QueuedMicrotasks>,
+    /// Whether the queues could be read at all (they need the executable).
+    pub microtasks_known: bool,
 }
 
 /// The pending promises among `promises` (with at least one waiter unless `all`).

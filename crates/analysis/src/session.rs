@@ -279,6 +279,7 @@ impl<'a> Analysis<'a> {
             pending,
             total_pending,
             microtasks: crate::promises::queued(&self.model, self.index()),
+            microtasks_known: self.model.knows_microtask_queues(),
         }
     }
 

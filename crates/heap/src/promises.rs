@@ -95,6 +95,12 @@ impl HeapModel<'_> {
         Some(out)
     }
 
+    /// Whether microtask queues can be read: V8's `MicrotaskQueue` offsets come from the
+    /// executable's constants.
+    pub fn knows_microtask_queues(&self) -> bool {
+        self.layout().microtask_queue.is_some()
+    }
+
     /// The microtask queue of the native context at `native_context`, when the layout knows
     /// V8's `MicrotaskQueue` and the context's pointer leads to a queue that checks out
     /// (size within capacity, start inside the ring).

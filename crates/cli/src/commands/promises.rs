@@ -89,6 +89,7 @@ pub fn run(session: &Session, args: &PromisesArgs) -> Result<PromisesReport, Com
         pending,
         total_pending,
         microtasks,
+        microtasks_known,
     } = analysis.promises(args.all);
     let listed = pending.len();
     Ok(PromisesReport {
@@ -103,7 +104,7 @@ pub fn run(session: &Session, args: &PromisesArgs) -> Result<PromisesReport, Com
             .collect(),
         listed,
         total_pending,
-        microtasks_known: analysis.model().layout().microtask_queue.is_some(),
+        microtasks_known,
         microtasks: microtasks
             .into_iter()
             .map(|q| QueueJson {
