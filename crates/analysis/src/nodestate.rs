@@ -58,6 +58,9 @@ pub struct HandleState {
     pub handle: Handle,
     /// The node wrapper and JS objects owning it.
     pub owner: Option<Owner>,
+    /// The Environment it belongs to, for node's own handles (timers, immediates, task
+    /// queues), which no wrapper owns.
+    pub environment: Option<u64>,
 }
 
 /// One pending request and its owners.
@@ -117,10 +120,11 @@ pub(crate) fn read(image: &ProcessImage, model: &HeapModel<'_>, index: &ObjectIn
                 .event_loop
                 .handles
                 .iter()
-                .zip(&l.wraps)
-                .map(|(h, w)| HandleState {
+                .zip(l.wraps.iter().zip(&l.environments))
+                .map(|(h, (w, env))| HandleState {
                     handle: h.clone(),
                     owner: w.map(|w| owner_of(model, w.address, w.object)),
+                    environment: *env,
                 })
                 .collect(),
             isolate: l.isolate,

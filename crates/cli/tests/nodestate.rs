@@ -153,6 +153,19 @@ fn handles_name_the_js_objects_that_own_them() {
         assert_eq!(pid, &facts(&f)["child_pid"], "{label}: {inspected}");
         // The worker has an Environment and a loop of its own.
         let envs = doc["environments"].as_array().expect("environments");
+        // Node's own timer handle is a member of the main Environment.
+        let main_env = envs
+            .iter()
+            .find(|e| e["isolate"] == 0)
+            .expect("main Environment");
+        let timer = handles
+            .iter()
+            .find(|h| h["type"] == "timer" && h["loop"] == main_env["loop"])
+            .unwrap_or_else(|| panic!("{label}: no timer handle on the main loop"));
+        assert_eq!(
+            timer["environment"], main_env["address"],
+            "{label}: {timer}"
+        );
         assert_eq!(envs.len(), 2, "{label}: {envs:?}");
         let loops = doc["loops"].as_array().expect("loops");
         assert_eq!(loops.len(), 2, "{label}: {loops:?}");

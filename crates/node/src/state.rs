@@ -51,6 +51,10 @@ pub struct LoopReading {
     pub isolate: Option<usize>,
     /// For each handle, the node wrapper whose `data` it is, if one is.
     pub wraps: Vec<Option<Wrap>>,
+    /// For each handle, the Environment it is a member of, if it is one of node's own (the
+    /// timers' handle, the immediates' check and idle handles, the task queues' async handle):
+    /// those lie inside the `Environment`, before its lists.
+    pub environments: Vec<Option<u64>>,
 }
 
 /// Reads node's state from the native contexts `native_contexts` (address, isolate).
@@ -140,10 +144,22 @@ pub fn read(
                     .copied()
             })
             .collect();
+        let members = event_loop
+            .handles
+            .iter()
+            .map(|h| {
+                let lists = nodes?.env_handle_wraps;
+                owning
+                    .iter()
+                    .find(|e| h.address > e.address && h.address < e.address.saturating_add(lists))
+                    .map(|e| e.address)
+            })
+            .collect();
         loops.push(LoopReading {
             isolate: owning.first().map(|e| e.isolate),
             event_loop,
             wraps,
+            environments: members,
         });
     }
     let requests = nodes

@@ -49,7 +49,8 @@ struct ObjectJson {
 }
 
 /// One handle. JSON: `{"loop", "type", "address", "active", "referenced", "fd"?, "pid"?,
-/// "signum"?, "signal"?, "path"?, "timer"?, "local"?, "remote"?, "wrap"?, "object"?, "owner"?}`.
+/// "signum"?, "signal"?, "path"?, "timer"?, "environment"?, "local"?, "remote"?, "wrap"?,
+/// "object"?, "owner"?}`.
 #[derive(Debug, Serialize)]
 struct HandleJson {
     #[serde(rename = "loop")]
@@ -74,6 +75,9 @@ struct HandleJson {
     /// A timer handle's `{"due_in", "repeat"}` (ms from the loop's time; interval or 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     timer: Option<TimerJson>,
+    /// For node's own handles: the Environment they are part of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<String>,
     #[serde(flatten)]
     owner: Option<OwnerJson>,
 }
@@ -232,6 +236,7 @@ fn handle_json(event_loop: u64, now: Option<u64>, h: &HandleState) -> HandleJson
             }),
             repeat,
         }),
+        environment: h.environment.map(hex),
         owner: h.owner.as_ref().map(OwnerJson::of),
     }
 }
@@ -292,6 +297,9 @@ impl Report for Handles {
                 }
                 if let Some(o) = &h.owner {
                     detail.push(o.text());
+                }
+                if let Some(e) = &h.environment {
+                    detail.push(format!("node's own (Environment {e})"));
                 }
                 writeln!(
                     out,
