@@ -301,13 +301,13 @@ impl Report for Handles {
                 if let Some(e) = &h.environment {
                     detail.push(format!("node's own (Environment {e})"));
                 }
-                writeln!(
-                    out,
+                let line = format!(
                     "  {:<9} {} {flags}  {}",
                     h.kind,
                     style.dim(&h.address),
                     detail.join("  ")
-                )?;
+                );
+                writeln!(out, "{}", line.trim_end())?;
             }
         }
         if self.hidden > 0 {

@@ -102,7 +102,8 @@ impl Report for NodeInfoReport {
     fn write_text(&self, out: &mut dyn Write, style: &TextStyle) -> io::Result<()> {
         let unknown = || "?".to_string();
         let row = |out: &mut dyn Write, label: &str, value: String| {
-            writeln!(out, "{:<13}{value}", style.bold(&format!("{label}:")))
+            let line = format!("{:<13}{value}", style.bold(&format!("{label}:")));
+            writeln!(out, "{}", line.trim_end())
         };
         row(out, "pid", self.pid.map_or_else(unknown, |p| p.to_string()))?;
         row(
