@@ -21,7 +21,8 @@ use std::path::Path;
 use std::process::Command;
 
 use coroner_image::{hex, ElfFile};
-use coroner_v8::layout::{BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES};
+use coroner_node::timer_base_offset;
+use coroner_v8::layout::{microtask_queue_of, BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES};
 
 use crate::error::{Context, Error, Result};
 use crate::layout::Layout;
@@ -44,6 +45,12 @@ const PREFIXES: [&str; 2] = ["v8dbg_", "nodedbg_"];
 pub fn command(args: &[String]) -> Result<()> {
     let layout = Layout::new();
     let pinned = Versions::load(&layout.versions_file())?;
+    // `--code`: rewrite only the tables' `[code]` sections, read from the executables alone
+    // (no gdb run).
+    let (code_only, args) = match args {
+        [flag, rest @ ..] if flag == "--code" => (true, rest),
+        _ => (false, args),
+    };
     let versions = match args {
         [] => pinned
             .all
@@ -65,7 +72,11 @@ pub fn command(args: &[String]) -> Result<()> {
             }
             chosen
         }
-        _ => return Err(Error::new("usage: cargo xtask layouts [--versions V,..]")),
+        _ => {
+            return Err(Error::new(
+                "usage: cargo xtask layouts [--code] [--versions V,..]",
+            ))
+        }
     };
     let tabled: Vec<&String> = pinned
         .all
@@ -76,6 +87,17 @@ pub fn command(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&out_dir).context(|| format!("cannot create {}", out_dir.display()))?;
     for version in &versions {
         let build = node::ensure(&layout, version)?;
+        if code_only {
+            let path = out_dir.join(format!("node-{version}.toml"));
+            let text = std::fs::read_to_string(&path)
+                .context(|| format!("cannot read {} (make it first)", path.display()))?;
+            let file = ElfFile::open(&build.exe).map_err(|e| Error::new(e.to_string()))?;
+            let code = code_facts(&file, &build.exe)?;
+            std::fs::write(&path, with_code_section(&text, &code))
+                .context(|| format!("cannot write {}", path.display()))?;
+            println!("layouts: [code] of {}", path.display());
+            continue;
+        }
         let table = read_build(&layout, version, &build.exe)?;
         let path = out_dir.join(format!("node-{version}.toml"));
         std::fs::write(&path, table.to_toml(covers(version, &tabled)?))
@@ -130,6 +152,8 @@ struct BuildTable {
     instance_types: BTreeMap<u32, String>,
     /// V8's bytecode lengths (`Bytecodes::kBytecodeSizes`), as the file holds them.
     bytecode_sizes: Vec<u8>,
+    /// Offsets read from the build's code and read-only data (`[code]`).
+    code: BTreeMap<&'static str, u64>,
 }
 
 /// Reads the table of the build of `version` at `exe`.
@@ -224,6 +248,7 @@ fn read_build(layout: &Layout, version: &str, exe: &Path) -> Result<BuildTable> 
                 exe.display()
             ))
         })?;
+    let code = code_facts(&file, exe)?;
     Ok(BuildTable {
         node_version: version.to_string(),
         v8_version: v8_version(exe)?,
@@ -231,7 +256,54 @@ fn read_build(layout: &Layout, version: &str, exe: &Path) -> Result<BuildTable> 
         constants,
         instance_types,
         bytecode_sizes,
+        code,
     })
+}
+
+/// What coroner reads from the executable's code and read-only data when it has it, for the
+/// table's `[code]` section.
+fn code_facts(file: &ElfFile, exe: &Path) -> Result<BTreeMap<&'static str, u64>> {
+    let missing = |what: &str| Error::new(format!("{}: cannot read {what}", exe.display()));
+    let queue = microtask_queue_of(file).ok_or_else(|| missing("V8's MicrotaskQueue offsets"))?;
+    let timer_base = timer_base_offset(file)
+        .ok_or_else(|| missing("Environment::timer_base_ from Environment::GetNowUint64"))?;
+    Ok(BTreeMap::from([
+        ("environment_timer_base", timer_base),
+        ("microtask_queue_size", queue.size),
+        ("microtask_queue_capacity", queue.capacity),
+        ("microtask_queue_start", queue.start),
+        ("microtask_queue_ring_buffer", queue.ring_buffer),
+    ]))
+}
+
+/// The `[code]` section of a table.
+fn code_section(code: &BTreeMap<&'static str, u64>) -> String {
+    let mut s = String::from(
+        "\n[code]\n# Offsets no constant exports, read from the build's code and read-only data: node's\n# Environment::timer_base_ (the operand of Environment::GetNowUint64's read of it) and V8's\n# MicrotaskQueue::k*Offset constants.\n",
+    );
+    for (name, value) in code {
+        let _ = writeln!(s, "{name} = {value}");
+    }
+    s
+}
+
+/// `table` (a table's text) with its `[code]` section replaced by `code`'s, or added before
+/// `[bytecodes]`.
+fn with_code_section(table: &str, code: &BTreeMap<&'static str, u64>) -> String {
+    let section = code_section(code);
+    let without = match table.find("\n[code]\n") {
+        Some(start) => {
+            let end = table[start + 1..]
+                .find("\n[")
+                .map_or(table.len(), |e| start + 1 + e);
+            format!("{}{}", &table[..start], &table[end..])
+        }
+        None => table.to_string(),
+    };
+    match without.find("\n[bytecodes]") {
+        Some(at) => format!("{}{section}{}", &without[..at], &without[at..]),
+        None => format!("{without}{section}"),
+    }
 }
 
 /// Gaps print nothing (before V8 12.x) or `[unknown instance type N]`, the embedder range
@@ -344,6 +416,7 @@ covers_to = \"{to}\"
         for (number, name) in &self.instance_types {
             let _ = writeln!(s, "{name} = {number}");
         }
+        s.push_str(&code_section(&self.code));
         let sizes: Vec<String> = self.bytecode_sizes.iter().map(u8::to_string).collect();
         let _ = writeln!(
             s,

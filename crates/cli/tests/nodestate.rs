@@ -263,7 +263,7 @@ fn requests_find_the_open_stuck_in_the_thread_pool() {
 }
 
 #[test]
-fn without_the_executable_the_same_handles_and_requests_are_found() {
+fn without_the_executable_the_same_state_is_found() {
     for f in fixtures()
         .into_iter()
         .filter(|f| f.kind.to_string() == "abort")
@@ -304,6 +304,22 @@ fn without_the_executable_the_same_handles_and_requests_are_found() {
                 keys(&without, list),
                 "{label}: {command}"
             );
+        }
+        // The timers' clock and the microtask queues come from the build's table.
+        for (command, field) in [("timers", "/timers"), ("promises", "/microtasks")] {
+            let with = run_json(&f, command);
+            let run = core_only(&f.core, &[command], true);
+            assert_eq!(run.code, 0, "{label}: {}", run.stderr);
+            let without = run.json_lines().remove(0);
+            if tabled {
+                assert_eq!(
+                    with.pointer(field),
+                    without.pointer(field),
+                    "{label}: {command}"
+                );
+            } else if command == "promises" {
+                assert_eq!(without["microtasks_known"], false, "{label}");
+            }
         }
     }
 }

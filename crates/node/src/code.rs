@@ -12,7 +12,7 @@
 //! sub  rax, [rbx + timer_base]      (Node 26)
 //! ```
 
-use coroner_image::ProcessImage;
+use coroner_image::ElfFile;
 
 /// The functions that read `timer_base_`, by release.
 const GET_NOW: [&str; 2] = [
@@ -24,12 +24,15 @@ const CODE_BYTES: usize = 128;
 /// `call rel32`.
 const CALL: u8 = 0xe8;
 
-/// The offset of `Environment::timer_base_` in this build, from its code; `None` without the
-/// executable's symbols and code, or when the code is not the shape described above.
-pub fn timer_base_offset(image: &ProcessImage) -> Option<u64> {
-    let uv_now = image.exe_runtime_address("uv_now")?;
-    let start = GET_NOW.iter().find_map(|n| image.exe_runtime_address(n))?;
-    let code = image.read_code(start, CODE_BYTES).ok()?;
+/// The offset of `Environment::timer_base_` in the build of the executable `file`, from its
+/// code (the same at run time: text is never written); `None` when the code is not the shape
+/// described above. `cargo xtask layouts` records it in the build's table for cores read
+/// without the executable.
+pub fn timer_base_offset(file: &ElfFile) -> Option<u64> {
+    let symbols = file.symbols();
+    let uv_now = symbols.by_name("uv_now")?.address;
+    let start = GET_NOW.iter().find_map(|n| symbols.by_name(n))?.address;
+    let code = file.read_static(start, CODE_BYTES)?;
     // The instruction after the call whose target is uv_now.
     let after = (0..code.len().saturating_sub(5)).find(|&i| {
         code[i] == CALL

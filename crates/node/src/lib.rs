@@ -19,6 +19,7 @@ mod rings;
 mod state;
 mod uv;
 
+pub use code::timer_base_offset;
 pub use env::Wrap;
 pub use loops::{EventLoop, Handle};
 pub use requests::Request;

@@ -88,7 +88,11 @@ pub fn read(
     for env in &envs {
         notes.extend(env.notes.iter().cloned());
     }
-    let timer_base = timer_base_offset(image);
+    // From the executable's code, else as its build's table recorded it.
+    let timer_base = image
+        .exe_file()
+        .and_then(timer_base_offset)
+        .or(model.layout().node.timer_base);
     let mut summaries: Vec<EnvironmentSummary> = envs
         .iter()
         .map(|e| EnvironmentSummary {

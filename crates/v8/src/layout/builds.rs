@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::metadata::Metadata;
+use super::MicrotaskQueueLayout;
 
 /// Every table: file name and contents, embedded by `build.rs`.
 const TABLES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builds.rs"));
@@ -38,6 +39,30 @@ pub(crate) struct BuildTable {
     pub instance_types: BTreeMap<String, u16>,
     /// The build's bytecode lengths (`[bytecodes] sizes`), when recorded.
     pub bytecode_sizes: Option<Vec<u8>>,
+    /// Facts read from the build's code and read-only data (`[code]`).
+    pub code: CodeFacts,
+}
+
+/// The `[code]` section of a build table: offsets no postmortem constant exports, read from
+/// the executable's code and read-only data by `cargo xtask layouts`.
+#[derive(Debug, Default)]
+pub(crate) struct CodeFacts(BTreeMap<String, u64>);
+
+impl CodeFacts {
+    /// The fact `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<u64> {
+        self.0.get(name).copied()
+    }
+
+    /// V8's `MicrotaskQueue` offsets, when all four are recorded.
+    pub(crate) fn microtask_queue(&self) -> Option<MicrotaskQueueLayout> {
+        Some(MicrotaskQueueLayout {
+            size: self.get("microtask_queue_size")?,
+            capacity: self.get("microtask_queue_capacity")?,
+            start: self.get("microtask_queue_start")?,
+            ring_buffer: self.get("microtask_queue_ring_buffer")?,
+        })
+    }
 }
 
 /// Why a table could not be read: its file and the problem.
@@ -87,6 +112,12 @@ impl BuildTable {
                 .into_iter()
                 .filter_map(|(n, v)| Some((n, u16::try_from(v).ok()?)))
                 .collect(),
+            code: CodeFacts(
+                ints("code")
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, u64::try_from(v).ok()?)))
+                    .collect(),
+            ),
             bytecode_sizes: table
                 .get("bytecodes")
                 .and_then(|b| b.get("sizes"))

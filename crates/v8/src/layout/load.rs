@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use coroner_image::{hex, ProcessImage};
+use coroner_image::{hex, ElfFile, ProcessImage};
 
 use super::builds::{self, BuildTable};
 use super::facts::Facts;
@@ -163,16 +163,30 @@ fn with_table(
         bytecode_sizes,
         node,
     )?;
-    layout.microtask_queue = microtask_queue(image);
+    // Facts read from code and read-only data: the executable's, else its own build's table
+    // (never another release's).
+    let own = table_match == TableMatch::BuildId;
+    layout.microtask_queue = image
+        .exe_file()
+        .and_then(microtask_queue_of)
+        .or_else(|| own.then(|| table.code.microtask_queue()).flatten());
+    layout.node.timer_base = own
+        .then(|| table.code.get("environment_timer_base"))
+        .flatten();
     Ok(layout)
 }
 
-/// V8's `MicrotaskQueue` offsets from the executable's constants; `None` without them, or
+/// V8's `MicrotaskQueue` offsets from the constants in the executable `file`'s read-only data
+/// (`cargo xtask layouts` records them in the build's table too); `None` without them, or
 /// when one is not a small offset.
-fn microtask_queue(image: &ProcessImage) -> Option<MicrotaskQueueLayout> {
+pub fn microtask_queue_of(file: &ElfFile) -> Option<MicrotaskQueueLayout> {
     let offsets: Vec<u64> = MICROTASK_QUEUE_SYMBOLS
         .iter()
-        .map(|s| image.exe_data_u64(s).filter(|&v| v < 4096))
+        .map(|name| {
+            let sym = file.symbols().by_name(name)?;
+            let bytes: [u8; 8] = file.read_static(sym.address, 8)?.try_into().ok()?;
+            Some(u64::from_le_bytes(bytes)).filter(|&v| v < 4096)
+        })
         .collect::<Option<_>>()?;
     let [size, capacity, start, ring_buffer] = offsets[..] else {
         return None;

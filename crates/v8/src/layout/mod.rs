@@ -11,6 +11,7 @@
 mod builds;
 mod facts;
 mod load;
+pub use load::microtask_queue_of;
 mod metadata;
 mod sections;
 mod supplement;
@@ -191,11 +192,18 @@ impl Layout {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeConstants {
     values: std::collections::BTreeMap<String, i64>,
+    /// The offset of `Environment::timer_base_`, as this build's table recorded it from the
+    /// executable's code (`None` without a table of this very build); the node layer reads it
+    /// from the executable itself when it has it.
+    pub timer_base: Option<u64>,
 }
 
 impl NodeConstants {
     pub(crate) fn new(values: std::collections::BTreeMap<String, i64>) -> NodeConstants {
-        NodeConstants { values }
+        NodeConstants {
+            values,
+            timer_base: None,
+        }
     }
 
     /// The constant whose name (without `nodedbg_`) starts with `prefix`: node's names end
