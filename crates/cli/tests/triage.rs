@@ -308,6 +308,25 @@ fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
                     extra["native_function"]
                 );
             }
+            "check" => {
+                // A failed CHECK in node: what it says, as node printed it.
+                assert_eq!(reason["kind"], "abort", "{what}: {reason}");
+                let a = &reason["assertion"];
+                let recorded = &extra["assertion"];
+                assert_eq!(a["expression"], recorded["expression"], "{what}: {reason}");
+                let function = a["function"].as_str().unwrap_or("");
+                let wanted = recorded["function"].as_str().unwrap_or("?");
+                assert!(function.contains(wanted), "{what}: {function}");
+                let location = a["location"].as_str().unwrap_or("");
+                let file = recorded["file"].as_str().unwrap_or("?");
+                assert!(
+                    location.starts_with(&format!("{file}:")),
+                    "{what}: {location}"
+                );
+                for said in [location, function, a["expression"].as_str().unwrap_or("?")] {
+                    assert!(stderr.contains(said), "{what}: {said:?} not in\n{stderr}");
+                }
+            }
             other => panic!("{what}: a crash scenario this test does not know: {other}"),
         }
         check_heap(&t, extra, f.scenario == "oom", &what);

@@ -9,6 +9,7 @@
 //! checked link by link, and a structure that does not check out is skipped or noted, never
 //! trusted.
 
+mod assertion;
 mod code;
 mod env;
 mod error;
@@ -19,6 +20,7 @@ mod rings;
 mod state;
 mod uv;
 
+pub use assertion::{assertion, Assertion};
 pub use code::timer_base_offset;
 pub use env::Wrap;
 pub use loops::{EventLoop, Handle};

@@ -16,6 +16,8 @@ pub(crate) const SIGABRT: i32 = 6;
 const SIGTRAP: i32 = 5;
 /// `si_code` of a signal the kernel raised for the faulting instruction itself.
 const SI_KERNEL: i32 = 128;
+/// `si_code` of a signal sent with `tkill`/`tgkill` (what `raise` and `abort` use).
+const SI_TKILL: i32 = -6;
 /// The flag under which V8 aborts on an exception nothing catches.
 const ABORT_ON_UNCAUGHT: &str = "--abort-on-uncaught-exception";
 
@@ -141,6 +143,8 @@ pub struct Reason {
     pub fault: Option<Fault>,
     /// For V8's OOM: what V8 said (`Reached heap limit`) and its last GCs.
     pub oom: Option<super::oom::OutOfMemory>,
+    /// For a failed assertion in node (`CHECK`): what it says (needs the executable).
+    pub assertion: Option<coroner_node::Assertion>,
 }
 
 /// What the frames of the crashing thread show.
@@ -197,7 +201,7 @@ fn path(frames: &[NamedFrame]) -> Path {
 fn code_meaning(signal: &SignalInfo) -> Option<&'static str> {
     match (signal.signo, signal.code) {
         (_, 0) => Some("sent by kill()"),
-        (_, -6) => Some("sent by tkill() (raise, abort, pthread_kill)"),
+        (_, SI_TKILL) => Some("sent by tkill() (raise, abort, pthread_kill)"),
         (_, -1) => Some("sent by sigqueue()"),
         (_, 128) => Some("sent by the kernel"),
         (11, 1) => Some("SEGV_MAPERR: address not mapped"),
@@ -301,6 +305,7 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
         signal: facts.clone(),
         fault: None,
         oom: None,
+        assertion: None,
     };
     let Some(signal) = signal.filter(|s| s.signo != 0 && s.signo != 19) else {
         let how = match signal {
@@ -325,6 +330,16 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
         Path::None if signal.signo == SIGABRT && evidence.oom.is_some() => Path::OutOfMemory(0),
         Path::None if signal.signo == SIGTRAP && signal.code == SI_KERNEL && aborts_on_uncaught => {
             Path::Uncaught
+        }
+        // abort() raises SIGABRT with tkill() on its own thread: without libc's symbols no
+        // frame says `abort`, but the signal does.
+        Path::None
+            if signal.signo == SIGABRT
+                && signal.code == SI_TKILL
+                && signal.sender_pid.is_some()
+                && signal.sender_pid == pid =>
+        {
+            Path::Abort
         }
         p => p,
     };
@@ -355,19 +370,39 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
             ReasonKind::Abort,
             "abort: V8 fatal error (a failed CHECK or DCHECK in V8)".to_string(),
         ),
-        Path::NodeAssert => reason(
-            ReasonKind::Abort,
-            "abort: an assertion in node failed (node::Assert)".to_string(),
-        ),
+        Path::NodeAssert => {
+            // The frame above node::Assert made the call: its pc is the return address.
+            let assertion = frames
+                .iter()
+                .position(|f| f.function.starts_with("node::Assert("))
+                .and_then(|i| frames.get(i + 1))
+                .and_then(|caller| coroner_node::assertion(image, caller.pc));
+            let summary = match &assertion {
+                Some(a) => in_js(format!(
+                    "abort: node assertion failed: {} in {} ({})",
+                    a.expression, a.function, a.location
+                )),
+                None => "abort: an assertion in node failed (node::Assert)".to_string(),
+            };
+            let mut r = reason(ReasonKind::Abort, summary);
+            r.assertion = assertion;
+            r
+        }
         Path::ProcessAbort => reason(
             ReasonKind::Abort,
             in_js("abort: process.abort() called".to_string()),
         ),
         Path::Abort => {
-            let from = first_own_frame(frames)
-                .map(|f| format!(" from {}", f.function))
-                .unwrap_or_default();
-            reason(ReasonKind::Abort, format!("abort() called{from}"))
+            // Named native code says who called abort(); else the JavaScript running says where.
+            match first_own_frame(frames)
+                .filter(|f| matches!(f.kind, NamedKind::Native { .. }) && f.function != "??")
+            {
+                Some(f) => reason(
+                    ReasonKind::Abort,
+                    format!("abort() called from {}", f.function),
+                ),
+                None => reason(ReasonKind::Abort, in_js("abort() called".to_string())),
+            }
         }
         Path::None => {
             let facts = signal_facts(signal);

@@ -48,6 +48,17 @@ struct ReasonJson {
     fault: Option<FaultJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     oom: Option<OomJson>,
+    /// A failed assertion in node: `{"expression", "function", "location", "address"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assertion: Option<AssertionJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct AssertionJson {
+    expression: String,
+    function: String,
+    location: String,
+    address: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -320,6 +331,12 @@ fn report(t: Triage) -> TriageReport {
                 location: o.location.clone(),
                 message: o.message.clone(),
                 last_gcs: o.last_gcs.clone(),
+            }),
+            assertion: r.assertion.as_ref().map(|a| AssertionJson {
+                expression: a.expression.clone(),
+                function: a.function.clone(),
+                location: a.location.clone(),
+                address: hex(a.address),
             }),
         },
         thread: t.thread.as_ref().map(|th| ThreadJson {
