@@ -22,7 +22,9 @@ use std::process::Command;
 
 use coroner_image::{hex, ElfFile};
 use coroner_node::timer_base_offset;
-use coroner_v8::layout::{microtask_queue_of, BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES};
+use coroner_v8::layout::{
+    gc_state_offset_of, microtask_queue_of, BYTECODE_SIZES_SYMBOL, MAX_BYTECODE_SIZES,
+};
 
 use crate::error::{Context, Error, Result};
 use crate::layout::Layout;
@@ -267,8 +269,11 @@ fn code_facts(file: &ElfFile, exe: &Path) -> Result<BTreeMap<&'static str, u64>>
     let queue = microtask_queue_of(file).ok_or_else(|| missing("V8's MicrotaskQueue offsets"))?;
     let timer_base = timer_base_offset(file)
         .ok_or_else(|| missing("Environment::timer_base_ from Environment::GetNowUint64"))?;
+    let gc_state =
+        gc_state_offset_of(file).ok_or_else(|| missing("Heap::gc_state_ from Heap::SetGCState"))?;
     Ok(BTreeMap::from([
         ("environment_timer_base", timer_base),
+        ("heap_gc_state", gc_state),
         ("microtask_queue_size", queue.size),
         ("microtask_queue_capacity", queue.capacity),
         ("microtask_queue_start", queue.start),
@@ -279,7 +284,7 @@ fn code_facts(file: &ElfFile, exe: &Path) -> Result<BTreeMap<&'static str, u64>>
 /// The `[code]` section of a table.
 fn code_section(code: &BTreeMap<&'static str, u64>) -> String {
     let mut s = String::from(
-        "\n[code]\n# Offsets no constant exports, read from the build's code and read-only data: node's\n# Environment::timer_base_ (the operand of Environment::GetNowUint64's read of it) and V8's\n# MicrotaskQueue::k*Offset constants.\n",
+        "\n[code]\n# Offsets no constant exports, read from the build's code and read-only data: node's\n# Environment::timer_base_ (the operand of Environment::GetNowUint64's read of it), V8's\n# Heap::gc_state_ (the store Heap::SetGCState is) and MicrotaskQueue::k*Offset constants.\n",
     );
     for (name, value) in code {
         let _ = writeln!(s, "{name} = {value}");

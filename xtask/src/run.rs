@@ -41,6 +41,8 @@ const GDB_BT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The native addon a crash scenario loads, compiled next to its fixture directories (where
 /// the core's mappings name it: not in the temporary directory renamed at the end).
 const ADDON: &str = "addon.node";
+/// The gdb script of a scenario a debugger stops, written in its fixture directory.
+const GDB_BREAKS: &str = "gdb-breaks.gdb";
 /// Files in a fixture directory that are not the kernel's core.
 const OUTPUTS: [&str; 9] = [
     EXPECT,
@@ -184,6 +186,8 @@ pub fn build(env: &Env, job: &Job) -> Result<Outcome, Failure> {
     let log = tmp.join(STDERR);
 
     let dumper = match job.kind {
+        // A process a debugger stops is dumped by that debugger.
+        Kind::Crash if job.scenario.breakpoints.is_some() => Dumper::Gdb,
         Kind::Abort | Kind::Live | Kind::Crash => env.abort_dumper,
         Kind::Gcore => Dumper::Gdb,
     };
@@ -242,6 +246,17 @@ fn run_node(
             c.arg("-c").arg(r#"ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"; exec "$0" "$@""#).arg(exe);
             c
         }
+        (Kind::Crash, Dumper::Gdb) if scenario.breakpoints.is_some() => {
+            let script = out.join(GDB_BREAKS);
+            std::fs::write(&script, gdb_breaks_script(scenario))
+                .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+            let mut c = Command::new("gdb");
+            c.args(["--readnever", "-batch", "-x"])
+                .arg(&script)
+                .arg("--args")
+                .arg(exe);
+            c
+        }
         (Kind::Abort | Kind::Live | Kind::Crash, Dumper::Gdb) => {
             let mut c = Command::new("gdb");
             c.args([
@@ -290,6 +305,16 @@ fn run_node(
         .spawn()
         .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
     wait(&mut child, scenario.timeout).map_err(|e| format!("waiting for node: {e}"))
+}
+
+/// The gdb script of a scenario a debugger stops: TARGET's breakpoint is set when TRIGGER is
+/// first reached (so that what runs before the scenario, node's bootstrap, cannot reach it),
+/// and the core is written where TARGET stops the process.
+fn gdb_breaks_script(scenario: &crate::scenario::Scenario) -> String {
+    let (trigger, target) = scenario.breakpoints.clone().unwrap_or_default();
+    format!(
+        "set pagination off\nbreak {trigger}\ncommands 1\n  silent\n  break {target}\n  continue\nend\nrun\ngcore {CORE}\nkill\n"
+    )
 }
 
 /// Waits for `child`; kills its process group after `timeout` (then returns `None`).

@@ -4,7 +4,9 @@
 //! cores on every pinned version (or the kinds its header names: `// kinds: gcore live`). Every `fixtures/crashes/*.js` is a crash scenario, also of the
 //! default set: the process dies by itself (one `crash` core per version), as its header says:
 //! `// node-options: ...` (node's flags), `// signal: SIGABRT` (what it dies of), and
-//! `// addon: support/x.c` (a native addon the xtask compiles for it). `fixtures/large/large.js`
+//! `// addon: support/x.c` (a native addon the xtask compiles for it), and for a process a
+//! debugger stops, `// gdb-breaks: TRIGGER then TARGET` (see [`Scenario::breakpoints`]).
+//! `fixtures/large/large.js`
 //! is the benchmark scenario `large`, built only on request (`--large`), only as a gcore, only
 //! on the default version. `fixtures/demo/leak.js` is the demo scenario `leak` (a leaking HTTP
 //! server), in the default set as one abort core of the default version.
@@ -51,6 +53,10 @@ pub struct Scenario {
     /// For a crash scenario, the C source of the native addon it loads (compiled by the xtask,
     /// its path given to the scenario as `CORONER_ADDON`).
     pub addon: Option<PathBuf>,
+    /// For a crash scenario stopped by a debugger (`// gdb-breaks: TRIGGER then TARGET`): node
+    /// runs under gdb, which sets a breakpoint on TARGET when TRIGGER is first called, and
+    /// writes the core when TARGET is reached (symbols by their mangled names).
+    pub breakpoints: Option<(String, String)>,
 }
 
 impl Scenario {
@@ -111,6 +117,7 @@ pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
             timeout: Duration::from_secs(180),
             signal: None,
             addon: None,
+            breakpoints: None,
         });
     }
     if scenarios.is_empty() {
@@ -147,6 +154,18 @@ pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
             timeout: Duration::from_secs(180),
             signal: Some(signal),
             addon: header("addon").map(|a| dir.join(a)),
+            breakpoints: header("gdb-breaks")
+                .map(|b| {
+                    b.split_once(" then ")
+                        .map(|(t, g)| (t.trim().to_string(), g.trim().to_string()))
+                        .ok_or_else(|| {
+                            Error::new(format!(
+                                "{}: `// gdb-breaks: TRIGGER then TARGET` expected",
+                                path.display()
+                            ))
+                        })
+                })
+                .transpose()?,
         });
     }
     scenarios.sort_by(|a, b| a.name.cmp(&b.name));
@@ -208,6 +227,7 @@ pub fn demo(layout: &Layout) -> Scenario {
         timeout: Duration::from_secs(180),
         signal: None,
         addon: None,
+        breakpoints: None,
     }
 }
 
@@ -222,6 +242,7 @@ pub fn large(layout: &Layout) -> Scenario {
         timeout: Duration::from_secs(900),
         signal: None,
         addon: None,
+        breakpoints: None,
     }
 }
 
@@ -237,6 +258,7 @@ pub fn huge(layout: &Layout) -> Scenario {
         timeout: Duration::from_secs(1800),
         signal: None,
         addon: None,
+        breakpoints: None,
     }
 }
 

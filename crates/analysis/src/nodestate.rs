@@ -87,7 +87,8 @@ pub struct Owner {
     pub object: Option<(u64, String)>,
     /// That object's owner, and its census name.
     pub js_owner: Option<(u64, String)>,
-    /// A socket's local address, as node cached it (`_sockname`: after `address()` was called).
+    /// A socket's local address, as node cached it (`_sockname`: after `address()` was called),
+    /// or a server's, as `listen` was given it (`_connectionKey`, unless the port was 0).
     pub local: Option<String>,
     /// A socket's remote address, as node cached it (`_peername`: after `remoteAddress` was read).
     pub remote: Option<String>,
@@ -195,11 +196,23 @@ fn owner_of(model: &HeapModel<'_>, wrap: u64, object: Option<u64>) -> Owner {
         let w = model.own_data_property(o, |k| k.is(name))?;
         endpoint(model, model.pointer_target(w)?)
     };
+    // A listening server keeps what `listen` was given: `4:127.0.0.1:8080`, `6::::8080`.
+    let listening = || {
+        let key = model.own_data_property(js_owner?, |k| k.is("_connectionKey"))?;
+        let key = primitive(model, key)?;
+        let (family, rest) = key.as_str()?.split_once(':')?;
+        let (address, port) = rest.rsplit_once(':')?;
+        let ok = matches!(family, "4" | "6") && port != "0" && port.parse::<u16>().is_ok();
+        ok.then(|| match family {
+            "6" => format!("[{address}]:{port}"),
+            _ => format!("{address}:{port}"),
+        })
+    };
     Owner {
         wrap,
         object: object.map(named),
         js_owner: js_owner.map(named),
-        local: endpoint("_sockname"),
+        local: endpoint("_sockname").or_else(listening),
         remote: endpoint("_peername"),
     }
 }

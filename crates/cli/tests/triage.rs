@@ -327,6 +327,21 @@ fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
                     assert!(stderr.contains(said), "{what}: {said:?} not in\n{stderr}");
                 }
             }
+            "midgc" => {
+                // A debugger stopped it inside a scavenge: not a crash, and the heap says so.
+                assert_eq!(reason["kind"], "snapshot", "{what}: {reason}");
+                let gc = format!(
+                    "middle of a garbage collection ({})",
+                    extra["gc"].as_str().unwrap_or("?")
+                );
+                assert!(
+                    t["warnings"].as_array().is_some_and(|w| w
+                        .iter()
+                        .any(|w| w.as_str().is_some_and(|w| w.contains(&gc)))),
+                    "{what}: {}",
+                    t["warnings"]
+                );
+            }
             other => panic!("{what}: a crash scenario this test does not know: {other}"),
         }
         check_heap(&t, extra, f.scenario == "oom", &what);

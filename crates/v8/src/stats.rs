@@ -7,6 +7,7 @@
 //! memory V8 accounts (ArrayBuffer backing stores and other memory the embedder reports). No
 //! object is walked.
 
+use crate::layout::HEAP_STATES;
 use crate::pages::Space;
 use crate::Heap;
 
@@ -35,6 +36,9 @@ pub struct HeapStatistics {
     pub limit: Option<u64>,
     /// External memory (`external_memory`), when the layout knows where it is kept.
     pub external: Option<u64>,
+    /// The collection under way when the core was written (`Heap::gc_state_`: `scavenge`,
+    /// `mark-compact`, ...), `None` when none was or the layout does not say where it is kept.
+    pub gc_in_progress: Option<&'static str>,
 }
 
 impl HeapStatistics {
@@ -81,6 +85,7 @@ impl Heap<'_> {
                     spaces,
                     limit: self.heap_limit(isolate.heap),
                     external: self.external_memory(isolate.heap),
+                    gc_in_progress: self.gc_in_progress(isolate.heap),
                 }
             })
             .collect()
@@ -154,6 +159,17 @@ impl Heap<'_> {
             .read_u64(holder.checked_add(l.max_old_generation_size)?)
             .ok()?;
         semi.checked_mul(l.semi_space_factor)?.checked_add(old)
+    }
+
+    /// The collection the `Heap` at `heap` was in, if it was in one.
+    fn gc_in_progress(&self, heap: u64) -> Option<&'static str> {
+        let at = heap.checked_add(self.layout().heap_gc_state?)?;
+        let state = usize::try_from(self.memory().read_u32(at).ok()?).ok()?;
+        match HEAP_STATES.get(state) {
+            Some(_) if state == 0 => None,
+            Some(name) => Some(name),
+            None => Some("an unknown state"),
+        }
     }
 
     /// The external memory the `Heap` at `heap` accounts.

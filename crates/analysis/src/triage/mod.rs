@@ -160,6 +160,15 @@ pub fn triage(
         warnings.push(format!("the V8 heap cannot be read: {e}"));
         warnings.extend(missing_anonymous_memory(image));
     }
+    let heap = model.map(|m| m.statistics()).unwrap_or_default();
+    for h in &heap {
+        if let Some(gc) = h.gc_in_progress {
+            warnings.push(format!(
+                "isolate {} was in the middle of a garbage collection ({gc}) when the core was written: objects may be half-moved, so counts, sizes and references read from its heap can be off",
+                h.isolate
+            ));
+        }
+    }
     let exception = model
         .filter(|_| reason.kind == ReasonKind::UncaughtException)
         .and_then(|m| exception::thrown(m, frames));
@@ -175,7 +184,7 @@ pub fn triage(
         }),
         js_stack,
         exception,
-        heap: model.map(|m| m.statistics()).unwrap_or_default(),
+        heap,
         memory: image.memory_breakdown(&heap_ranges),
         warnings,
     }

@@ -16,6 +16,8 @@ pub(crate) const SIGABRT: i32 = 6;
 const SIGTRAP: i32 = 5;
 /// `si_code` of a signal the kernel raised for the faulting instruction itself.
 const SI_KERNEL: i32 = 128;
+/// `int3`, the trap instruction V8 (and a debugger) plants.
+const INT3: u8 = 0xcc;
 /// `si_code` of a signal sent with `tkill`/`tgkill` (what `raise` and `abort` use).
 const SI_TKILL: i32 = -6;
 /// The flag under which V8 aborts on an exception nothing catches.
@@ -317,6 +319,26 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
             format!("not a crash: a live process dumped by gcore or similar ({how})"),
         );
     };
+    // A trap the kernel raised where the instruction before the pc is no `int3`: a debugger's
+    // breakpoint stopped the process (gdb puts the pc back on the instruction it patched), not
+    // V8's own trap.
+    let pc = frames.first().map(|f| f.pc);
+    if signal.signo == SIGTRAP && signal.code == SI_KERNEL {
+        let before = pc
+            .and_then(|pc| pc.checked_sub(1))
+            .and_then(|at| image.read_code(at, 1).ok());
+        if before.is_some_and(|b| b.first() != Some(&INT3)) {
+            let at = frames
+                .first()
+                .filter(|f| f.function != "??")
+                .map(|f| format!(" in {}", f.function))
+                .unwrap_or_default();
+            return reason(
+                ReasonKind::Snapshot,
+                format!("not a crash: stopped at a debugger's breakpoint{at}"),
+            );
+        }
+    }
     let js = innermost_js(frames);
     let in_js = |s: String| match &js {
         Some(js) => format!("{s}, in {js}"),

@@ -170,10 +170,26 @@ fn with_table(
         .exe_file()
         .and_then(microtask_queue_of)
         .or_else(|| own.then(|| table.code.microtask_queue()).flatten());
+    layout.heap_gc_state = image
+        .exe_file()
+        .and_then(gc_state_offset_of)
+        .or_else(|| own.then(|| table.code.get("heap_gc_state")).flatten());
     layout.node.timer_base = own
         .then(|| table.code.get("environment_timer_base"))
         .flatten();
     Ok(layout)
+}
+
+/// The offset of `Heap::gc_state_` in the build of `file`: the displacement of the store
+/// `mov [rdi + disp], esi` that `Heap::SetGCState` is (after a frame set-up in some builds).
+pub fn gc_state_offset_of(file: &ElfFile) -> Option<u64> {
+    let start = file.symbols().by_name(SET_GC_STATE_SYMBOL)?.address;
+    let code = file.read_static(start, 16)?;
+    code.windows(6).find_map(|w| match *w {
+        // mov dword [rdi + disp32], esi
+        [0x89, 0xb7, d0, d1, d2, d3] => u64::try_from(i32::from_le_bytes([d0, d1, d2, d3])).ok(),
+        _ => None,
+    })
 }
 
 /// V8's `MicrotaskQueue` offsets from the constants in the executable `file`'s read-only data
@@ -393,6 +409,7 @@ fn build(
         user_roots,
         external_string_payload,
         microtask_queue: None,
+        heap_gc_state: None,
         node,
         missing_optional: outcome.missing_optional,
         disagreements,

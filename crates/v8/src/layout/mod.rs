@@ -11,7 +11,7 @@
 mod builds;
 mod facts;
 mod load;
-pub use load::microtask_queue_of;
+pub use load::{gc_state_offset_of, microtask_queue_of};
 mod metadata;
 mod sections;
 mod supplement;
@@ -141,6 +141,9 @@ pub struct Layout {
     /// `MicrotaskQueue` (the C++ ring buffer a native context points to), when the executable
     /// is at hand: V8 keeps its field offsets as constants its builtins read.
     pub microtask_queue: Option<MicrotaskQueueLayout>,
+    /// Offset in `Heap` of `gc_state_` (which collection, if any, is under way), from the
+    /// operand of `Heap::SetGCState`'s store, or this build's table.
+    pub heap_gc_state: Option<u64>,
     /// Node's own postmortem constants (`nodedbg_*`): not V8's, but exported, tabled and
     /// chosen with V8's, so they travel in the same layout for the layer that reads node's
     /// C++ state.
@@ -1226,6 +1229,19 @@ pub struct MicrotaskQueueLayout {
     /// `Address* ring_buffer_`.
     pub ring_buffer: u64,
 }
+
+/// `Heap::SetGCState(HeapState)`, whose one store names `gc_state_`'s offset.
+pub const SET_GC_STATE_SYMBOL: &str = "_ZN2v88internal4Heap10SetGCStateENS1_9HeapStateE";
+
+/// V8's `Heap::HeapState`, in its order (unchanged from V8 10.2 to 14: `NOT_IN_GC`, `SCAVENGE`,
+/// `MARK_COMPACT`, the minor mark-compact or mark-sweep, `TEAR_DOWN`), as coroner says them.
+pub const HEAP_STATES: [&str; 5] = [
+    "not in a garbage collection",
+    "scavenge",
+    "mark-compact",
+    "minor mark-compact",
+    "tear-down",
+];
 
 /// The symbols of [`MicrotaskQueueLayout`]'s constants, in its field order.
 pub const MICROTASK_QUEUE_SYMBOLS: [&str; 4] = [
