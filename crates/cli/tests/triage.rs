@@ -327,6 +327,18 @@ fn crash_cores_are_triaged_as_the_crash_each_scenario_made() {
                     assert!(stderr.contains(said), "{what}: {said:?} not in\n{stderr}");
                 }
             }
+            "v8-check" => {
+                // V8's message, as V8 printed it: `# Check failed: ...`.
+                assert_eq!(reason["kind"], "abort", "{what}: {reason}");
+                let message = reason["v8_message"].as_str().unwrap_or("?");
+                assert!(message.starts_with("Check failed: "), "{what}: {reason}");
+                assert!(
+                    stderr
+                        .lines()
+                        .any(|l| l.trim_start_matches("# ") == message),
+                    "{what}: {message:?} not in\n{stderr}"
+                );
+            }
             "midgc" => {
                 // A debugger stopped it inside a scavenge: not a crash, and the heap says so.
                 assert_eq!(reason["kind"], "snapshot", "{what}: {reason}");

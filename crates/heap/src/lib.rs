@@ -57,8 +57,8 @@ pub use code::{CodeTier, JitCode, JitPosition};
 pub use coroner_v8::layout::UserRoots;
 pub use coroner_v8::types::StringRepresentation;
 pub use coroner_v8::{
-    HeapError, HeapStatistics, Isolate, MapInfo, ObjectRef, Page, PageKind, PageWalk, Reader,
-    Space, SpaceStatistics, StuckReason, WalkEnd,
+    fatal_message, HeapError, HeapStatistics, Isolate, MapInfo, ObjectRef, Page, PageKind,
+    PageWalk, Reader, Space, SpaceStatistics, StuckReason, WalkEnd,
 };
 pub use edges::{Edge, EdgeName};
 pub use elements::{ElementValue, Elements};

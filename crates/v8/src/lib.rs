@@ -24,6 +24,7 @@
 //! ```
 
 mod error;
+mod fatal;
 mod heap;
 pub mod isolate;
 pub mod labs;
@@ -40,6 +41,7 @@ pub mod walk;
 
 pub use coroner_corefile::ReadError;
 pub use error::{HeapError, LayoutError};
+pub use fatal::fatal_message;
 pub use heap::Heap;
 pub use isolate::Isolate;
 pub use labs::{KnownLab, Lab, LabOrigin};

@@ -16,6 +16,9 @@ pub(crate) const SIGABRT: i32 = 6;
 const SIGTRAP: i32 = 5;
 /// `si_code` of a signal the kernel raised for the faulting instruction itself.
 const SI_KERNEL: i32 = 128;
+/// Stack bytes above the innermost frame searched for `V8_Fatal`'s message (its frame holds the
+/// 512-byte buffer; `OS::Abort` adds little).
+const FATAL_STACK_BYTES: u64 = 16 * 1024;
 /// `int3`, the trap instruction V8 (and a debugger) plants.
 const INT3: u8 = 0xcc;
 /// `si_code` of a signal sent with `tkill`/`tgkill` (what `raise` and `abort` use).
@@ -147,6 +150,8 @@ pub struct Reason {
     pub oom: Option<super::oom::OutOfMemory>,
     /// For a failed assertion in node (`CHECK`): what it says (needs the executable).
     pub assertion: Option<coroner_node::Assertion>,
+    /// For a failed `CHECK` in V8: the message `V8_Fatal` printed (`Check failed: ...`).
+    pub v8_message: Option<String>,
 }
 
 /// What the frames of the crashing thread show.
@@ -267,6 +272,12 @@ fn first_own_frame(frames: &[NamedFrame]) -> Option<&NamedFrame> {
     })
 }
 
+/// The message `V8_Fatal` left on the stack above the innermost frame, if it did.
+fn v8_fatal(image: &ProcessImage, frames: &[NamedFrame]) -> Option<String> {
+    let sp = frames.first()?.sp;
+    coroner_heap::fatal_message(image, sp, sp.saturating_add(FATAL_STACK_BYTES))
+}
+
 /// Whether node was started with `--abort-on-uncaught-exception`, on its command line or in
 /// `NODE_OPTIONS`. The initial stack holds both whole; the core's own record of the command
 /// line is cut at 80 bytes, often before the options, so it is only the fallback.
@@ -308,6 +319,7 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
         fault: None,
         oom: None,
         assertion: None,
+        v8_message: None,
     };
     let Some(signal) = signal.filter(|s| s.signo != 0 && s.signo != 19) else {
         let how = match signal {
@@ -353,6 +365,9 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
         Path::None if signal.signo == SIGTRAP && signal.code == SI_KERNEL && aborts_on_uncaught => {
             Path::Uncaught
         }
+        // V8's CHECK traps after leaving its message on the stack: found by its markers even
+        // when no frame is named.
+        Path::None if signal.signo == SIGTRAP && v8_fatal(image, frames).is_some() => Path::V8Check,
         // abort() raises SIGABRT with tkill() on its own thread: without libc's symbols no
         // frame says `abort`, but the signal does.
         Path::None
@@ -388,10 +403,19 @@ pub(crate) fn classify(thread: Option<&ThreadStack>, evidence: Evidence<'_>) -> 
             ReasonKind::UncaughtException,
             in_js("uncaught exception (--abort-on-uncaught-exception)".to_string()),
         ),
-        Path::V8Check => reason(
-            ReasonKind::Abort,
-            "abort: V8 fatal error (a failed CHECK or DCHECK in V8)".to_string(),
-        ),
+        Path::V8Check => {
+            // V8_Fatal keeps the message on the stack, above the innermost frame.
+            let message = v8_fatal(image, frames);
+            let mut r = reason(
+                ReasonKind::Abort,
+                in_js(match &message {
+                    Some(m) => format!("abort: V8 fatal error: {m}"),
+                    None => "abort: V8 fatal error (a failed CHECK or DCHECK in V8)".to_string(),
+                }),
+            );
+            r.v8_message = message;
+            r
+        }
         Path::NodeAssert => {
             // The frame above node::Assert made the call: its pc is the return address.
             let assertion = frames

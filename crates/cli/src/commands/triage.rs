@@ -51,6 +51,9 @@ struct ReasonJson {
     /// A failed assertion in node: `{"expression", "function", "location", "address"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     assertion: Option<AssertionJson>,
+    /// A failed CHECK in V8: what `V8_Fatal` printed (`Check failed: ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    v8_message: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -338,6 +341,7 @@ fn report(t: Triage) -> TriageReport {
                 location: a.location.clone(),
                 address: hex(a.address),
             }),
+            v8_message: r.v8_message.clone(),
         },
         thread: t.thread.as_ref().map(|th| ThreadJson {
             index: th.index,

@@ -1230,6 +1230,26 @@ pub struct MicrotaskQueueLayout {
     pub ring_buffer: u64,
 }
 
+/// What `V8_Fatal` keeps on the stack for crash processors (`base::FailureMessage`, in V8's
+/// `src/base/logging.cc`, the same from V8 10.2 to 14): a start marker word, the formatted
+/// message in a fixed buffer, an end marker word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureMessageLayout {
+    /// `kStartMarker`.
+    pub start_marker: u64,
+    /// `kEndMarker`.
+    pub end_marker: u64,
+    /// `kMessageBufferSize`: bytes of the message buffer between the markers.
+    pub buffer: u64,
+}
+
+/// V8's [`FailureMessageLayout`].
+pub const FAILURE_MESSAGE: FailureMessageLayout = FailureMessageLayout {
+    start_marker: 0xdeca_de10,
+    end_marker: 0xdeca_de11,
+    buffer: 512,
+};
+
 /// `Heap::SetGCState(HeapState)`, whose one store names `gc_state_`'s offset.
 pub const SET_GC_STATE_SYMBOL: &str = "_ZN2v88internal4Heap10SetGCStateENS1_9HeapStateE";
 
