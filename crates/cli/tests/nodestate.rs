@@ -245,21 +245,47 @@ fn timers_list_the_scheduled_callbacks_with_their_delays_and_due_times() {
 }
 
 #[test]
-fn requests_find_the_open_stuck_in_the_thread_pool() {
+fn requests_find_the_pools_work_and_the_waiting_write() {
     for f in fixtures() {
         let label = f.label();
         let doc = run_json(&f, "requests");
         let requests = doc["requests"].as_array().expect("requests");
-        let open: Vec<&Value> = requests.iter().filter(|r| r["type"] == "fs").collect();
-        assert_eq!(open.len(), 1, "{label}: {doc}");
-        assert_eq!(open[0]["operation"], "open", "{label}");
-        assert_eq!(open[0]["path"], facts(&f)["fifo"], "{label}");
-        assert_eq!(open[0]["object"]["name"], "FSReqCallback", "{label}");
-        assert!(
-            open[0]["callback"]["name"].is_string(),
-            "{label}: {}",
-            open[0]
-        );
+        let wanted = &facts(&f)["requests"];
+        let of = |kind: &str, operation: Option<&str>| -> Vec<&Value> {
+            requests
+                .iter()
+                .filter(|r| r["type"] == kind && operation.is_none_or(|o| r["operation"] == o))
+                .collect()
+        };
+        // One open per thread of the pool, each of its FIFO, with node's wrapper and callback.
+        let mut opened: Vec<&str> = of("fs", Some("open"))
+            .iter()
+            .map(|r| r["path"].as_str().unwrap_or("?"))
+            .collect();
+        opened.sort_unstable();
+        let mut fifos: Vec<&str> = wanted["fifos"]
+            .as_array()
+            .expect("fifos")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        fifos.sort_unstable();
+        assert_eq!(opened, fifos, "{label}: {doc}");
+        for r in of("fs", Some("open")) {
+            assert_eq!(r["object"]["name"], "FSReqCallback", "{label}: {r}");
+            assert!(r["callback"]["name"].is_string(), "{label}: {r}");
+        }
+        // Queued behind them: the lookup and the stat.
+        let lookups = of("getaddrinfo", None);
+        assert_eq!(lookups.len(), 1, "{label}: {doc}");
+        assert_eq!(lookups[0]["path"], wanted["lookup"], "{label}");
+        let stats = of("fs", Some("stat"));
+        assert_eq!(stats.len(), 1, "{label}: {doc}");
+        assert_eq!(stats[0]["path"], wanted["stat"], "{label}");
+        // The write the peer does not read.
+        let writes = of("write", None);
+        assert_eq!(writes.len(), 1, "{label}: {doc}");
+        assert_eq!(writes[0]["object"]["name"], "WriteWrap", "{label}");
     }
 }
 
