@@ -19,6 +19,8 @@ const ARENA_HEAP_ALIGN: u64 = 64 << 20;
 /// How far above the executable's end the kernel may start the brk heap (x86-64's
 /// `arch_randomize_brk` draws the start from 1 GiB).
 const BRK_RANDOM_RANGE: u64 = 1 << 30;
+/// The page size the kernel maps an executable's segments with.
+const PAGE: u64 = 4096;
 /// The largest gap between two mappings of the executable's own segments (alignment padding);
 /// a mapping of the file further away is not the loader's.
 const MAX_SEGMENT_GAP: u64 = 16 << 20;
@@ -195,12 +197,22 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
     if let Some(exe_end) = image.executable().map(loaded_end) {
         // The brk heap starts after a gap (its start is randomized), above mappings contiguous
         // with the executable (its .bss, and on Node 18 V8's code range placed next to it).
+        // Without randomization (a process run under gdb) it starts right at the end of the
+        // .bss, which the executable's file says.
+        let bss_end = image.executable().and_then(bss_end);
         let mut next = None;
         let mut prev_end = exe_end;
         for seg in segments.iter().filter(|s| s.vaddr >= exe_end) {
             let end = seg.vaddr.saturating_add(seg.memsz);
             let anonymous_rw = seg.perms.write && image.module_at(seg.vaddr).is_none();
-            if anonymous_rw && seg.vaddr == exe_end {
+            if next.is_none() && anonymous_rw && Some(seg.vaddr) == bss_end {
+                out.push(Claim {
+                    start: seg.vaddr,
+                    end,
+                    category: Category::MallocMainArena,
+                });
+                next = Some(end);
+            } else if anonymous_rw && seg.vaddr == exe_end {
                 // The executable's .bss past its file's last page.
                 out.push(Claim {
                     start: seg.vaddr,
@@ -265,6 +277,17 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
 /// The end of the executable as the loader mapped it: its mappings from its base on, across
 /// the small gaps between its segments (V8 maps parts of the file again far away: its
 /// builtins, on some versions).
+/// The page-aligned end of the executable's last segment in memory (its .bss), from its file.
+fn bss_end(exe: &Module) -> Option<u64> {
+    let file = exe.file.as_ref()?;
+    let end = file
+        .segments()
+        .iter()
+        .map(|s| s.vaddr.saturating_add(s.memsz))
+        .max()?;
+    end.checked_next_multiple_of(PAGE)?.checked_add(exe.bias())
+}
+
 fn loaded_end(exe: &Module) -> u64 {
     let mut end = exe.base;
     for m in &exe.mappings {
