@@ -52,7 +52,7 @@ pub mod triage;
 pub use census::{
     Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
 };
-pub use coroner_node::{signal_name, EnvironmentSummary, EventLoop, Handle, Request};
+pub use coroner_node::{EnvironmentSummary, EventLoop, Handle, Request};
 pub use diff::{ClassGrowth, Growth, GrowthOptions, PathGrowth};
 pub use dominators::{Dominator, Dominators};
 pub use heapsnapshot::{

@@ -28,6 +28,6 @@ pub mod testing;
 pub use error::{FillError, OpenError, ReadError};
 pub use file::{special_file_kind, CoreFile};
 pub use headers::Segment;
-pub use notes::{MappedFile, ProcessInfo, SignalInfo, Thread};
+pub use notes::{signal_name, MappedFile, ProcessInfo, SignalInfo, Thread};
 pub use registers::Registers;
 pub use space::{AddressSpace, Backing, Perms, Region, Source};

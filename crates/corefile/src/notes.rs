@@ -124,12 +124,17 @@ impl SignalInfo {
     /// The signal's name (`"SIGSEGV"`, `"SIGABRT"`, ...), or `"unknown"` for numbers outside
     /// 1..=31 (real-time signals included).
     pub fn name(&self) -> &'static str {
-        usize::try_from(self.signo)
-            .ok()
-            .and_then(|n| SIGNAL_NAMES.get(n))
-            .copied()
-            .unwrap_or("unknown")
+        signal_name(self.signo).unwrap_or("unknown")
     }
+}
+
+/// The name of Linux x86-64 signal `signo` (`"SIGSEGV"`), `None` outside 1..=31.
+pub fn signal_name(signo: i32) -> Option<&'static str> {
+    usize::try_from(signo)
+        .ok()
+        .filter(|&n| n > 0)
+        .and_then(|n| SIGNAL_NAMES.get(n))
+        .copied()
 }
 
 /// A file mapping of the process, from `NT_FILE`.

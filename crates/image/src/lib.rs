@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use coroner_corefile::{AddressSpace, Backing, CoreFile, ReadError};
 
-pub use coroner_corefile::{special_file_kind, SignalInfo};
+pub use coroner_corefile::{signal_name, special_file_kind, SignalInfo};
 pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
 pub use memory_map::{Category as MemoryCategory, HeapRanges, Share as MemoryShare};

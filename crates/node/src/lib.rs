@@ -26,4 +26,3 @@ pub use env::Wrap;
 pub use loops::{EventLoop, Handle};
 pub use requests::Request;
 pub use state::{read, EnvironmentSummary, LoopReading, Reading};
-pub use uv::signal_name;

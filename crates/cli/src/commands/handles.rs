@@ -226,7 +226,7 @@ fn handle_json(event_loop: u64, now: Option<u64>, h: &HandleState) -> HandleJson
         fd: u.fd,
         pid: u.pid,
         signum: u.signum,
-        signal: u.signum.and_then(coroner_analysis::signal_name),
+        signal: u.signum.and_then(coroner_image::signal_name),
         path: u.path.clone(),
         timer: u.timer.map(|(due, repeat)| TimerJson {
             due_in: now.map(|n| {

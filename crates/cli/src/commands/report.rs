@@ -319,7 +319,7 @@ fn handle(h: &HandleState, now: Option<u64>) -> Value {
     }
     if let Some(s) = u.signum {
         m.insert("signum".into(), json!(s));
-        m.insert("signal".into(), json!(coroner_analysis::signal_name(s)));
+        m.insert("signal".into(), json!(coroner_image::signal_name(s)));
     }
     if let Some(p) = &u.path {
         m.insert("filename".into(), json!(p));
