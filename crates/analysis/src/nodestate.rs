@@ -248,8 +248,9 @@ pub(crate) fn primitive(model: &HeapModel<'_>, word: u64) -> Option<coroner_heap
     (!matches!(v.kind, ValueKind::Other { .. })).then_some(v)
 }
 
-/// The census name of the object at `addr`.
-fn census_name(model: &HeapModel<'_>, addr: u64) -> String {
+/// The census name of the object at `addr` (as `findjsobjects` counts it); `?` when its header
+/// cannot be read.
+pub(crate) fn census_name(model: &HeapModel<'_>, addr: u64) -> String {
     model
         .header(addr)
         .map(|h| {

@@ -5,7 +5,7 @@
 use coroner_heap::{HeapModel, Reaction};
 
 use crate::index::ObjectIndex;
-use crate::nodestate::{callback_at, native_contexts, Callback};
+use crate::nodestate::{callback_at, census_name, native_contexts, Callback};
 use crate::stacks::{async_frame, AsyncFrame};
 
 /// One pending promise and what waits on it.
@@ -113,13 +113,7 @@ pub(crate) fn queued(model: &HeapModel<'_>, index: &ObjectIndex) -> Vec<QueuedMi
             tasks: q
                 .tasks
                 .iter()
-                .map(|&t| {
-                    let name = model
-                        .header(t)
-                        .map(|h| model.census_name_of(t, &model.map_facts(h.map)).to_string())
-                        .unwrap_or_else(|_| "?".to_string());
-                    (t, name)
-                })
+                .map(|&t| (t, census_name(model, t)))
                 .collect(),
         });
     }

@@ -361,17 +361,10 @@ impl<'a> Analysis<'a> {
     /// The census name of object `id` (`CacheEntry`, `(Array)`, `(internal: FixedArray)`), as
     /// `findjsobjects` counts it; `?` when its header cannot be read.
     pub fn census_name(&self, id: u32) -> String {
-        let Some(&addr) = self.index().addrs().get(id as usize) else {
-            return "?".to_string();
-        };
-        self.model
-            .header(addr)
-            .map(|h| {
-                self.model
-                    .census_name_of(addr, &self.model.map_facts(h.map))
-                    .to_string()
-            })
-            .unwrap_or_else(|_| "?".to_string())
+        match self.index().addrs().get(id as usize) {
+            Some(&addr) => crate::nodestate::census_name(&self.model, addr),
+            None => "?".to_string(),
+        }
     }
 
     /// The id of the object starting at `addr` (tagged or not), or why there is none.
