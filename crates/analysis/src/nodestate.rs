@@ -218,7 +218,7 @@ fn owner_of(model: &HeapModel<'_>, wrap: u64, object: Option<u64>) -> Owner {
 }
 
 /// Whether `key` is a symbol described `description`.
-fn symbol_described(key: &Key, description: &str) -> bool {
+pub(crate) fn symbol_described(key: &Key, description: &str) -> bool {
     matches!(key, Key::Symbol { description: Some(d), .. } if d == description)
 }
 

@@ -10,7 +10,7 @@
 
 use coroner_heap::{HeapModel, Key, Slot, ValueKind};
 
-use crate::nodestate::{callback, primitive, Callback};
+use crate::nodestate::{callback, primitive, symbol_described, Callback};
 
 /// One scheduled timer or queued immediate.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +81,7 @@ impl Props {
     fn symbol(&self, description: &str) -> Option<u64> {
         self.0
             .iter()
-            .find(
-                |(k, _)| matches!(k, Key::Symbol { description: Some(d), .. } if d == description),
-            )
+            .find(|(k, _)| symbol_described(k, description))
             .map(|(_, w)| *w)
     }
 }
