@@ -71,8 +71,13 @@ pub fn report(problems: Vec<String>) {
 
 /// A function name reduced to what a symbol table and debug information agree on: no symbol
 /// version (`@@GLIBC_2.34`), no compiler clone suffix (`.constprop.0`, `.isra.0`, `.part.0`,
-/// `.cold`), no leading underscores or glibc's internal `GI_` alias prefix.
+/// `.cold`), no leading underscores or glibc's internal `GI_` alias prefix, and the Itanium
+/// ABI's standard stream abbreviations (`So`, `Si`, `Sd`) spelled out as gdb spells them
+/// (`std::basic_ostream<char, std::char_traits<char> >` where coroner's demangler writes
+/// `std::ostream`): two spellings of one mangled name.
 pub fn normalize(name: &str) -> String {
+    let spelled = spell_out_streams(name);
+    let name = spelled.as_str();
     let mut n = name.split('@').next().unwrap_or(name);
     for suffix in [".constprop.", ".isra.", ".part.", ".cold"] {
         if let Some(i) = n.find(suffix) {
@@ -84,6 +89,18 @@ pub fn normalize(name: &str) -> String {
         n = rest.trim_start_matches('_');
     }
     n.to_string()
+}
+
+/// `name` with `std::ostream`, `std::istream` and `std::iostream` written in full.
+fn spell_out_streams(name: &str) -> String {
+    let mut out = name.to_string();
+    for stream in ["ostream", "istream", "iostream"] {
+        out = out.replace(
+            &format!("std::{stream}"),
+            &format!("std::basic_{stream}<char, std::char_traits<char> >"),
+        );
+    }
+    out
 }
 
 /// Whether coroner's `frame` is the function gdb names in `gdb`: one of gdb's names (the
