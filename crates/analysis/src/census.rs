@@ -18,6 +18,7 @@ use std::sync::Arc;
 use coroner_heap::{Class, HeapModel, MapFacts, Space};
 use rayon::prelude::*;
 
+use crate::damage::{damaged_ranges, Damaged};
 use crate::dominators::Dominators;
 use crate::index::{ObjectIndex, PageRun};
 
@@ -145,22 +146,9 @@ pub struct Census {
     pub hidden: Totals,
     /// Number of isolates in the heap.
     pub isolates: usize,
-    /// The pages (of the isolates and generation counted) whose walk stopped before their
-    /// end: the objects after the stop are missing from the counts.
-    pub unwalked: Vec<Unwalked>,
-}
-
-/// A page the census could not walk to its end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unwalked {
-    /// The page.
-    pub page: u64,
-    /// Where its walk stopped.
-    pub at: u64,
-    /// The bytes after that, not counted.
-    pub bytes: u64,
-    /// Why the walk stopped (`word 0x0 is not a map pointer`).
-    pub reason: String,
+    /// The ranges of damaged pages (of the isolates and generation counted) not read as
+    /// objects: what lived there is missing from the counts.
+    pub damaged: Vec<Damaged>,
 }
 
 /// Counts per (slot, map id): slot = isolate index, or the last slot for the shared heap.
@@ -425,28 +413,18 @@ pub(crate) fn census(
             row.distance = distance;
         }
     }
-    let unwalked = model
-        .unwalked_pages()
-        .into_iter()
-        .filter(|u| options.isolate.is_none() || u.page.isolate == options.isolate)
-        .filter(|u| {
-            options
+    let damaged = damaged_ranges(model, |d| {
+        (options.isolate.is_none() || d.isolate == options.isolate)
+            && options
                 .generation
-                .is_none_or(|g| Generation::of(u.page.space) == g)
-        })
-        .map(|u| Unwalked {
-            page: u.page.addr,
-            at: u.at,
-            bytes: u.bytes(),
-            reason: u.reason.to_string(),
-        })
-        .collect();
+                .is_none_or(|g| Generation::of(d.space) == g)
+    });
     Census {
         rows,
         total,
         hidden,
         isolates,
-        unwalked,
+        damaged,
     }
 }
 

@@ -27,6 +27,7 @@
 //! ```
 
 mod census;
+mod damage;
 mod diff;
 mod dominators;
 mod ephemerons;
@@ -50,9 +51,10 @@ mod treemap;
 pub mod triage;
 
 pub use census::{
-    Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, Unwalked, PROTOTYPE_NAME,
+    Census, CensusOptions, CensusRow, Generation, IsolateShare, Totals, PROTOTYPE_NAME,
 };
 pub use coroner_node::{EnvironmentSummary, EventLoop, Handle, Request};
+pub use damage::Damaged;
 pub use diff::{ClassGrowth, Growth, GrowthOptions, PathGrowth};
 pub use dominators::{Dominator, Dominators};
 pub use heapsnapshot::{

@@ -11,6 +11,7 @@ use coroner_image::ProcessImage;
 use coroner_unwind::Unwinder;
 
 use crate::census::{census, Census, CensusOptions};
+use crate::damage::{damaged_ranges, Damaged};
 use crate::dominators::Dominators;
 use crate::ephemerons::Ephemerons;
 use crate::index::ObjectIndex;
@@ -168,6 +169,12 @@ impl<'a> Analysis<'a> {
     /// The heap model: what any one object is.
     pub fn model(&self) -> &HeapModel<'a> {
         &self.model
+    }
+
+    /// Every range of the heap not read as objects (a damaged heap), in address order; empty
+    /// for a healthy heap. Every answer that walks the heap lacks what lived there.
+    pub fn damaged(&self) -> Vec<Damaged> {
+        damaged_ranges(&self.model, |_| true)
     }
 
     /// The object index (built by the first call).

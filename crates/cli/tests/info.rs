@@ -68,7 +68,7 @@ fn info_matches_what_each_scenario_recorded() {
             assert_eq!(workers, 2, "{what}: {isolates:?}");
         }
         assert!(info["pages"].as_u64().unwrap_or(0) > 0, "{what}: pages");
-        assert_eq!(info["unwalked"], serde_json::json!([]), "{what}");
+        assert_eq!(info["damaged"], serde_json::json!([]), "{what}");
         assert!(
             info["bytes_in_core"].as_u64().unwrap_or(0) > 1 << 20,
             "{what}: bytes"

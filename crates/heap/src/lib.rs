@@ -57,7 +57,7 @@ pub use code::{CodeTier, JitCode, JitPosition};
 pub use coroner_v8::layout::UserRoots;
 pub use coroner_v8::types::StringRepresentation;
 pub use coroner_v8::{
-    fatal_message, HeapError, HeapStatistics, Isolate, MapInfo, ObjectRef, Page, PageKind,
+    fatal_message, Damage, HeapError, HeapStatistics, Isolate, MapInfo, ObjectRef, Page, PageKind,
     PageWalk, Reader, Space, SpaceStatistics, StuckReason, WalkEnd,
 };
 pub use edges::{Edge, EdgeName};
@@ -67,7 +67,7 @@ pub use errors::{CallSite, ErrorStack};
 pub use functions::{LineColumn, SharedInfo};
 pub use inspect::{iso_date, InspectOptions, Inspection, MAX_EXPANDED};
 pub use maps::MapFacts;
-pub use model::{Class, Header, HeapModel, Interrupted, Role, UnwalkedPage};
+pub use model::{Class, Header, HeapModel, Interrupted, Role};
 pub use promises::{MicrotaskQueue, Reaction};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
 pub use slots::SlotRule;

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use coroner_image::ProcessImage;
 use coroner_v8::layout::Layout;
 use coroner_v8::map::{is_map, read_map};
-use coroner_v8::{Heap, HeapError, Isolate, MapInfo, Page, PageWalk, Reader, StuckReason, WalkEnd};
+use coroner_v8::{Damage, Heap, HeapError, Isolate, MapInfo, Page, PageWalk, Reader};
 
 use crate::error::DecodeError;
 use crate::maps::MapFacts;
@@ -121,25 +121,6 @@ pub enum Role {
     /// An `EphemeronHashTable` (a WeakMap's or WeakSet's table): each value lives as long as
     /// its key and the table ([`HeapModel::ephemeron_pairs`]).
     EphemeronTable,
-}
-
-/// A heap page whose walk stopped before its end: from `at` on, its bytes were not read as
-/// objects, so whatever lives there is missing from every answer that walks the heap.
-#[derive(Debug, Clone, Copy)]
-pub struct UnwalkedPage<'p> {
-    /// The page.
-    pub page: &'p Page,
-    /// Where the walk stopped.
-    pub at: u64,
-    /// Why.
-    pub reason: StuckReason,
-}
-
-impl UnwalkedPage<'_> {
-    /// The bytes of the page's object area left unread.
-    pub fn bytes(&self) -> u64 {
-        self.page.area_end.saturating_sub(self.at)
-    }
 }
 
 /// The header of a heap object: where it is, its map, and its instance type.
@@ -342,21 +323,12 @@ impl<'a> HeapModel<'a> {
         })
     }
 
-    /// The pages whose walk stopped before their end (see [`UnwalkedPage`]), in page order.
-    pub fn unwalked_pages(&self) -> Vec<UnwalkedPage<'_>> {
-        self.heap
-            .pages()
-            .iter()
-            .zip(self.heap.walk_ends())
-            .filter_map(|(page, end)| match *end {
-                WalkEnd::Stuck { addr, reason } => Some(UnwalkedPage {
-                    page,
-                    at: addr,
-                    reason,
-                }),
-                _ => None,
-            })
-            .collect()
+    /// Every range of the heap not read as objects (a damaged core: see [`Damage`]), in page
+    /// order; empty for a healthy heap. Whatever lived in a range is missing from every answer
+    /// that walks the heap, and references held there are not seen. Walks the whole heap the
+    /// first time.
+    pub fn damage(&self) -> Vec<Damage> {
+        self.heap.damage()
     }
 
     /// A reader of `page`'s object area, for reading many objects of one page (see

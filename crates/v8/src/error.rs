@@ -66,7 +66,7 @@ pub enum HeapError {
     #[error("no V8 heap pages found in the core: it is not a core of a node process, or its heap memory was left out of the dump")]
     NoPages,
     /// The layout is another release's table, and the core contradicts it.
-    #[error("the layout table {table}, {how}, does not fit this core: {why}; pass the executable with --exe")]
+    #[error("the layout table {table}, {how}, does not fit this core: {why}; {advice}")]
     LayoutMismatch {
         /// The table tried.
         table: &'static str,
@@ -74,6 +74,10 @@ pub enum HeapError {
         how: String,
         /// The check that failed.
         why: String,
+        /// What the user can do: pass the executable (whose constants replace the table's),
+        /// or, when it was passed, know that the core may be damaged or the release needs a
+        /// table of its own.
+        advice: &'static str,
     },
     /// Heap pages were found, but no isolate's roots table.
     #[error("{pages} V8 heap pages found but no isolate: the core lacks the isolate's memory, or the layout's isolate offsets are wrong for this build")]

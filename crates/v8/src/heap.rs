@@ -9,6 +9,8 @@
 //! whole heap walked, every page is walked once; where a walk stops early, memory is searched
 //! for an allocator's `LinearAllocationArea` whose `top` is that address (code-space,
 //! map-space and background-thread LABs live in allocator objects coroner has no offsets for).
+//! A page that still stops is damaged: it is walked once more, recovering past each stop
+//! (see [`crate::walk`]), and the ranges skipped are kept for every later walk of it.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -20,15 +22,21 @@ use rayon::prelude::*;
 use crate::error::HeapError;
 use crate::isolate::{find_isolates, measured_heap_offset, Isolate};
 use crate::labs::{find_in_memory, KnownLab, Lab, LabOrigin};
-use crate::layout::{Layout, TableMatch};
-use crate::pages::{find_pages, Page, PageKind, ReadOnlyAreas, Space};
+use crate::layout::{Layout, MetadataOrigin, TableMatch};
+use crate::pages::{find_pages, lost_pages, LostPage, Page, PageKind, ReadOnlyAreas, Space};
 use crate::read::Reader;
-use crate::walk::{PageWalk, WalkEnd};
+use crate::walk::{PageWalk, Skipped, StuckReason, WalkEnd};
+
+/// The share of the heap's object bytes that may be unreadable as objects before a borrowed
+/// table is taken not to fit the core (rather than the core to be damaged).
+const MISFIT_SHARE: f64 = 0.02;
 
 /// What a walk of one page must know besides the page.
 #[derive(Debug, Clone, Default)]
 struct PageState {
     labs: Vec<Lab>,
+    /// The ranges a walk skips (a damaged page: see [`crate::walk`]).
+    skips: Vec<Skipped>,
     /// Why the page holds no live object, when it holds none: it lies past new space's
     /// allocation top, or in from-space.
     unused: Option<WalkEnd>,
@@ -64,6 +72,25 @@ pub struct Heap<'a> {
     states: Vec<PageState>,
     settled: OnceLock<Settled>,
     read_only: ReadOnlyAreas,
+    /// Pages the found pages link to that do not read as pages (damaged headers).
+    lost: Vec<LostPage>,
+}
+
+/// A range of the heap not read as objects (a damaged core): part of a page the walk skipped,
+/// the rest of a page after a stop it could not recover from, or a whole page whose header is
+/// damaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damage {
+    /// The page (for a page whose header is damaged, where it would start, or its metadata
+    /// address when that cannot be told).
+    pub page: u64,
+    /// The page's isolate.
+    pub isolate: Option<usize>,
+    /// The page's space.
+    pub space: Space,
+    /// The range and what made it unreadable (an empty range for a lost page whose place
+    /// cannot be told).
+    pub range: Skipped,
 }
 
 impl<'a> Heap<'a> {
@@ -141,6 +168,7 @@ impl<'a> Heap<'a> {
         }
         let mut states = assign_labs(&pages, &labs);
         mark_unused_new_pages(&layout, &isolates, &pages, &mut states);
+        let lost = lost_pages(&layout, space, &pages);
         let heap = Heap {
             space,
             read_only: ReadOnlyAreas::of(&pages),
@@ -150,6 +178,7 @@ impl<'a> Heap<'a> {
             labs,
             states,
             settled: OnceLock::new(),
+            lost,
         };
         if heap.layout.source.needs_check() {
             if let Some(why) = heap.unwalkable() {
@@ -161,7 +190,9 @@ impl<'a> Heap<'a> {
 
     /// How the walk of each page ends, in page order: at its area end, a LAB top, or past new
     /// space's top when all is well; `Stuck` where something that is not an object stopped it
-    /// (the rest of that page is not walked: a damaged heap, or a fact coroner has wrong).
+    /// and nothing after could be trusted as an object start (the rest of that page is not
+    /// walked: a damaged heap, or a fact coroner has wrong). A damaged page that the walk
+    /// recovered on ends as a healthy one; [`Heap::damaged_pages`] lists what it skipped.
     /// Walks the whole heap the first time.
     pub fn walk_ends(&self) -> &[WalkEnd] {
         &self.settled().ends
@@ -194,6 +225,23 @@ impl<'a> Heap<'a> {
                     }
                 }
             }
+            // What still stops is damage: walk those pages again, past each stop.
+            let damaged: Vec<usize> = (0..ends.len())
+                .filter(|&i| matches!(ends[i], WalkEnd::Stuck { .. }))
+                .collect();
+            let recovered: Vec<(usize, WalkEnd, Vec<Skipped>)> = damaged
+                .into_par_iter()
+                .map(|i| {
+                    let mut walk = self.walk_in(i, &states[i]).recovering();
+                    while walk.next().is_some() {}
+                    let end = walk.end().unwrap_or(WalkEnd::AreaEnd);
+                    (i, end, walk.skipped().to_vec())
+                })
+                .collect();
+            for (i, end, skips) in recovered {
+                ends[i] = end;
+                states[i].skips = skips;
+            }
             Settled { labs, states, ends }
         })
     }
@@ -205,24 +253,90 @@ impl<'a> Heap<'a> {
             self.space,
             &self.pages[i],
             &state.labs,
+            &state.skips,
             state.unused,
         )
     }
 
-    /// The last check of a borrowed table (see [`LayoutSource::needs_check`]): every page must
-    /// walk object by object to its end, as with a table of the core's own build; a wrong size
-    /// rule, instance type number or page offset derails the walk of the page it touches. Says
-    /// which pages do not.
+    /// The last check of a borrowed table (see [`LayoutSource::needs_check`]): the pages must
+    /// walk object by object to their end, as with a table of the core's own build; a wrong size
+    /// rule, instance type number or page offset derails the walk of every page holding an
+    /// object it touches. Damage in the core derails a few: a table is refused when more than
+    /// half the pages, or more than [`MISFIT_SHARE`] of the objects' bytes, cannot be walked
+    /// as objects; less is reported as damage, as are pages whose headers are damaged. Says
+    /// which pages do not walk.
     ///
     /// [`LayoutSource::needs_check`]: crate::layout::LayoutSource::needs_check
     fn unwalkable(&self) -> Option<String> {
-        let stuck = stuck_addresses(self.walk_ends());
-        let first = stuck.first()?;
-        Some(format!(
-            "{} of {} heap pages do not walk object by object to their end (the first stops at {first:#x})",
-            stuck.len(),
-            self.pages.len()
-        ))
+        // Pages whose headers are damaged say nothing of how objects are walked.
+        let damage: Vec<Damage> = self
+            .damage()
+            .into_iter()
+            .filter(|d| !matches!(d.range.reason, StuckReason::LostPage { .. }))
+            .collect();
+        let first = damage.first()?;
+        let skipped: u64 = damage.iter().map(|d| d.range.bytes()).sum();
+        let area: u64 = self
+            .pages
+            .iter()
+            .map(|p| p.area_end.saturating_sub(p.area_start))
+            .sum();
+        let mut pages: Vec<u64> = damage.iter().map(|d| d.page).collect();
+        pages.dedup();
+        let misfit =
+            pages.len() * 2 > self.pages.len() || skipped as f64 > area as f64 * MISFIT_SHARE;
+        misfit.then(|| {
+            format!(
+                "{} of {} heap pages do not walk object by object to their end (the first stops at {:#x})",
+                pages.len(),
+                self.pages.len(),
+                first.range.from
+            )
+        })
+    }
+
+    /// Every range of the heap not read as objects, in page order (see [`Damage`]): the ranges
+    /// recovering walks skipped, the rest of each page after a stop they could not recover
+    /// from, and the pages whose headers are damaged. Empty for a healthy heap. Walks the
+    /// whole heap the first time.
+    pub fn damage(&self) -> Vec<Damage> {
+        let settled = self.settled();
+        let mut damage: Vec<Damage> = Vec::new();
+        for ((page, state), end) in self.pages.iter().zip(&settled.states).zip(&settled.ends) {
+            let of = |range: Skipped| Damage {
+                page: page.addr,
+                isolate: page.isolate,
+                space: page.space,
+                range,
+            };
+            damage.extend(state.skips.iter().copied().map(of));
+            if let WalkEnd::Stuck { addr, reason } = *end {
+                damage.push(of(Skipped {
+                    from: addr,
+                    to: page.area_end,
+                    reason,
+                }));
+            }
+        }
+        for lost in &self.lost {
+            let (from, to) = lost.area.unwrap_or((lost.metadata, lost.metadata));
+            damage.push(Damage {
+                page: lost.area.map_or(lost.metadata, |(start, _)| {
+                    start & !self.layout.page.page_size.saturating_sub(1)
+                }),
+                isolate: lost.isolate,
+                space: lost.space,
+                range: Skipped {
+                    from,
+                    to,
+                    reason: StuckReason::LostPage {
+                        linked_from: lost.linked_from,
+                    },
+                },
+            });
+        }
+        damage.sort_by_key(|d| (d.page, d.range.from));
+        damage
     }
 
     /// The layout.
@@ -274,7 +388,7 @@ impl<'a> Heap<'a> {
     /// A walk over the objects of `page` (one of [`Heap::pages`]).
     pub fn walk(&self, page: &Page) -> PageWalk<'_> {
         let Ok(i) = self.pages.binary_search_by_key(&page.addr, |p| p.addr) else {
-            return PageWalk::new(&self.layout, self.space, page, &[], None);
+            return PageWalk::new(&self.layout, self.space, page, &[], &[], None);
         };
         match self.settled.get() {
             Some(settled) => self.walk_in(i, &settled.states[i]),
@@ -282,7 +396,10 @@ impl<'a> Heap<'a> {
             // may: the whole heap is settled then, and only then.
             None => self
                 .walk_in(i, &self.states[i])
-                .with_more_labs(Box::new(move || self.settled().states[i].labs.clone())),
+                .with_more_labs(Box::new(move || {
+                    let state = &self.settled().states[i];
+                    (state.labs.clone(), state.skips.clone())
+                })),
         }
     }
 
@@ -402,6 +519,13 @@ fn mismatch(layout: &Layout, why: &str) -> HeapError {
             ),
         },
         why: why.to_string(),
+        advice: match source.metadata_from {
+            MetadataOrigin::Table => "pass the executable with --exe",
+            _ => {
+                "the executable's constants were used, so the core's heap is damaged or this \
+                 release needs a table of its own (`cargo xtask layouts`)"
+            }
+        },
     }
 }
 

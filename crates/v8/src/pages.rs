@@ -234,6 +234,93 @@ pub(crate) fn find_pages(layout: &Layout, space: &AddressSpace) -> Vec<Page> {
     pages
 }
 
+/// A page that a found page's list links to, but whose header does not read as a page (a
+/// damaged core): its objects are in no walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostPage {
+    /// The metadata address the link holds.
+    pub metadata: u64,
+    /// Where the page's objects would be, when that can be told (from its metadata, or the
+    /// link itself where the metadata is on the page): `(start, end)`.
+    pub area: Option<(u64, u64)>,
+    /// The found page that links to it.
+    pub linked_from: u64,
+    /// That page's space (the lost page's too: a list is one space's).
+    pub space: Space,
+    /// That page's isolate.
+    pub isolate: Option<usize>,
+}
+
+/// How many more pages than were found may be taken for lost: links read from damaged headers
+/// may be garbage, and garbage must not make the list of lost pages grow without end.
+const MORE_LOST_PAGES: usize = 64;
+
+/// The pages the found `pages` link to in their spaces' lists but that were not found (their
+/// headers are damaged), by metadata address; and the pages those link to in turn, where
+/// their links still read as links (two neighbours in a list may both be damaged). Read-only
+/// pages are in no list.
+pub(crate) fn lost_pages(layout: &Layout, space: &AddressSpace, pages: &[Page]) -> Vec<LostPage> {
+    let known: std::collections::HashSet<u64> = pages.iter().map(|p| p.metadata).collect();
+    let r = Reader::new(space);
+    let pl = &layout.page;
+    let field = |meta: u64, off: u64| r.u64(meta.wrapping_add(off)).ok();
+    // A link of a damaged page is believed only if it could name a page's metadata.
+    let plausible = |link: u64| match pl.header {
+        PageHeader::OnPage | PageHeader::MetadataOnPage => {
+            link % pl.page_size == 0 && field(link, 0).is_some()
+        }
+        PageHeader::MetadataOffPage => {
+            link % layout.tagging.pointer_size == 0 && field(link, 0).is_some()
+        }
+    };
+    let mut lost: Vec<LostPage> = Vec::new();
+    // (link, the page it is linked from, the found page whose list it is, trusted)
+    let mut work: Vec<(u64, u64, &Page, bool)> = pages
+        .iter()
+        .filter(|p| p.kind != PageKind::ReadOnly)
+        .flat_map(|p| [(p.next, p.addr, p, true), (p.prev, p.addr, p, true)])
+        .collect();
+    // Bounded: each lost page is added once, and no more than the pages found and a few more.
+    let most = pages.len().saturating_add(MORE_LOST_PAGES);
+    while let Some((link, from, page, trusted)) = work.pop() {
+        if link == 0
+            || known.contains(&link)
+            || lost.iter().any(|l| l.metadata == link)
+            || (!trusted && !plausible(link))
+            || lost.len() >= most
+        {
+            continue;
+        }
+        let area = match pl.header {
+            // A large page's size is its object's: not known.
+            _ if page.kind == PageKind::Large => None,
+            // The link is the page itself: its area is where any page's would be.
+            PageHeader::OnPage | PageHeader::MetadataOnPage => page
+                .area_start
+                .checked_sub(page.addr)
+                .and_then(|header| link.checked_add(header))
+                .zip(link.checked_add(pl.page_size)),
+            PageHeader::MetadataOffPage => field(link, pl.area_start)
+                .zip(field(link, pl.area_end))
+                .filter(|(start, end)| start < end && end - start <= pl.page_size),
+        };
+        lost.push(LostPage {
+            metadata: link,
+            area,
+            linked_from: from,
+            space: page.space,
+            isolate: page.isolate,
+        });
+        for next in [field(link, pl.list_next), field(link, pl.list_prev)]
+            .into_iter()
+            .flatten()
+        {
+            work.push((next, link, page, false));
+        }
+    }
+    lost
+}
+
 /// Whether `page` is in its owner's list of pages. V8 takes a page out of the list when it
 /// frees the page (a dead large object, a space shrinking after a GC) or pools it for reuse,
 /// and a background thread unmaps it later, so a core can hold a header that is no longer the

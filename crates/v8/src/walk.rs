@@ -9,6 +9,14 @@
 //! the address and the reason. Every walk is bounded: each step advances by at least a word
 //! and never past `area_end`. A new-space page that lies after its space's allocation top holds
 //! nothing live, and its walk yields nothing ([`WalkEnd::PastTop`]).
+//!
+//! A damaged heap (a native addon writing out of bounds, a bit flip) must not lose a whole
+//! page to one object it cannot size: a walk that recovers ([`PageWalk::recovering`]) looks
+//! past the stop for the next address it can trust as an object start, and goes on from
+//! there, keeping the range it skipped ([`Skipped`]). An address is trusted when the objects
+//! chained from it by their sizes run on to a boundary the walk knows (the area's end, an
+//! allocation area's top) or for [`TRUSTED_CHAIN`] objects. The heap records each page's
+//! skipped ranges once, so that every later walk of the page jumps over them the same way.
 
 use coroner_corefile::ReadError;
 
@@ -95,6 +103,25 @@ pub enum StuckReason {
         /// The size.
         size: u64,
     },
+    /// A variable-size object (an array, a string) ends where something that is not an
+    /// object starts, and objects chain on from inside it: its length is more likely damaged
+    /// than what follows it, and the range it claims is not trusted.
+    #[error("object of instance type {instance_type} claims {size} bytes, but what follows it at {next:#x} is not an object (its length looks damaged)")]
+    Oversized {
+        /// Its instance type.
+        instance_type: u16,
+        /// The size it claims.
+        size: u64,
+        /// Where it claims to end.
+        next: u64,
+    },
+    /// A page that a page of the same space links to in the space's list does not read as a
+    /// page: its header is damaged, and none of its objects is walked.
+    #[error("the page's header is damaged: page {linked_from:#x} links to it, but it does not read as a page")]
+    LostPage {
+        /// The page whose link names it.
+        linked_from: u64,
+    },
     /// The object would end after the page's object area.
     #[error("object of instance type {instance_type} and size {size} runs past the area end {area_end:#x}")]
     PastAreaEnd {
@@ -106,6 +133,34 @@ pub enum StuckReason {
         area_end: u64,
     },
 }
+
+/// A range of a page's object area that a walk did not read as objects: it starts where the
+/// walk met something that is not an object, and ends where the walk could trust an object
+/// start again (or at the area's end, when nothing after the stop could be trusted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped {
+    /// Where the walk stopped.
+    pub from: u64,
+    /// Where it went on (the area's end when it could not).
+    pub to: u64,
+    /// What stopped it.
+    pub reason: StuckReason,
+}
+
+impl Skipped {
+    /// The bytes skipped.
+    pub fn bytes(&self) -> u64 {
+        self.to.saturating_sub(self.from)
+    }
+}
+
+/// How many objects must chain on from an address, each sized and ending where the next
+/// begins, for a recovering walk to trust the address as an object start when the chain meets
+/// no known boundary first. A word inside a damaged object may look like a map pointer by
+/// chance; four objects in a row that size each other up do not happen by chance. What comes
+/// after them does not matter: damage close by (another instance a few objects on) must not
+/// make the walk skip the healthy objects in between.
+pub const TRUSTED_CHAIN: usize = 4;
 
 /// Entries of the walk's map cache (a direct-mapped cache of decoded, checked maps).
 const MAP_CACHE: usize = 256;
@@ -129,10 +184,19 @@ pub struct PageWalk<'a> {
     /// Where to get more allocation areas when the walk meets something that is not an
     /// object: the heap finds them only by walking every page, so it is asked only then.
     more_labs: Option<MoreLabs<'a>>,
+    /// The ranges to jump over (known from an earlier walk of the page, or found by this one
+    /// when it recovers), by address.
+    skips: Vec<Skipped>,
+    /// Whether to look past a stop for the next trusted object start (see the module doc).
+    recover: bool,
+    /// The last object yielded, when it is of variable size and the walk is right after it:
+    /// where a recovering walk stopped, that object's length may be what is damaged.
+    last_variable: Option<ObjectRef>,
 }
 
-/// Gives the allocation areas of a page once every allocation area of the heap is known.
-pub(crate) type MoreLabs<'a> = Box<dyn FnOnce() -> Vec<Lab> + 'a>;
+/// Gives the allocation areas of a page and the ranges its walk skips, once every allocation
+/// area of the heap is known and every page walked.
+pub(crate) type MoreLabs<'a> = Box<dyn FnOnce() -> (Vec<Lab>, Vec<Skipped>) + 'a>;
 
 impl<'a> PageWalk<'a> {
     /// A walk of `page`, aware of the allocation areas `labs` that may lie on it; `unused`
@@ -143,6 +207,7 @@ impl<'a> PageWalk<'a> {
         space: &'a coroner_corefile::AddressSpace,
         page: &Page,
         labs: &[Lab],
+        skips: &[Skipped],
         unused: Option<WalkEnd>,
     ) -> PageWalk<'a> {
         let labs = labs
@@ -162,7 +227,23 @@ impl<'a> PageWalk<'a> {
             end: unused,
             cache: Box::new([None; MAP_CACHE]),
             more_labs: None,
+            skips: skips.to_vec(),
+            recover: false,
+            last_variable: None,
         }
+    }
+
+    /// The same walk, which goes on past what it cannot read as an object from the next
+    /// object start it can trust (see the module doc); [`PageWalk::skipped`] then lists what
+    /// it jumped over. A large-object page's one object is not recovered from.
+    pub(crate) fn recovering(mut self) -> PageWalk<'a> {
+        self.recover = !self.single;
+        self
+    }
+
+    /// The ranges the walk jumped over so far (those it was given and those it found).
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skips
     }
 
     /// The same walk, which asks `more` for the page's allocation areas if it meets
@@ -186,13 +267,59 @@ impl<'a> PageWalk<'a> {
     fn stuck(&mut self, reason: StuckReason) -> Option<ObjectRef> {
         if let Some(more) = self.more_labs.take() {
             let (start, end) = (self.area_start, self.area_end);
-            self.labs = more()
+            let (labs, skips) = more();
+            self.labs = labs
                 .into_iter()
                 .filter(|l| l.is_active() && start <= l.top && l.top < end)
                 .collect();
-            if self.labs.iter().any(|l| l.top == self.at) {
+            self.skips = skips;
+            // A range the settled walk skipped may have begun at the object just yielded
+            // (its length is what is damaged): go on where that range ends.
+            let at = self.at;
+            if let Some(skip) = self.skips.iter().find(|s| s.from < at && at < s.to) {
+                self.at = skip.to;
+                return self.next();
+            }
+            if self.labs.iter().any(|l| l.top == self.at) || self.skip_at(self.at).is_some() {
                 // Asked once only (`take` above): this recursion is one level deep.
                 return self.next();
+            }
+        }
+        if self.recover && !matches!(reason, StuckReason::Read(_)) {
+            let stop = self.at;
+            // Where an object should start there is none, right after a variable-size
+            // object: objects may chain on from inside that one (its length was enlarged), so
+            // look there first. (Any other stop is at an object that is itself damaged.)
+            let before = self
+                .last_variable
+                .take()
+                .filter(|_| matches!(reason, StuckReason::NotAMap { .. }));
+            let inside = before.map(|o| {
+                o.addr
+                    .saturating_add(self.layout.tagging.tagged_size.saturating_mul(2))
+            });
+            if let Some(to) = self.next_trusted_start(inside.unwrap_or(stop)) {
+                let skip = match before {
+                    Some(o) if to < stop => Skipped {
+                        from: o.addr,
+                        to,
+                        reason: StuckReason::Oversized {
+                            instance_type: o.instance_type,
+                            size: u64::from(o.size),
+                            next: stop,
+                        },
+                    },
+                    _ => Skipped {
+                        from: stop,
+                        to: to.max(stop),
+                        reason,
+                    },
+                };
+                if skip.to > skip.from {
+                    self.skips.push(skip);
+                    self.at = skip.to;
+                    return self.next();
+                }
             }
         }
         self.end = Some(WalkEnd::Stuck {
@@ -200,6 +327,50 @@ impl<'a> PageWalk<'a> {
             reason,
         });
         None
+    }
+
+    /// The skipped range that starts at `at`, if any.
+    fn skip_at(&self, at: u64) -> Option<&Skipped> {
+        self.skips.iter().find(|s| s.from == at)
+    }
+
+    /// The first address after `after` that the walk can trust as an object start: a known
+    /// allocation area's top, or an address from which objects chain on (see
+    /// [`TRUSTED_CHAIN`]). Bounded by the words of the page's area. Leaves the walk where it
+    /// was.
+    fn next_trusted_start(&mut self, after: u64) -> Option<u64> {
+        let (at, last) = (self.at, self.last_variable);
+        let step = self.layout.tagging.tagged_size.max(1);
+        let mut found = None;
+        let mut p = after.checked_add(step);
+        while let Some(q) = p.filter(|&q| q < self.area_end) {
+            if self.labs.iter().any(|l| l.top == q) || self.chains_from(q) {
+                found = Some(q);
+                break;
+            }
+            p = q.checked_add(step);
+        }
+        self.at = at;
+        self.end = None;
+        self.last_variable = last;
+        found
+    }
+
+    /// Whether objects chain on from `p` for [`TRUSTED_CHAIN`] objects or to a boundary the
+    /// walk knows. Leaves the walk's position to the caller to restore.
+    fn chains_from(&mut self, p: u64) -> bool {
+        let (recover, more) = (self.recover, self.more_labs.take());
+        self.recover = false;
+        self.at = p;
+        self.end = None;
+        let mut chained = 0;
+        while chained < TRUSTED_CHAIN && self.next().is_some() {
+            chained += 1;
+        }
+        self.recover = recover;
+        self.more_labs = more;
+        chained == TRUSTED_CHAIN
+            || (chained > 0 && !matches!(self.end, Some(WalkEnd::Stuck { .. }) | None))
     }
 
     /// The checked map at `map_addr`, from the cache when it was seen before.
@@ -236,6 +407,14 @@ impl Iterator for PageWalk<'_> {
         if self.single && self.at > self.area_start {
             self.end = Some(WalkEnd::TrimmedLarge { end: self.at });
             return None;
+        }
+        if let Some(skip) = self.skip_at(self.at) {
+            // Bounded: a skipped range ends after it starts.
+            if skip.to > self.at {
+                self.at = skip.to;
+                self.last_variable = None;
+                return self.next();
+            }
         }
         if let Some(lab) = self.labs.iter().find(|l| l.top == self.at).copied() {
             if !self.linear && lab.limit > lab.top && lab.limit < self.area_end {
@@ -293,6 +472,7 @@ impl Iterator for PageWalk<'_> {
             instance_type,
             size: size32,
         };
+        self.last_variable = map.instance_size(self.layout).is_none().then_some(obj);
         self.at = next;
         Some(obj)
     }

@@ -266,6 +266,12 @@ fn every_page_walks_exactly() {
                 None => failures.push(format!("{label}: walk of {:#x} did not end", page.addr)),
             }
         }
+        for d in heap.damage() {
+            failures.push(format!(
+                "{label}: page {:#x}: {:#x}..{:#x} reported damaged: {}",
+                d.page, d.range.from, d.range.to, d.range.reason
+            ));
+        }
         for what in ["maps", "strings", "functions"] {
             assert!(
                 counts.get(what).copied().unwrap_or(0) > 0,

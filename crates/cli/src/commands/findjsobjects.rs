@@ -9,6 +9,7 @@ use clap::Args as ClapArgs;
 use coroner_analysis::{Census, CensusOptions, CensusRow, Generation};
 use serde::Serialize;
 
+use super::damage::damage_warning;
 use super::{check_isolate, CommandError, Page};
 use crate::report::{Report, TextStyle};
 use crate::session::Session;
@@ -234,22 +235,8 @@ impl Report for ObjectTable {
     }
 
     fn warnings(&self) -> Vec<String> {
-        unwalked_warning(&self.census.unwalked)
+        damage_warning(&self.census.damaged, "the counts may be low")
             .into_iter()
             .collect()
     }
-}
-
-/// One line saying which pages the census could not walk to their end, and what that leaves
-/// out.
-pub fn unwalked_warning(unwalked: &[coroner_analysis::Unwalked]) -> Option<String> {
-    let first = unwalked.first()?;
-    let bytes: u64 = unwalked.iter().map(|u| u.bytes).sum();
-    Some(format!(
-        "{} heap page{} could not be walked to the end ({bytes} bytes not counted; the first stops at {:#x}: {}): the counts may be low",
-        unwalked.len(),
-        if unwalked.len() == 1 { "" } else { "s" },
-        first.at,
-        first.reason
-    ))
 }

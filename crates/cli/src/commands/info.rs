@@ -23,6 +23,9 @@ pub struct InfoArgs {}
 pub struct Info {
     core: String,
     core_bytes: u64,
+    /// The compression the core file was stored with (`zstd`, `lz4`, `xz`, `gzip`), if any:
+    /// `core_bytes` is then the decompressed size.
+    compression: Option<&'static str>,
     pid: Option<u32>,
     command_line: Option<String>,
     /// Where the command line was read: `initial stack` (argv, whole) or `core record` (the
@@ -54,9 +57,9 @@ enum HeapInfo {
         isolates: Vec<IsolateInfo>,
         /// Heap pages found.
         pages: usize,
-        /// Pages whose walk stopped before their end (their objects after the stop are in no
+        /// The ranges of damaged pages not read as objects (what lived there is in no
         /// answer).
-        unwalked: Vec<UnwalkedInfo>,
+        damaged: Vec<DamagedInfo>,
     },
     Failed {
         /// Why the heap cannot be read (every heap command fails with it).
@@ -77,9 +80,10 @@ struct IsolateInfo {
 }
 
 #[derive(Debug, Serialize)]
-struct UnwalkedInfo {
+struct DamagedInfo {
     page: String,
-    at: String,
+    from: String,
+    to: String,
     bytes: u64,
     reason: String,
 }
@@ -162,14 +166,15 @@ fn heap_info(analysis: &Analysis<'_>) -> HeapInfo {
     HeapInfo::Read {
         isolates,
         pages: model.pages().len(),
-        unwalked: model
-            .unwalked_pages()
+        damaged: analysis
+            .damaged()
             .iter()
-            .map(|u| UnwalkedInfo {
-                page: format!("{:#x}", u.page.addr),
-                at: format!("{:#x}", u.at),
+            .map(|u| DamagedInfo {
+                page: format!("{:#x}", u.page),
+                from: format!("{:#x}", u.from),
+                to: format!("{:#x}", u.to),
                 bytes: u.bytes(),
-                reason: u.reason.to_string(),
+                reason: u.reason.clone(),
             })
             .collect(),
     }
@@ -181,6 +186,7 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>, heap: HeapI
     Info {
         core: image.core_path().display().to_string(),
         core_bytes: core.len(),
+        compression: core.compression().map(|c| c.name()),
         pid: core.process().map(|p| p.pid),
         command_line: image.command_line(),
         command_line_source: image.command_line_source(),
@@ -254,7 +260,17 @@ impl Info {
     fn rows(&self) -> Vec<(&'static str, String)> {
         let unknown = || "unknown".to_string();
         let mut rows = vec![
-            ("core", format!("{} ({})", self.core, size(self.core_bytes))),
+            (
+                "core",
+                match self.compression {
+                    Some(c) => format!(
+                        "{} ({}, decompressed from {c})",
+                        self.core,
+                        size(self.core_bytes)
+                    ),
+                    None => format!("{} ({})", self.core, size(self.core_bytes)),
+                },
+            ),
             (
                 "process",
                 format!("pid {}", self.pid.map_or_else(unknown, |p| p.to_string())),
@@ -355,7 +371,7 @@ impl Info {
             HeapInfo::Read {
                 isolates,
                 pages,
-                unwalked,
+                damaged,
             } => {
                 rows.push(("isolates", isolates.len().to_string()));
                 for i in isolates {
@@ -380,21 +396,29 @@ impl Info {
                         ),
                     ));
                 }
-                let walked = if unwalked.is_empty() {
+                let walked = if damaged.is_empty() {
                     "every one walked to its end".to_string()
                 } else {
-                    let bytes: u64 = unwalked.iter().map(|u| u.bytes).sum();
+                    let bytes: u64 = damaged.iter().map(|u| u.bytes).sum();
                     format!(
-                        "{} not walked to their end: {} of objects are in no answer",
-                        unwalked.len(),
+                        "damaged: {} range{} not read as objects, {} in no answer",
+                        damaged.len(),
+                        if damaged.len() == 1 { "" } else { "s" },
                         size(bytes)
                     )
                 };
                 rows.push(("heap pages", format!("{pages}, {walked}")));
-                for u in unwalked {
+                for u in damaged {
                     rows.push((
                         "",
-                        format!("page {} stops at {}: {}", u.page, u.at, u.reason),
+                        format!(
+                            "page {}: {}..{} skipped ({}): {}",
+                            u.page,
+                            u.from,
+                            u.to,
+                            size(u.bytes),
+                            u.reason
+                        ),
                     ));
                 }
             }

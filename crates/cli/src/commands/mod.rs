@@ -3,6 +3,7 @@
 //! Every command parses its own options with clap, so `help CMD` and errors come out the same way
 //! everywhere, and every command takes `--json`.
 
+mod damage;
 pub(crate) mod diff;
 mod disasm;
 mod dominators;
@@ -29,6 +30,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use crate::report::ErasedReport;
 use crate::session::Session;
 use crate::words;
+use damage::Warned;
 
 /// One command line, as typed at the prompt or given with `-c`.
 #[derive(Debug, Parser)]
@@ -476,8 +478,9 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         }
         Command::Findjsinstances(args) => {
             let (report, continuation) = findjsinstances::run(session, args, text)?;
+            let consequence = "instances there are not listed";
             Ok(Output::Report {
-                report: Box::new(report),
+                report: Box::new(Warned::new(session, report, consequence)),
                 continuation,
                 repeat: None,
             })
@@ -485,17 +488,38 @@ pub fn execute(session: &Session, line: &Line, text: &str) -> Result<Output, Com
         Command::Inspect(args) => Ok(Output::report(inspect::run(session, args)?)),
         Command::Findrefs(args) => {
             let (report, continuation) = findrefs::run(session, args, text)?;
+            let consequence = "references held there are not listed";
             Ok(Output::Report {
-                report: Box::new(report),
+                report: Box::new(Warned::new(session, report, consequence)),
                 continuation,
                 repeat: None,
             })
         }
-        Command::Retainers(args) => Ok(Output::report(retainers::run(session, args)?)),
-        Command::Dominators(args) => Ok(Output::report(dominators::run(session, args)?)),
-        Command::Diff(args) => Ok(Output::report(diff::run(session, args)?)),
-        Command::Leaks(args) => Ok(Output::report(leaks::run(session, args)?)),
-        Command::Snapshot(args) => Ok(Output::report(snapshot::run(session, args)?)),
+        Command::Retainers(args) => Ok(Output::report(Warned::new(
+            session,
+            retainers::run(session, args)?,
+            "a path through them is not seen, so the paths shown may be incomplete",
+        ))),
+        Command::Dominators(args) => Ok(Output::report(Warned::new(
+            session,
+            dominators::run(session, args)?,
+            "what they held is not counted, and references there are not followed",
+        ))),
+        Command::Diff(args) => Ok(Output::report(Warned::new(
+            session,
+            diff::run(session, args)?,
+            "what lived there is not counted in this core",
+        ))),
+        Command::Leaks(args) => Ok(Output::report(Warned::new(
+            session,
+            leaks::run(session, args)?,
+            "what lived there is not counted, and references there are not followed",
+        ))),
+        Command::Snapshot(args) => Ok(Output::report(Warned::new(
+            session,
+            snapshot::run(session, args)?,
+            "the snapshot lacks what lived there",
+        ))),
         Command::Nodeinfo(args) => Ok(Output::report(nodeinfo::run(session, args)?)),
         Command::Promises(args) => Ok(Output::report(promises::run(session, args)?)),
         Command::Report(args) => Ok(Output::report(report::run(session, args)?)),
