@@ -1,6 +1,6 @@
 //! The command line of the `coroner` binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
@@ -12,9 +12,14 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "coroner", version, after_help = AFTER_HELP)]
 pub struct Args {
-    /// The core file to open.
-    #[arg(value_name = "CORE")]
-    pub core: PathBuf,
+    /// The core file to open (zstd, lz4, xz and gzip cores open as they are).
+    #[arg(value_name = "CORE", required_unless_present = "latest")]
+    pub core: Option<PathBuf>,
+
+    /// Open the newest node core on this machine (where core_pattern sends cores, such as
+    /// systemd-coredump's store, or the working directory): `coroner cores` lists them.
+    #[arg(long, conflicts_with = "core")]
+    pub latest: bool,
 
     /// The node executable that produced the core (default: the path the core names, if its
     /// build id matches).
@@ -66,6 +71,13 @@ pub struct Args {
     pub color: ColorChoice,
 }
 
+impl Args {
+    /// The core to open (set by `--latest` when it was not named).
+    pub fn core(&self) -> &Path {
+        self.core.as_deref().unwrap_or_else(|| Path::new(""))
+    }
+}
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -85,6 +97,7 @@ Opens a Node.js core dump and runs commands on it; without -c, at a prompt (type
   coroner core                      the prompt: findjsobjects, bt, inspect ADDR, retainers ADDR, ...
   coroner core -c triage            why the process died
   coroner help                      every command;  coroner help COMMAND: one
+  coroner cores                     the node cores on this machine; coroner --latest opens the newest
   coroner --help                    every option
 ";
 
@@ -96,5 +109,7 @@ Examples:
   coroner core --script queries.txt --stop-on-error
   echo info | coroner core
   coroner help retainers            (the help of a command, as `help retainers` at the prompt)
+  coroner cores                     the node cores on this machine, newest first (--all: every core)
+  coroner --latest -c triage        the newest of them
 
 Exit status: 0 all commands succeeded, 1 a command failed, 2 the core could not be opened.";

@@ -5,13 +5,16 @@
 
 mod args;
 mod commands;
+mod cores;
 mod json;
+mod message;
 mod page;
 mod progress;
 mod render;
 mod repl;
 mod report;
 mod session;
+mod sigbus;
 mod value_json;
 mod words;
 
@@ -28,6 +31,7 @@ const EXIT_UNUSABLE: u8 = 2;
 const EXIT_COMMAND_FAILED: u8 = 1;
 
 fn main() -> ExitCode {
+    sigbus::install();
     let raw: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if raw.is_empty() {
         eprint!("{}", args::NO_ARGUMENTS);
@@ -37,23 +41,58 @@ fn main() -> ExitCode {
     if raw[0] == "help" && !std::path::Path::new("help").exists() {
         return help(&raw);
     }
+    // `coroner cores`: the node cores on this machine, unless a core is really called so.
+    if raw[0] == "cores" && !std::path::Path::new("cores").exists() {
+        return list_cores(&raw[1..]);
+    }
     let parsed = match diff_words(&raw) {
         Some(words) => Args::try_parse_from(words),
         None => Args::try_parse(),
     };
     let args = match parsed {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_UNUSABLE } else { 0 };
-            // Help and version go to stdout; usage errors to stderr, as clap formats them.
+        Err(e) if !e.use_stderr() => {
+            // Help and version go to stdout, as clap formats them.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(0);
+        }
+        Err(e) => {
+            // A usage error is one line, as every other error is.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let line = format!(
+                "{} (try `coroner --help`)",
+                first.trim_start_matches("error: ")
+            );
+            eprintln!("coroner: {}", message::clipped(&line));
+            return ExitCode::from(EXIT_UNUSABLE);
         }
     };
+    let mut args = args;
+    if args.latest {
+        match cores::find(false)
+            .into_iter()
+            .find(|c| c.store != cores::Store::Apport)
+        {
+            Some(newest) => {
+                eprintln!(
+                    "coroner: opening the newest node core: {}",
+                    newest.path.display()
+                );
+                args.core = Some(newest.path);
+            }
+            None => {
+                eprintln!(
+                    "coroner: --latest: no node core found (`coroner cores` says where it looked)"
+                );
+                return ExitCode::from(EXIT_UNUSABLE);
+            }
+        }
+    }
     let image = match open_image(&args) {
         Ok(image) => image,
         Err(e) => {
-            eprintln!("coroner: {e}");
+            eprintln!("coroner: {}", message::clipped(&e.to_string()));
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
@@ -62,7 +101,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_COMMAND_FAILED),
         Err(e) => {
-            eprintln!("coroner: {e}");
+            eprintln!("coroner: {}", message::clipped(&e.to_string()));
             ExitCode::from(EXIT_UNUSABLE)
         }
     }
@@ -81,6 +120,39 @@ fn diff_words(raw: &[std::ffi::OsString]) -> Option<Vec<std::ffi::OsString>> {
     Some(words)
 }
 
+/// `coroner cores [--all] [--json]`: the node cores on this machine (every core with `--all`),
+/// newest first.
+fn list_cores(words: &[std::ffi::OsString]) -> ExitCode {
+    let (mut all, mut json) = (false, false);
+    for w in words {
+        match w.to_str() {
+            Some("--all") => all = true,
+            Some("--json") => json = true,
+            _ => {
+                let line = format!(
+                    "cores takes --all and --json, not {:?} (try `coroner --help`)",
+                    w.to_string_lossy()
+                );
+                eprintln!("coroner: {}", message::clipped(&line));
+                return ExitCode::from(EXIT_UNUSABLE);
+            }
+        }
+    }
+    let style = report::TextStyle {
+        color: !json
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let list = cores::CoreList(cores::find(all));
+    match report::emit(&list, json, &style, &mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("coroner: writing output: {e}");
+            ExitCode::from(EXIT_COMMAND_FAILED)
+        }
+    }
+}
+
 /// `coroner help [COMMAND]`: the same text as `help [COMMAND]` at the prompt.
 fn help(words: &[std::ffi::OsString]) -> ExitCode {
     let line: Vec<String> = words
@@ -96,7 +168,7 @@ fn help(words: &[std::ffi::OsString]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(commands::ParseOutcome::Error(message)) => {
-            eprintln!("coroner: {message}");
+            eprintln!("coroner: {}", message::clipped(&message));
             ExitCode::from(EXIT_UNUSABLE)
         }
         Ok(_) => {

@@ -24,7 +24,19 @@ use crate::report::{self, TextStyle};
 
 /// Opens the core named on the command line and reports, once, what was not found.
 pub fn open_image(args: &Args) -> Result<ProcessImage, ImageError> {
-    let image = ProcessImage::open(&args.core, &open_options(args))?;
+    // A compressed core is decompressed first, which takes a while on a big one. (A FIFO is
+    // not opened to look: the core's opening refuses it.)
+    let regular = std::fs::metadata(args.core()).is_ok_and(|m| m.is_file());
+    let compressed = regular
+        .then(|| coroner_image::compression_of(args.core()).ok().flatten())
+        .flatten();
+    let progress = Progress::spinner(
+        compressed.is_some() && !args.json && io::stderr().is_terminal(),
+        "decompressing the core",
+    );
+    let image = ProcessImage::open(args.core(), &open_options(args));
+    progress.finish();
+    let image = image?;
     for w in image.warnings() {
         eprintln!("coroner: warning: {w}");
     }
@@ -269,7 +281,7 @@ impl<'a> Session<'a> {
                 return Ok(Outcome::Done);
             }
             Err(commands::ParseOutcome::Error(msg)) => {
-                eprintln!("coroner: {msg}");
+                eprintln!("coroner: {}", crate::message::clipped(&msg));
                 return Ok(Outcome::Failed);
             }
         };
@@ -348,7 +360,8 @@ impl<'a> Session<'a> {
             }
             Ok(Output::Quit) => Ok(Outcome::Quit),
             Err(e) => {
-                eprintln!("coroner: {}: {e}", parsed.name());
+                let line = format!("{}: {e}", parsed.name());
+                eprintln!("coroner: {}", crate::message::clipped(&line));
                 Ok(Outcome::Failed)
             }
         }

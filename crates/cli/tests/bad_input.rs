@@ -425,3 +425,82 @@ fn damaged_v8_constants_are_blamed_on_the_executable_and_the_table_used() {
     let (intact, _) = census(&f.core, &f.exe);
     assert_eq!(theirs, intact);
 }
+
+#[test]
+fn a_core_cut_short_while_coroner_reads_it_is_one_line_and_status_2() {
+    // A copy of a core, opened; `info` runs (the core is mapped and read); then another
+    // process cuts the file short, and the next command reads pages that are gone.
+    use std::io::{BufRead, Write};
+    let f = abort_fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let core = dir.path().join("core");
+    std::fs::copy(&f.core, &core).expect("copy the core");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coroner"))
+        .args([core.as_os_str(), "--exe".as_ref(), f.exe.as_os_str()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run coroner");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "info").expect("write a command");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    // Bounded by info's output: its heap line comes once the heap was walked.
+    let walked = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("heap pages:"));
+    assert!(walked, "info did not report the heap");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&core)
+        .and_then(|file| file.set_len(64 << 10))
+        .expect("cut the core short");
+    writeln!(stdin, "findjsobjects").expect("write a command");
+    drop(stdin);
+    drop(lines);
+    let out = child.wait_with_output().expect("coroner ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a file being read changed under coroner") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_and_huge_arguments_are_one_short_line() {
+    let f = abort_fixture();
+    let huge = "b".repeat(100_000);
+    let command = format!("findjsinstances {huge}");
+    let exe = f.exe.as_os_str();
+    let core = f.core.as_os_str();
+    let cases: [(Vec<&std::ffi::OsStr>, &str); 5] = [
+        (
+            vec![core, "--exe".as_ref()],
+            "a value is required for '--exe",
+        ),
+        (
+            vec![core, "--bogus".as_ref()],
+            "unexpected argument '--bogus'",
+        ),
+        (vec![huge.as_ref()], "bytes cut"),
+        (vec![core, "--exe".as_ref(), huge.as_ref()], "bytes cut"),
+        (
+            vec![core, "--exe".as_ref(), exe, "-c".as_ref(), command.as_ref()],
+            "bytes cut",
+        ),
+    ];
+    for (args, needle) in cases {
+        let run = coroner(&args);
+        assert_ne!(run.code, 0, "{needle}");
+        assert_eq!(run.stderr.lines().count(), 1, "{needle}: {}", run.stderr);
+        assert!(
+            run.stderr.len() < 2100,
+            "{needle}: {} bytes",
+            run.stderr.len()
+        );
+        assert!(run.stderr.contains(needle), "{}", run.stderr);
+    }
+}

@@ -33,6 +33,17 @@ pub enum OpenError {
         /// What it is: `a FIFO`, `a character device`, `a block device`, `a socket`.
         kind: &'static str,
     },
+    /// The file is compressed, and nothing could be decompressed from it (or the temporary
+    /// file could not be written).
+    #[error("{file} is {format}-compressed, and decompressing it failed: {reason}")]
+    Decompress {
+        /// The file's name.
+        file: String,
+        /// The compression format.
+        format: &'static str,
+        /// The decoder's (or the file system's) message.
+        reason: String,
+    },
     /// The file is zero bytes long.
     #[error("{file} is empty (0 bytes): the core dump was never written; check `ulimit -c` and /proc/sys/kernel/core_pattern")]
     Empty {

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::compressed::{compression_of, decompress, Compression};
 use crate::error::OpenError;
 use crate::headers::{self, Segment};
 use crate::notes::{MappedFile, Notes, ProcessInfo, SignalInfo, Thread};
@@ -24,6 +25,10 @@ pub struct CoreFile {
     truncated: Option<(u64, u64)>,
     /// Owns the core's bytes as backing 0.
     space: AddressSpace,
+    /// How the file was compressed, if it was.
+    compression: Option<Compression>,
+    /// The decoder's message, for a compressed core whose stream ended early.
+    compressed_cut: Option<String>,
 }
 
 impl fmt::Debug for CoreFile {
@@ -40,7 +45,8 @@ impl fmt::Debug for CoreFile {
 }
 
 impl CoreFile {
-    /// Memory-map the file at `path` and parse it.
+    /// Memory-map the file at `path` and parse it. A compressed core (zstd, lz4, xz, gzip: see
+    /// [`Compression`]) is decompressed first into an unlinked temporary file, which is mapped.
     pub fn open(path: &Path) -> Result<CoreFile, OpenError> {
         // Looked at before it is opened: opening a FIFO blocks until something writes to it.
         let meta = std::fs::metadata(path).map_err(|e| OpenError::io(path, &e))?;
@@ -54,9 +60,45 @@ impl CoreFile {
                 kind,
             });
         }
-        let file = std::fs::File::open(path).map_err(|e| OpenError::io(path, &e))?;
+        let compression = compression_of(path).map_err(|e| OpenError::io(path, &e))?;
+        let mut file = std::fs::File::open(path).map_err(|e| OpenError::io(path, &e))?;
+        let mut cut = None;
+        if let Some(format) = compression {
+            let name = path.display().to_string();
+            let done = decompress(file, format).map_err(|e| OpenError::Decompress {
+                file: name.clone(),
+                format: format.name(),
+                reason: e.to_string(),
+            })?;
+            if let Some(reason) = done.cut {
+                let written = done.file.metadata().map_or(0, |m| m.len());
+                if written == 0 {
+                    return Err(OpenError::Decompress {
+                        file: name,
+                        format: format.name(),
+                        reason,
+                    });
+                }
+                cut = Some((format, reason));
+            }
+            file = done.file;
+        }
         let backing = Backing::map(&file).map_err(|e| OpenError::io(path, &e))?;
-        CoreFile::parse(backing, &path.display().to_string())
+        let mut core = CoreFile::parse(backing, &path.display().to_string())?;
+        core.compression = compression;
+        core.compressed_cut = cut.map(|(format, reason)| format!("{}: {reason}", format.name()));
+        Ok(core)
+    }
+
+    /// The compression the core file was stored with (it was decompressed to open it).
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
+    }
+
+    /// When the compressed core's stream ended early or is corrupt: the decoder's message.
+    /// What came before is read as a core cut short there.
+    pub fn compressed_cut(&self) -> Option<&str> {
+        self.compressed_cut.as_deref()
     }
 
     /// Parse a core held in memory.
@@ -118,6 +160,8 @@ impl CoreFile {
             auxv: notes.auxv,
             truncated: layout.truncated,
             space,
+            compression: None,
+            compressed_cut: None,
         })
     }
 

@@ -15,6 +15,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod compressed;
 mod error;
 mod file;
 mod headers;
@@ -25,6 +26,7 @@ mod space;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+pub use compressed::{compression_of, Compression};
 pub use error::{FillError, OpenError, ReadError};
 pub use file::{special_file_kind, CoreFile};
 pub use headers::Segment;

@@ -90,8 +90,8 @@ impl Backing {
         // every length and offset is checked against the mapping's length (fixed at map time)
         // before use, and every field is re-validated where it is decoded. A core rewritten under
         // us can make the debugger print wrong results or die of SIGBUS, which is what any
-        // reader of a changing file risks; it cannot turn a bounds check into an out-of-bounds
-        // access.
+        // reader of a changing file risks (the CLI turns that SIGBUS into one line and exit
+        // status 2); it cannot turn a bounds check into an out-of-bounds access.
         let map = unsafe { memmap2::Mmap::map(file)? };
         Ok(Backing::Mmap(map))
     }

@@ -31,9 +31,11 @@ mod version;
 
 use std::path::{Path, PathBuf};
 
-use coroner_corefile::{AddressSpace, Backing, CoreFile, ReadError};
+use coroner_corefile::{AddressSpace, Backing, ReadError};
 
-pub use coroner_corefile::{signal_name, special_file_kind, SignalInfo};
+pub use coroner_corefile::{
+    compression_of, signal_name, special_file_kind, Compression, CoreFile, SignalInfo,
+};
 pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
 pub use memory_map::{Category as MemoryCategory, HeapRanges, Share as MemoryShare};
@@ -100,6 +102,11 @@ impl ProcessImage {
         let mut modules = modules::discover(core.mapped_files(), core.memory());
         let exe = find_executable(&core, &modules);
         let mut warnings = Vec::new();
+        if let Some(cut) = core.compressed_cut() {
+            warnings.push(format!(
+                "the compressed core ends early or is corrupt ({cut}): what came before is read as a core cut short there"
+            ));
+        }
         if let Some((expected, actual)) = core.truncated() {
             warnings.push(format!(
                 "core file is truncated: its headers describe {expected} bytes but the file has {actual} (the dump or the copy was interrupted); the memory past the cut is missing, so answers may be incomplete"
