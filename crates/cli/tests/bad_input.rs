@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use coroner_fixtures::{Fixture, Kind};
-use support::{assert_unusable, coroner};
+use support::{assert_unusable, core_offset, coroner};
 
 fn abort_fixture() -> Fixture {
     coroner_fixtures::all()
@@ -349,19 +349,6 @@ fn command_input_that_never_ends_a_line_is_refused() {
     args.extend([script, fifo.as_os_str()]);
     let run = within_a_minute(&args, std::process::Stdio::null());
     assert_unusable(&run, "a FIFO nobody writes to");
-}
-
-/// The offset in the core file `core` of the process's address `addr`, if the core holds it.
-fn core_offset(core: &[u8], addr: u64) -> Option<usize> {
-    let word = |at: usize| u64::from_le_bytes(core[at..at + 8].try_into().expect("8 bytes"));
-    let phoff = word(0x20) as usize;
-    let phnum = u16::from_le_bytes([core[0x38], core[0x39]]) as usize;
-    (0..phnum).map(|i| phoff + i * 56).find_map(|ph| {
-        let is_load = u32::from_le_bytes(core[ph..ph + 4].try_into().expect("4")) == 1;
-        let (offset, vaddr, filesz) = (word(ph + 8), word(ph + 16), word(ph + 32));
-        (is_load && vaddr <= addr && addr + 4 <= vaddr + filesz)
-            .then(|| (addr - vaddr + offset) as usize)
-    })
 }
 
 #[test]

@@ -86,27 +86,21 @@ fn cores_lists_a_systemd_store_and_the_working_directory_newest_first() {
     assert_eq!(list[1]["compression"], "zstd");
     assert!(list[0]["time"].as_u64() > list[1]["time"].as_u64());
 
-    // --latest opens the newest: the working directory's core.
-    let latest = run(
-        cwd.path(),
-        SYSTEMD,
-        store.path(),
-        &["--latest", "--json", "-c", "info"],
-    );
-    assert_eq!(latest.code, 0, "{}", latest.stderr);
-    assert_eq!(latest.json_lines()[0]["pid"], older.expect.pid);
-    assert!(latest.stderr.contains("opening the newest node core"));
-
-    // Once it is gone, the store's compressed core is the newest.
+    // --latest opens the newest: the working directory's core; once it is gone, the store's.
+    let latest = || {
+        let run = run(
+            cwd.path(),
+            SYSTEMD,
+            store.path(),
+            &["--latest", "--json", "-c", "info"],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stderr.contains("opening the newest node core"));
+        run.json_lines().remove(0)
+    };
+    assert_eq!(latest()["pid"], older.expect.pid);
     std::fs::remove_file(cwd.path().join("core")).expect("remove");
-    let latest = run(
-        cwd.path(),
-        SYSTEMD,
-        store.path(),
-        &["--latest", "--json", "-c", "info"],
-    );
-    assert_eq!(latest.code, 0, "{}", latest.stderr);
-    let info: Value = latest.json_lines().remove(0);
+    let info: Value = latest();
     assert_eq!(info["pid"], newer.expect.pid);
     assert_eq!(info["compression"], "zstd");
 }

@@ -12,32 +12,7 @@ use std::path::{Path, PathBuf};
 
 use coroner_fixtures::{Fixture, Kind};
 use serde_json::Value;
-use support::on_core;
-
-/// A small seeded generator (xorshift64*): the same damage for the same core every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// `n` distinct items of `from`.
-    fn sample(&mut self, from: &[u64], n: usize) -> Vec<u64> {
-        let mut picked = BTreeSet::new();
-        while picked.len() < n.min(from.len()) {
-            picked.insert(from[self.below(from.len())]);
-        }
-        picked.into_iter().collect()
-    }
-}
+use support::{core_offset, on_core, Rng};
 
 /// A copy of a fixture core, to damage.
 struct Damaged {
@@ -80,19 +55,6 @@ impl Damaged {
         std::fs::write(&self.core, &self.bytes).expect("write the damaged core");
         &self.core
     }
-}
-
-/// The offset in the core file `core` of the process's address `addr`, if the core holds it.
-fn core_offset(core: &[u8], addr: u64) -> Option<usize> {
-    let word = |at: usize| u64::from_le_bytes(core[at..at + 8].try_into().expect("8 bytes"));
-    let phoff = word(0x20) as usize;
-    let phnum = u16::from_le_bytes([core[0x38], core[0x39]]) as usize;
-    (0..phnum).map(|i| phoff + i * 56).find_map(|ph| {
-        let is_load = u32::from_le_bytes(core[ph..ph + 4].try_into().expect("4")) == 1;
-        let (offset, vaddr, filesz) = (word(ph + 8), word(ph + 16), word(ph + 32));
-        (is_load && vaddr <= addr && addr + 8 <= vaddr + filesz)
-            .then(|| (addr - vaddr + offset) as usize)
-    })
 }
 
 fn run_json(core: &Path, exe: &Path, command: &str) -> (Value, String) {
@@ -339,7 +301,7 @@ fn random_words_and_flipped_lengths_are_reported_and_bounded() {
         // and the map words of 20 instances.
         let everywhere: Vec<u64> = pristine.instances.values().flatten().copied().collect();
         for at in rng.sample(&everywhere, 200) {
-            let addr = at + word * (rng.below(512) as u64);
+            let addr = at + word * rng.below(512);
             let value = match rng.below(3) {
                 0 => rng.next(),
                 1 => 0,

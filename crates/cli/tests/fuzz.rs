@@ -8,6 +8,8 @@
 //! `CORONER_FUZZ_RUNS` sets the runs per target (default: a short run for CI);
 //! `CORONER_FUZZ_SEED` the first seed. docs/damaged-input.md records the longer runs.
 
+mod support;
+
 use std::os::unix::fs::FileExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -16,29 +18,10 @@ use coroner_analysis::{Analysis, CensusOptions, RetainerOptions};
 use coroner_fixtures::{Fixture, Kind};
 use coroner_heap::InspectOptions;
 use coroner_image::{OpenOptions, ProcessImage};
+use support::Rng;
 
 /// Runs per target when `CORONER_FUZZ_RUNS` is not set: about a minute in all on two cores.
 const DEFAULT_RUNS: u64 = 40;
-
-/// A small seeded generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-}
 
 /// A part of the core, or of the executable, that a target mutates: file byte ranges.
 struct Target {

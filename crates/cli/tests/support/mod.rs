@@ -90,3 +90,43 @@ pub fn assert_unusable(run: &Run, needle: &str) {
     );
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 }
+
+/// A small seeded generator (xorshift64*): the same damage to the same core, run after run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next().checked_rem(n).unwrap_or(0)
+    }
+
+    /// `n` distinct items of `from` (all of them when it has fewer), in order.
+    pub fn sample(&mut self, from: &[u64], n: usize) -> Vec<u64> {
+        let mut picked = std::collections::BTreeSet::new();
+        while picked.len() < n.min(from.len()) {
+            picked.insert(from[self.below(from.len() as u64) as usize]);
+        }
+        picked.into_iter().collect()
+    }
+}
+
+/// The offset in the core file `core` of the process's address `addr`, if the core holds the
+/// 8 bytes there.
+pub fn core_offset(core: &[u8], addr: u64) -> Option<usize> {
+    let word = |at: usize| u64::from_le_bytes(core[at..at + 8].try_into().expect("8 bytes"));
+    let phoff = word(0x20) as usize;
+    let phnum = u16::from_le_bytes([core[0x38], core[0x39]]) as usize;
+    (0..phnum).map(|i| phoff + i * 56).find_map(|ph| {
+        let is_load = u32::from_le_bytes(core[ph..ph + 4].try_into().expect("4")) == 1;
+        let (offset, vaddr, filesz) = (word(ph + 8), word(ph + 16), word(ph + 32));
+        (is_load && vaddr <= addr && addr + 8 <= vaddr + filesz)
+            .then(|| (addr - vaddr + offset) as usize)
+    })
+}
