@@ -332,7 +332,11 @@ fn random_command_lines_never_panic() {
     let image = ProcessImage::open(&f.core, &OpenOptions::with_exe(f.exe.clone())).expect("opens");
     let analysis = Analysis::open(&image).expect("the heap opens");
     let addrs = analysis.index().addrs();
-    let mut rng = Rng(0x00c0_ffee);
+    let seed: u64 = std::env::var("CORONER_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut rng = Rng(0x00c0_ffee ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let long = "w".repeat(5000);
     let lines: Vec<String> = (0..runs * 25)
         .map(|_| {
@@ -370,4 +374,27 @@ fn random_command_lines_never_panic() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     println!("{} command lines", lines.len());
+}
+
+/// What the fuzz targets found, each on its minimized input.
+#[test]
+fn inputs_the_fuzzing_found() {
+    let f = fixture();
+    // `disasm -n` with the largest count allocated its bytes up front: capacity overflow.
+    let run = support::on_core(
+        &f.core,
+        &f.exe,
+        &["disasm -n 18446744073709551615", "disasm -n 3"],
+        false,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "coroner: disasm: at most 100000 instructions are shown at once, not -n 18446744073709551615"
+    );
+    assert!(
+        run.stdout.lines().count() >= 3,
+        "the next command still runs"
+    );
 }

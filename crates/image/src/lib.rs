@@ -33,6 +33,10 @@ use std::path::{Path, PathBuf};
 
 use coroner_corefile::{AddressSpace, Backing, ReadError};
 
+/// The most bytes [`ProcessImage::read_code`] reads at once: the buffer is allocated before the
+/// read, and a length from a user (an instruction count) must not ask for more than memory.
+pub const MAX_CODE_READ: usize = 16 << 20;
+
 pub use coroner_corefile::{
     compression_of, signal_name, special_file_kind, Compression, CoreFile, SignalInfo,
 };
@@ -228,12 +232,12 @@ impl ProcessImage {
         self.memory().bytes_present()
     }
 
-    /// Up to `len` bytes of memory at `start`, for a disassembler: fewer where the readable
-    /// memory ends (halving until a read succeeds); the error says why not even the first byte
-    /// can be read.
+    /// Up to `len` bytes (and no more than [`MAX_CODE_READ`]) of memory at `start`, for a
+    /// disassembler: fewer where the readable memory ends (halving until a read succeeds); the
+    /// error says why not even the first byte can be read.
     pub fn read_code(&self, start: u64, len: usize) -> Result<Vec<u8>, ReadError> {
         let memory = self.memory();
-        let mut n = len;
+        let mut n = len.min(MAX_CODE_READ);
         while n > 0 {
             let mut buf = vec![0u8; n];
             if memory.read(start, &mut buf).is_ok() {

@@ -16,6 +16,9 @@ use crate::session::Session;
 
 /// The longest x86-64 instruction.
 const MAX_INSTRUCTION: usize = 15;
+/// The most instructions one `disasm` shows: a function is rarely a tenth of it, and the
+/// bytes read for them are allocated up front.
+const MAX_COUNT: usize = 100_000;
 /// How far back from a pc a function's start may be and still be where disassembly begins.
 const MAX_FUNCTION_PREFIX: u64 = 64 * 1024;
 
@@ -26,7 +29,7 @@ pub struct DisasmArgs {
     /// (`Builtins_InterpreterEntryTrampoline`, `node::Start`). Default: the selected frame's pc.
     #[arg(value_name = "ADDR|FUNCTION")]
     pub target: Option<String>,
-    /// Instructions to show.
+    /// Instructions to show (at most 100000).
     #[arg(short = 'n', long, value_name = "N", default_value_t = 32)]
     pub count: usize,
 }
@@ -87,6 +90,12 @@ pub fn run(session: &Session, args: &DisasmArgs) -> Result<Disassembly, CommandE
             Err(_) => symbol_address(session, t)?,
         },
     };
+    if args.count > MAX_COUNT {
+        return Err(format!(
+            "at most {MAX_COUNT} instructions are shown at once, not -n {}",
+            args.count
+        ));
+    }
     let symbol = describe(&unwinder, start);
     let len = args
         .count
