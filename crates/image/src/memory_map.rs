@@ -16,8 +16,8 @@ use crate::{Module, ProcessImage};
 
 /// glibc's `HEAP_MAX_SIZE` on 64-bit: every thread arena's heap is a mapping this aligned.
 const ARENA_HEAP_ALIGN: u64 = 64 << 20;
-/// How far above the executable's end the kernel may start the brk heap (x86-64's
-/// `arch_randomize_brk` draws the start from 1 GiB).
+/// How far above the end of the executable's .bss the kernel may start the brk heap (x86-64's
+/// `arch_randomize_brk` draws the start from 1 GiB above it).
 const BRK_RANDOM_RANGE: u64 = 1 << 30;
 /// The page size the kernel maps an executable's segments with.
 const PAGE: u64 = 4096;
@@ -200,6 +200,9 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
         // Without randomization (a process run under gdb) it starts right at the end of the
         // .bss, which the executable's file says.
         let bss_end = image.executable().and_then(bss_end);
+        // The kernel draws the brk heap's start within BRK_RANDOM_RANGE above the end of the
+        // .bss (the file's, or the anonymous mapping after the executable's).
+        let mut brk_base = bss_end.unwrap_or(exe_end).max(exe_end);
         let mut next = None;
         let mut prev_end = exe_end;
         for seg in segments.iter().filter(|s| s.vaddr >= exe_end) {
@@ -219,6 +222,7 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
                     end,
                     category: Category::NodeBinary,
                 });
+                brk_base = brk_base.max(end);
             } else if let Some(at) = next {
                 if !(anonymous_rw && seg.vaddr == at) {
                     break;
@@ -231,7 +235,7 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
                 next = Some(end);
             } else if anonymous_rw
                 && seg.vaddr > prev_end
-                && seg.vaddr < exe_end.saturating_add(BRK_RANDOM_RANGE)
+                && seg.vaddr < brk_base.saturating_add(BRK_RANDOM_RANGE)
             {
                 out.push(Claim {
                     start: seg.vaddr,
@@ -239,7 +243,7 @@ fn arenas(image: &ProcessImage, segments: &[Segment]) -> Vec<Claim> {
                     category: Category::MallocMainArena,
                 });
                 next = Some(end);
-            } else if seg.vaddr >= exe_end.saturating_add(BRK_RANDOM_RANGE) {
+            } else if seg.vaddr >= brk_base.saturating_add(BRK_RANDOM_RANGE) {
                 break;
             }
             prev_end = end;
