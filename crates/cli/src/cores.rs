@@ -33,7 +33,7 @@ const MAX_FILES: usize = 10_000;
 pub enum Store {
     /// systemd-coredump's store.
     SystemdCoredump,
-    /// An apport crash report (`apport-unpack` extracts its core).
+    /// An apport crash report (its `CoreDump` field holds the core).
     Apport,
     /// A file the kernel wrote where the pattern names.
     Kernel,
@@ -220,7 +220,7 @@ impl Report for CoreList {
             what.extend(c.signal.clone());
             what.extend(c.compression.map(str::to_string));
             if c.store == Store::Apport {
-                what.push("apport report: apport-unpack extracts its core".to_string());
+                what.push("apport report".to_string());
             }
             writeln!(
                 out,

@@ -70,10 +70,7 @@ fn main() -> ExitCode {
     };
     let mut args = args;
     if args.latest {
-        match cores::find(false)
-            .into_iter()
-            .find(|c| c.store != cores::Store::Apport)
-        {
+        match cores::find(false).into_iter().next() {
             Some(newest) => {
                 eprintln!(
                     "coroner: opening the newest node core: {}",

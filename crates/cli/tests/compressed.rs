@@ -121,3 +121,89 @@ fn a_compressed_core_cut_short_opens_as_a_truncated_core() {
         );
     }
 }
+
+/// Standard base64 with padding, as apport writes each chunk.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// An apport crash report (Ubuntu's `/var/crash/_usr_bin_node.0.crash`) holding `fixture`'s
+/// core as apport writes it: text fields, then `CoreDump: base64` and the gzip-compressed core
+/// as indented lines, each chunk base64-encoded on its own, then more fields.
+fn apport_report(fixture: &Fixture, dir: &Path) -> PathBuf {
+    let gz = compress(fixture, "gzip", &["-q", "-1"], dir, "core.gz");
+    let compressed = std::fs::read(&gz).expect("read the gzip core");
+    let mut report = format!(
+        "ProblemType: Crash\nArchitecture: amd64\nDate: Sun Dec  6 08:00:00 2026\nExecutablePath: {}\nProcCmdline: node app.js\nSignal: 6\nCoreDump: base64\n",
+        fixture.exe.display()
+    );
+    for chunk in compressed.chunks(64 << 10) {
+        report.push(' ');
+        report.push_str(&base64(chunk));
+        report.push('\n');
+    }
+    report.push_str("ProcMaps:\n 00400000-00401000 r-xp 00000000 08:01 1 /usr/bin/node\n");
+    let path = dir.join("_usr_bin_node.0.crash");
+    std::fs::write(&path, report).expect("write the report");
+    path
+}
+
+#[test]
+fn an_apport_crash_report_opens_as_its_core_does() {
+    let fixture = aborts().remove(0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = apport_report(&fixture, dir.path());
+    let (theirs, _) = answers(&report, &fixture.exe);
+    let (ours, _) = answers(&fixture.core, &fixture.exe);
+    assert_eq!(theirs, ours, "{}", fixture.label());
+    let run = on_core(&report, &fixture.exe, &["info"], true);
+    assert_eq!(run.json_lines()[0]["compression"], "apport report");
+
+    // Where apport keeps it: `coroner cores` lists it, `--latest` opens it.
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let in_store = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
+            .args(args)
+            .current_dir(cwd.path())
+            .env(
+                "CORONER_CORE_PATTERN",
+                "|/usr/share/apport/apport -p%p -s%s -c%c -d%d -P%P -u%u -g%g -- %E",
+            )
+            .env("CORONER_CRASH_DIR", dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run coroner");
+        support::Run::from(out)
+    };
+    let listed = in_store(&["cores", "--json"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let cores = &listed.json_lines()[0];
+    assert_eq!(cores[0]["store"], "apport", "{cores}");
+    assert_eq!(cores[0]["process"], "node", "{cores}");
+    let latest = in_store(&["--latest", "--json", "-c", "info"]);
+    assert_eq!(latest.code, 0, "{}", latest.stderr);
+    assert_eq!(latest.json_lines()[0]["pid"], ours[0]["pid"]);
+
+    // A report apport wrote without the core (it keeps none for crashes it does not report).
+    let bare = dir.path().join("bare.crash");
+    std::fs::write(&bare, "ProblemType: Crash\nDate: now\nSignal: 6\n").expect("write");
+    let args = [bare.as_os_str(), "-c".as_ref(), "info".as_ref()];
+    assert_unusable(&support::coroner(args), "no CoreDump field");
+}

@@ -35,11 +35,11 @@ pub enum OpenError {
     },
     /// The file is compressed, and nothing could be decompressed from it (or the temporary
     /// file could not be written).
-    #[error("{file} is {format}-compressed, and decompressing it failed: {reason}")]
+    #[error("{file} is {format}, and decompressing it failed: {reason}")]
     Decompress {
         /// The file's name.
         file: String,
-        /// The compression format.
+        /// What the file is (`zstd-compressed`, `an apport crash report`).
         format: &'static str,
         /// The decoder's (or the file system's) message.
         reason: String,

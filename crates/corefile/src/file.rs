@@ -67,7 +67,7 @@ impl CoreFile {
             let name = path.display().to_string();
             let done = decompress(file, format).map_err(|e| OpenError::Decompress {
                 file: name.clone(),
-                format: format.name(),
+                format: format.described(),
                 reason: e.to_string(),
             })?;
             if let Some(reason) = done.cut {
@@ -75,7 +75,7 @@ impl CoreFile {
                 if written == 0 {
                     return Err(OpenError::Decompress {
                         file: name,
-                        format: format.name(),
+                        format: format.described(),
                         reason,
                     });
                 }
