@@ -275,7 +275,10 @@ fn run_node(
         }
         (Kind::Gcore, _) => Command::new(exe),
     };
-    command.args(&scenario.node_args).arg(&scenario.script);
+    command
+        .args(&scenario.node_args)
+        .arg(&scenario.script)
+        .args(&scenario.script_args);
     let stdout =
         File::create(out.join(STDOUT)).map_err(|e| format!("cannot create {STDOUT}: {e}"))?;
     let stderr =

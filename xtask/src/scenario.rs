@@ -42,6 +42,8 @@ pub struct Scenario {
     pub script: PathBuf,
     /// Node options placed before the script.
     pub node_args: Vec<String>,
+    /// The script's own arguments (`// script-args:`), after it.
+    pub script_args: Vec<String>,
     /// The kinds of dump made of it.
     pub kinds: Vec<Kind>,
     /// Only on the default version (and only when asked for).
@@ -78,6 +80,10 @@ impl Scenario {
         field(version.as_bytes());
         field(kind.as_str().as_bytes());
         field(self.node_args.join("\0").as_bytes());
+        // Only when there are some: the keys of scenarios without them stay as they were.
+        if !self.script_args.is_empty() {
+            field(self.script_args.join("\0").as_bytes());
+        }
         if let Some(addon) = &self.addon {
             field(&std::fs::read(addon).context(|| format!("cannot read {}", addon.display()))?);
         }
@@ -108,10 +114,14 @@ pub fn default_set(layout: &Layout) -> Result<Vec<Scenario>> {
                 })
                 .collect::<Result<_>>()?,
         };
+        let script_args = header(&text, "script-args")
+            .map(|a| a.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
         scenarios.push(Scenario {
             name,
             script,
             node_args: Vec::new(),
+            script_args,
             kinds,
             default_version_only: false,
             timeout: Duration::from_secs(180),
@@ -149,6 +159,7 @@ pub fn crashes(layout: &Layout) -> Result<Vec<Scenario>> {
             node_args: header("node-options")
                 .map(|o| o.split_whitespace().map(String::from).collect())
                 .unwrap_or_default(),
+            script_args: Vec::new(),
             kinds: vec![Kind::Crash],
             default_version_only: false,
             timeout: Duration::from_secs(180),
@@ -222,6 +233,7 @@ pub fn demo(layout: &Layout) -> Scenario {
         name: DEMO.to_string(),
         script: layout.sources.join("demo").join("leak.js"),
         node_args: Vec::new(),
+        script_args: Vec::new(),
         kinds: vec![Kind::Abort],
         default_version_only: true,
         timeout: Duration::from_secs(180),
@@ -237,6 +249,7 @@ pub fn large(layout: &Layout) -> Scenario {
         name: LARGE.to_string(),
         script: layout.sources.join("large").join("large.js"),
         node_args: vec!["--max-old-space-size=4096".to_string()],
+        script_args: Vec::new(),
         kinds: vec![Kind::Gcore],
         default_version_only: true,
         timeout: Duration::from_secs(900),
@@ -253,6 +266,7 @@ pub fn huge(layout: &Layout) -> Scenario {
         name: HUGE.to_string(),
         script: layout.sources.join("huge").join("huge.js"),
         node_args: vec!["--max-old-space-size=8192".to_string()],
+        script_args: Vec::new(),
         kinds: vec![Kind::Live],
         default_version_only: true,
         timeout: Duration::from_secs(1800),
@@ -290,6 +304,9 @@ mod tests {
         let mut flagged = scenario.clone();
         flagged.node_args.push("--x".into());
         assert_ne!(base, key(&flagged, b"h", "20.20.2", Kind::Abort));
+        let mut given = scenario.clone();
+        given.script_args.push("--x".into());
+        assert_ne!(base, key(&given, b"h", "20.20.2", Kind::Abort));
     }
 
     #[test]

@@ -346,8 +346,7 @@ impl Analysis<'_> {
                 let wasted = bytes - bytes / copies.max(1);
                 (copies > 1 && wasted >= threshold).then(|| {
                     let text = model
-                        .string(addrs[first as usize], Some(120))
-                        .map(|s| s.to_string_lossy())
+                        .shown_string(addrs[first as usize], Some(120))
                         .unwrap_or_default();
                     let pattern = Pattern::DuplicateStrings {
                         text,

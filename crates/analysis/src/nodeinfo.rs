@@ -3,8 +3,9 @@
 //! working directory node cached (`process.cwd()` keeps its first answer), the environment as
 //! libc holds it (`process.env` reads and writes libc's), and every worker: its thread id (the
 //! `threadId` node gives each isolate's `worker` binding), its isolate, Environment and loop.
+//! Under `--redact` environment values and the arguments after the script are withheld.
 
-use coroner_heap::{HeapModel, InspectOptions, Value, ValueKind};
+use coroner_heap::{HeapModel, InspectOptions, Redactor, Value, ValueKind};
 
 use crate::nodestate::NodeState;
 
@@ -108,6 +109,9 @@ pub(crate) fn read(
         })
         .collect();
     info.env_source = source;
+    if let Some(r) = model.redactor() {
+        redact(&mut info, r);
+    }
     info.threads = state
         .environments
         .iter()
@@ -129,6 +133,20 @@ pub(crate) fn read(
     info
 }
 
+/// Withholds what may be secret under `--redact`: environment values, and the arguments
+/// after the script (all after the executable when node ran code given on its command line).
+fn redact(info: &mut NodeInfo, r: &Redactor) {
+    for (_, value) in &mut info.env {
+        *value = r.text(value);
+    }
+    let evaluated = info.exec_argv.iter().any(|a| {
+        ["-e", "-p", "--eval", "--print", "-pe"].contains(&a.split('=').next().unwrap_or(a))
+    });
+    let script_at = (!evaluated).then_some(1);
+    info.argv = r.arguments(&info.argv, script_at);
+}
+
+/// A value read as data, whatever `--redact` withholds from output.
 fn value(model: &HeapModel<'_>, word: u64) -> Value {
     model.inspect_tagged(
         word,
@@ -136,6 +154,7 @@ fn value(model: &HeapModel<'_>, word: u64) -> Value {
             depth: 1,
             limit: MAX_ENTRIES,
             full_strings: true,
+            reveal: true,
             ..InspectOptions::default()
         },
     )

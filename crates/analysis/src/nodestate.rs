@@ -235,13 +235,15 @@ fn endpoint(model: &HeapModel<'_>, object: u64) -> Option<String> {
     })
 }
 
-/// The value of a tagged word, not expanded.
+/// The value of a tagged word, not expanded, read as data (an endpoint node cached, a path):
+/// whatever `--redact` withholds from output.
 pub(crate) fn primitive(model: &HeapModel<'_>, word: u64) -> Option<coroner_heap::Value> {
     let v = model.inspect_tagged(
         word,
         &InspectOptions {
             depth: 0,
             limit: 4096,
+            reveal: true,
             ..InspectOptions::default()
         },
     );

@@ -66,6 +66,13 @@ pub struct Args {
     #[arg(long)]
     pub no_pager: bool,
 
+    /// Withhold what a core holds in confidence from every output and export, so that it can
+    /// be shared: string contents and buffer bytes become their length and a digest (equal
+    /// values, equal digests, in this run only), and so do environment values and the
+    /// arguments after the script; `x` (raw memory) is refused.
+    #[arg(long)]
+    pub redact: bool,
+
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 use coroner_heap::{
-    iso_date, FunctionDetail, Internal, InternalSlots, JsObject, PromiseState, Value, ValueKind,
+    iso_date, FunctionDetail, Internal, InternalSlots, JsObject, PromiseState, Redactor, Value,
+    ValueKind,
 };
 
 use crate::report::TextStyle;
@@ -111,9 +112,13 @@ fn is_expanded(v: &Value) -> bool {
                 object, message, ..
             } => listed(object) || message.is_some(),
             ValueKind::Promise { object, state } => listed(object) || state.is_some(),
-            ValueKind::ArrayBuffer { object, bytes, .. } => listed(object) || bytes.is_some(),
+            ValueKind::ArrayBuffer { object, bytes, .. } => {
+                listed(object) || bytes.is_some() || v.redacted.is_some()
+            }
             ValueKind::TypedArray { object, view } => {
-                listed(object) || view.as_ref().is_some_and(|view| view.bytes.is_some())
+                listed(object)
+                    || view.as_ref().is_some_and(|view| view.bytes.is_some())
+                    || v.redacted.is_some()
             }
             ValueKind::Context { variables, .. } => variables.is_some(),
             _ => false,
@@ -311,6 +316,9 @@ fn kind_lines<'a>(
             if let Some(b) = bytes {
                 lines.push(text("bytes", spaced_hex(b)));
             }
+            if let (Some(d), Some(len)) = (&v.redacted, byte_length) {
+                lines.push(text("bytes", Redactor::bytes_placeholder(*len, d)));
+            }
             object_lines(&mut lines, object);
         }
         ValueKind::TypedArray { object, view } => {
@@ -320,6 +328,10 @@ fn kind_lines<'a>(
                 lines.push(text("byte length", view.byte_length.to_string()));
                 if let Some(b) = &view.bytes {
                     lines.push(text("bytes", spaced_hex(b)));
+                }
+                if let Some(d) = &v.redacted {
+                    let withheld = Redactor::bytes_placeholder(view.byte_length, d);
+                    lines.push(text("bytes", withheld));
                 }
             }
             object_lines(&mut lines, object);

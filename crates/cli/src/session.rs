@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use coroner_analysis::Analysis;
-use coroner_heap::{HeapModel, Interrupted};
+use coroner_heap::{HeapModel, Interrupted, Redactor};
 use coroner_image::{ImageError, OpenOptions, ProcessImage};
 use coroner_v8::{Layout, LayoutError};
 
@@ -80,6 +80,9 @@ pub struct Session<'a> {
     screen_rows: Cell<Option<usize>>,
     /// How the core was opened: another core of the same process (`diff OLD`) is opened so.
     open_options: OpenOptions,
+    /// `--redact`: string contents, bytes, environment values and arguments withheld from
+    /// every output (one key for the run: equal values have equal digests in every command).
+    redactor: Option<Redactor>,
 }
 
 /// What running one line amounted to.
@@ -117,7 +120,13 @@ impl<'a> Session<'a> {
             pagination: Cell::new(!args.no_pager),
             screen_rows: Cell::new(None),
             open_options: open_options(args),
+            redactor: args.redact.then(Redactor::new),
         }
+    }
+
+    /// The redactor, under `--redact`.
+    pub fn redactor(&self) -> Option<&Redactor> {
+        self.redactor.as_ref()
     }
 
     /// Whether progress may be drawn on stderr (a terminal, and no JSON).
@@ -188,9 +197,12 @@ impl<'a> Session<'a> {
             progress.finish();
             eprintln!("coroner: warning: {w}");
         }
-        let model = HeapModel::open_with_layout(image, layout)
+        let mut model = HeapModel::open_with_layout(image, layout)
             .map_err(|e| e.to_string())?
             .with_interrupt(Arc::clone(&self.interrupted));
+        if let Some(r) = &self.redactor {
+            model = model.with_redaction(r.clone());
+        }
         progress.finish();
         Ok(Analysis::new(image, model).with_progress(Arc::new(Spinners::new(self.progress))))
     }

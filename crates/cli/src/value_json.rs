@@ -9,7 +9,7 @@
 //! `inferred_name`, `script`, `line`, `column`, `source`, `flags`, `context`, `previous`,
 //! `target`, `bound_this`, `bound_arguments`, `handler`, `function`, `primitive`, `state`,
 //! `result`, `message`, `stack`, `iso`, `element_type`, `byte_offset`, `byte_length`, `bytes`,
-//! `buffer`, `getter`, `setter`, `map`, `error`, `truncated`.
+//! `buffer`, `getter`, `setter`, `map`, `error`, `truncated`, `redacted`.
 
 use std::fmt::Write as _;
 
@@ -30,12 +30,21 @@ impl Serialize for Json<'_, Value> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", type_name(&v.kind))?;
         opt(&mut m, "address", v.address.map(address))?;
-        kind_entries(&mut m, &v.kind)?;
+        match (&v.kind, &v.redacted) {
+            // `value` is what text output shows, so that scripts reading it still print
+            // something; `redacted` says it is no string of the heap.
+            (ValueKind::String { length, .. }, Some(_)) => {
+                m.serialize_entry("value", &v.short())?;
+                m.serialize_entry("length", length)?;
+            }
+            _ => kind_entries(&mut m, &v.kind)?,
+        }
         opt(&mut m, "map", v.map.as_ref().map(Json))?;
         opt(&mut m, "error", v.error.as_deref())?;
         if v.truncated {
             m.serialize_entry("truncated", &true)?;
         }
+        opt(&mut m, "redacted", v.redacted.as_deref())?;
         m.end()
     }
 }

@@ -10,6 +10,7 @@ use coroner_v8::layout::CallSiteInfoLayout;
 use crate::functions::LineColumn;
 use crate::model::HeapModel;
 use crate::properties::Slot;
+use crate::redact::Redactor;
 
 /// Most call sites decoded (V8's `Error.stackTraceLimit` is 10 by default; a program may raise it).
 const MAX_CALL_SITES: u64 = 200;
@@ -53,11 +54,27 @@ impl HeapModel<'_> {
     /// The stack the Error (or any object `Error.captureStackTrace` was given) at `addr`
     /// captured, from its private stack symbol or an own `stack` data property; `None` when it
     /// has none.
+    ///
+    /// Under `--redact` ([`HeapModel::with_redaction`]) a formatted stack's message lines are
+    /// withheld.
     pub fn error_stack(&self, addr: u64) -> Option<ErrorStack> {
+        self.shown_error_stack(addr, self.redactor())
+    }
+
+    /// [`error_stack`](Self::error_stack), its message withheld by `redactor`.
+    pub(crate) fn shown_error_stack(
+        &self,
+        addr: u64,
+        redactor: Option<&Redactor>,
+    ) -> Option<ErrorStack> {
         let props = self.own_properties(addr).ok()?;
-        props.into_iter().find_map(|p| match p.slot {
+        let stack = props.into_iter().find_map(|p| match p.slot {
             Slot::Data(w) if p.key.is("stack") || p.key.is_internal() => self.stack_value(w),
             _ => None,
+        })?;
+        Some(match (stack, redactor) {
+            (ErrorStack::Formatted(text), Some(r)) => ErrorStack::Formatted(r.stack(&text)),
+            (stack, _) => stack,
         })
     }
 

@@ -12,6 +12,7 @@ use coroner_v8::Tagged;
 use crate::error::DecodeError;
 use crate::model::{Class, Header, HeapModel};
 use crate::properties::{Key, Slot};
+use crate::redact::{Redactor, MAX_DIGESTED};
 use crate::value::{Internal, MapDescription, Property, Value, ValueKind, Variable};
 
 /// Deepest expansion `inspect` does, whatever the options ask.
@@ -39,6 +40,10 @@ pub struct InspectOptions {
     pub depth: u32,
     /// Show functions' source (`-s`).
     pub function_source: bool,
+    /// Decode string contents and bytes even when the model redacts its output
+    /// ([`HeapModel::with_redaction`]): for analyses that read values as data (node's versions,
+    /// a socket's endpoint) and decide themselves what they show.
+    pub reveal: bool,
 }
 
 impl Default for InspectOptions {
@@ -49,6 +54,7 @@ impl Default for InspectOptions {
             show_map: false,
             depth: 1,
             function_source: false,
+            reveal: false,
         }
     }
 }
@@ -66,14 +72,17 @@ pub struct Inspection {
 /// One `inspect` under way: its options, and the objects it has expanded so far.
 pub(crate) struct Expansion<'o> {
     options: &'o InspectOptions,
+    /// Withholds contents, unless the options reveal them.
+    pub(crate) redactor: Option<&'o Redactor>,
     expanded: Cell<u64>,
     unexpanded: Cell<u64>,
 }
 
 impl<'o> Expansion<'o> {
-    fn new(options: &'o InspectOptions) -> Expansion<'o> {
+    fn new(options: &'o InspectOptions, redactor: Option<&'o Redactor>) -> Expansion<'o> {
         Expansion {
             options,
+            redactor: redactor.filter(|_| !options.reveal),
             expanded: Cell::new(0),
             unexpanded: Cell::new(0),
         }
@@ -119,7 +128,7 @@ impl HeapModel<'_> {
         let addr = self.untag(addr);
         let h = self.header(addr)?;
         let depth = options.depth.min(MAX_DEPTH);
-        let o = Expansion::new(options);
+        let o = Expansion::new(options, self.redactor());
         let value = self.object_value(h, depth, &o);
         Ok(Inspection {
             value,
@@ -129,20 +138,27 @@ impl HeapModel<'_> {
 
     /// Decodes a tagged value (a Smi, or a pointer to a heap object); never fails.
     pub fn inspect_tagged(&self, word: u64, options: &InspectOptions) -> Value {
-        self.word_value(word, options.depth.min(MAX_DEPTH), &Expansion::new(options))
+        self.word_value(
+            word,
+            options.depth.min(MAX_DEPTH),
+            &Expansion::new(options, self.redactor()),
+        )
     }
 
     /// The one-line short form of a tagged value (`<Walrus 0x…>`, `"str"`, `42`).
     pub fn short(&self, word: u64) -> String {
         let options = InspectOptions::default();
-        self.word_value(word, 0, &Expansion::new(&options)).short()
+        self.word_value(word, 0, &Expansion::new(&options, self.redactor()))
+            .short()
     }
 
     /// The one-line short form of the heap object at `addr`.
     pub fn short_object(&self, addr: u64) -> String {
         let options = InspectOptions::default();
         match self.header(self.untag(addr)) {
-            Ok(h) => self.object_value(h, 0, &Expansion::new(&options)).short(),
+            Ok(h) => self
+                .object_value(h, 0, &Expansion::new(&options, self.redactor()))
+                .short(),
             Err(e) => format!("<error: {e}>"),
         }
     }
@@ -199,6 +215,19 @@ impl HeapModel<'_> {
             internal,
         };
         Ok(match class {
+            Class::String if o.redactor.is_some() => {
+                let s = self.string(addr, Some(MAX_DIGESTED))?;
+                let digest = o.redactor.map(|r| r.digest_units(&s.units, s.length));
+                let kind = ValueKind::String {
+                    text: String::new(),
+                    length: s.length,
+                    utf16: None,
+                };
+                Value {
+                    redacted: digest,
+                    ..Value::at(addr, kind)
+                }
+            }
             Class::String => {
                 let limit = if o.full_strings { None } else { Some(o.limit) };
                 let s = self.string(addr, limit)?;
@@ -328,7 +357,7 @@ impl HeapModel<'_> {
             let w = self.field(h.addr, at).ok()?;
             matches!(self.class_of_word(w), Some((_, Class::Function))).then(|| {
                 let options = InspectOptions::default();
-                Box::new(self.word_value(w, 0, &Expansion::new(&options)))
+                Box::new(self.word_value(w, 0, &Expansion::new(&options, self.redactor())))
             })
         };
         let internal = (h.instance_type == layout.types.accessor_pair).then(|| {

@@ -45,6 +45,7 @@ mod owned;
 mod promises;
 mod properties;
 mod receivers;
+mod redact;
 mod slots;
 mod strings;
 mod value;
@@ -70,6 +71,7 @@ pub use maps::MapFacts;
 pub use model::{Class, Header, HeapModel, Interrupted, Role};
 pub use promises::{MicrotaskQueue, Reaction};
 pub use properties::{Descriptor, Key, Location, Property as OwnProperty, Slot};
+pub use redact::{Redactor, MAX_DIGESTED};
 pub use slots::SlotRule;
 pub use strings::JsString;
 pub use value::{

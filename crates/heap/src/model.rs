@@ -14,6 +14,7 @@ use coroner_v8::{Damage, Heap, HeapError, Isolate, MapInfo, Page, PageWalk, Read
 use crate::error::DecodeError;
 use crate::maps::MapFacts;
 use crate::properties::Descriptor;
+use crate::redact::Redactor;
 
 /// Longest FixedArray-shaped object believed, in elements: no array is longer than the address
 /// space it would cover, so a longer length is garbage.
@@ -182,6 +183,9 @@ pub struct HeapModel<'a> {
     /// Set (by Ctrl-C at the prompt) to give up the work in progress: see
     /// [`HeapModel::check_interrupt`].
     interrupt: Option<Arc<AtomicBool>>,
+    /// Set by `--redact`: the values decoded for output withhold string contents and bytes
+    /// (see [`Redactor`]).
+    redactor: Option<Redactor>,
 }
 
 /// What work given up at [`HeapModel::check_interrupt`] unwinds with: a payload, not a panic,
@@ -235,6 +239,7 @@ impl<'a> HeapModel<'a> {
             to_string_tag: OnceLock::new(),
             image: None,
             interrupt: None,
+            redactor: None,
         };
         model.slot_rules = (0..types)
             .map_while(|t| u16::try_from(t).ok())
@@ -247,6 +252,22 @@ impl<'a> HeapModel<'a> {
     pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> HeapModel<'a> {
         self.interrupt = Some(flag);
         self
+    }
+
+    /// Withholds string contents and bytes from the values decoded for output ([`Value`]s,
+    /// short forms, Error stacks), unless a query asks to see them
+    /// ([`InspectOptions::reveal`], for analyses that read values as data).
+    ///
+    /// [`Value`]: crate::Value
+    /// [`InspectOptions::reveal`]: crate::InspectOptions::reveal
+    pub fn with_redaction(mut self, redactor: Redactor) -> HeapModel<'a> {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// The redactor, when output is redacted.
+    pub fn redactor(&self) -> Option<&Redactor> {
+        self.redactor.as_ref()
     }
 
     /// Gives up the work in progress when the interrupt flag is set, by unwinding with the

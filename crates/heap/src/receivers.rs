@@ -11,6 +11,7 @@ use crate::errors::ErrorStack;
 use crate::inspect::Expansion;
 use crate::maps::{typed_array_element_size, typed_array_name};
 use crate::model::{Class, Header, HeapModel};
+use crate::redact::MAX_DIGESTED;
 use crate::value::{
     Element, FunctionDetail, GeneratorState, InternalSlots, JsObject, MapEntry, PromiseState,
     Value, ValueKind, View,
@@ -27,6 +28,8 @@ const TEXT_LIMIT: u64 = 1 << 20;
 struct Notes {
     error: Option<String>,
     truncated: bool,
+    /// The digest of the bytes `--redact` withheld.
+    redacted: Option<String>,
 }
 
 /// The entries of a collection, as `collection` reads them.
@@ -65,6 +68,7 @@ impl HeapModel<'_> {
         let mut v = Value {
             error: notes.error,
             truncated: notes.truncated,
+            redacted: notes.redacted,
             ..Value::at(addr, kind)
         };
         // A proxy has no properties of its own (its dictionary is V8's bookkeeping).
@@ -154,8 +158,7 @@ impl HeapModel<'_> {
                 let b = &layout.buffers;
                 let len = self.field(addr, b.buffer_byte_length)?;
                 let store = self.field(addr, b.backing_store)?;
-                let (bytes, cut) = self.bytes(store, len, o.limit);
-                notes.truncated |= cut;
+                let bytes = self.shown_bytes(store, len, o, notes);
                 ValueKind::ArrayBuffer {
                     object,
                     byte_length: Some(len),
@@ -371,11 +374,13 @@ impl HeapModel<'_> {
                     ..
                 } = &mut v.kind
                 {
-                    *message = out
-                        .iter()
-                        .find(|p| p.name == "message")
-                        .and_then(|p| p.value.as_str().map(str::to_string));
-                    match self.error_stack(addr) {
+                    *message = out.iter().find(|p| p.name == "message").and_then(|p| {
+                        match p.value.redacted {
+                            Some(_) => Some(p.value.short()),
+                            None => p.value.as_str().map(str::to_string),
+                        }
+                    });
+                    match self.shown_error_stack(addr, o.redactor) {
                         Some(ErrorStack::Formatted(text)) => *stack = Some(text),
                         Some(ErrorStack::Captured(sites)) => *call_sites = Some(sites),
                         None => {}
@@ -632,8 +637,7 @@ impl HeapModel<'_> {
             let data = self.field(buf, b.backing_store)?.wrapping_add(byte_offset);
             (None, None, data)
         };
-        let (bytes, cut) = self.bytes(data, byte_length, o.limit);
-        notes.truncated |= cut;
+        let bytes = self.shown_bytes(data, byte_length, o, notes);
         Ok(View {
             element_type,
             length,
@@ -642,6 +646,25 @@ impl HeapModel<'_> {
             bytes,
             buffer,
         })
+    }
+
+    /// The first bytes of `len` at `data` as output shows them: up to the limit, noting a cut;
+    /// none when they cannot be read, or when `--redact` withholds them (noting their digest).
+    fn shown_bytes(
+        &self,
+        data: u64,
+        len: u64,
+        o: &Expansion<'_>,
+        notes: &mut Notes,
+    ) -> Option<Vec<u8>> {
+        if let Some(r) = o.redactor {
+            let (bytes, _) = self.bytes(data, len, MAX_DIGESTED);
+            notes.redacted = bytes.map(|b| r.digest_bytes(&b, len));
+            return None;
+        }
+        let (bytes, cut) = self.bytes(data, len, o.limit);
+        notes.truncated |= cut;
+        bytes
     }
 
     /// Up to `limit` bytes of `len` at `data` (`None` when they cannot be read), and whether

@@ -8,6 +8,7 @@ use coroner_v8::types::StringRepresentation;
 
 use crate::error::DecodeError;
 use crate::model::{Class, HeapModel};
+use crate::redact::{Redactor, MAX_DIGESTED};
 
 /// Most string nodes (cons halves, slices, thin forwarding) one decode visits.
 const NODE_BUDGET: u64 = 1_000_000;
@@ -57,6 +58,20 @@ impl HeapModel<'_> {
             truncated: want < length,
             units,
         })
+    }
+
+    /// The characters of the string at untagged `addr` as output shows them: at most `limit`
+    /// of them as Rust text, or under `--redact` ([`HeapModel::with_redaction`]) its length and
+    /// digest.
+    pub fn shown_string(&self, addr: u64, limit: Option<u64>) -> Result<String, DecodeError> {
+        match self.redactor() {
+            Some(r) => {
+                let s = self.string(addr, Some(MAX_DIGESTED))?;
+                let digest = r.digest_units(&s.units, s.length);
+                Ok(Redactor::placeholder(s.length, &digest))
+            }
+            None => self.string(addr, limit).map(|s| s.to_string_lossy()),
+        }
     }
 
     /// The string a tagged word points to, in full, as Rust text (`None` when it is not a

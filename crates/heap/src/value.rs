@@ -15,6 +15,7 @@
 
 use crate::errors::CallSite;
 use crate::functions::LineColumn;
+use crate::redact::Redactor;
 
 /// A decoded value.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,9 @@ pub struct Value {
     /// A limit cut something: string characters, elements, properties, entries, bytes, bound
     /// arguments, or a function's source.
     pub truncated: bool,
+    /// The digest of the contents `--redact` withheld (a string's characters, a buffer's
+    /// bytes), which are then absent from `kind`: see [`Redactor`](crate::Redactor).
+    pub redacted: Option<String>,
 }
 
 /// What a value is, and the data of that kind.
@@ -415,6 +419,7 @@ impl Value {
             map: None,
             error: None,
             truncated: false,
+            redacted: None,
         }
     }
 
@@ -438,10 +443,11 @@ impl Value {
         }
     }
 
-    /// The text of a string value (exact when it has no lone surrogates and was not cut).
+    /// The text of a string value (exact when it has no lone surrogates and was not cut;
+    /// `None` when `--redact` withheld it).
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
-            ValueKind::String { text, .. } => Some(text),
+            ValueKind::String { text, .. } if self.redacted.is_none() => Some(text),
             _ => None,
         }
     }
@@ -530,6 +536,9 @@ impl Value {
             ValueKind::Null => "null".to_string(),
             ValueKind::Undefined => "undefined".to_string(),
             ValueKind::Hole => "<hole>".to_string(),
+            ValueKind::String { length, .. } if self.redacted.is_some() => {
+                Redactor::placeholder(*length, self.redacted.as_deref().unwrap_or_default())
+            }
             ValueKind::String { text, .. } => {
                 let mut out = format!("{text:?}");
                 if self.truncated {

@@ -248,6 +248,13 @@ impl ProcessImage {
         memory.read_u8(start).map(|b| vec![b])
     }
 
+    /// Where the executable mapping holding `addr` ends; `None` when `addr` is in no mapping
+    /// the process could execute (data read as instructions would show its bytes).
+    pub fn code_end(&self, addr: u64) -> Option<u64> {
+        let region = self.memory().region(addr)?;
+        region.perms.exec.then_some(region.end)
+    }
+
     /// Up to `count` 8-byte little-endian words of memory from `addr` on, stopping before the
     /// first that neither the core nor a file at hand holds (for `x`).
     pub fn read_words(&self, addr: u64, count: usize) -> Vec<u64> {

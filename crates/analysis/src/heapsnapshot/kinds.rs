@@ -91,8 +91,7 @@ pub(crate) fn node_kind(
             }
             _ => {
                 let text = model
-                    .string(addr, Some(STRING_NAME_LIMIT))
-                    .map(|s| s.to_string_lossy())
+                    .shown_string(addr, Some(STRING_NAME_LIMIT))
                     .unwrap_or_default();
                 (NodeType::String, text)
             }

@@ -69,7 +69,7 @@ fn decode(model: &HeapModel<'_>, word: u64) -> Thrown {
             .into_iter()
             .find_map(|p| match p.slot {
                 Slot::Data(w) if p.key.is("message") => {
-                    model.string(model.pointer_target(w)?, None).ok()
+                    model.shown_string(model.pointer_target(w)?, None).ok()
                 }
                 _ => None,
             })
@@ -79,7 +79,7 @@ fn decode(model: &HeapModel<'_>, word: u64) -> Thrown {
         address,
         short: model.short(word),
         constructor,
-        message: message.map(|m| m.to_string_lossy()),
+        message,
         stack: address.and_then(|a| model.error_stack(a)),
     }
 }

@@ -97,10 +97,17 @@ pub fn run(session: &Session, args: &DisasmArgs) -> Result<Disassembly, CommandE
         ));
     }
     let symbol = describe(&unwinder, start);
-    let len = args
+    let mut len = args
         .count
         .saturating_mul(MAX_INSTRUCTION)
         .max(MAX_INSTRUCTION);
+    if session.redactor().is_some() {
+        // Data read as instructions shows its bytes: only executable memory is disassembled.
+        let end = image.code_end(start).ok_or_else(|| {
+            format!("{start:#x} is not in executable memory, and --redact disassembles only code")
+        })?;
+        len = len.min(usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX));
+    }
     let code = read_code(session, start, len)?;
     let cs = Capstone::new()
         .x86()

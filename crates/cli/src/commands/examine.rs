@@ -133,6 +133,12 @@ fn write_pointee(
 /// Reads the words; also returns the command that shows the words after them (what Enter
 /// runs next at the prompt, as in gdb).
 pub fn run(session: &Session, args: &ExamineArgs) -> Result<(Words, String), CommandError> {
+    if session.redactor().is_some() {
+        return Err(
+            "raw memory is not shown under --redact (nothing could vet it); run without --redact"
+                .into(),
+        );
+    }
     let addr = object_address(session, &args.address)?;
     if args.count > MAX_WORDS {
         return Err(format!("at most {MAX_WORDS} words at a time"));

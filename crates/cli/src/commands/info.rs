@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
 use coroner_analysis::Analysis;
+use coroner_heap::Redactor;
 use coroner_image::{hex, ProcessImage};
 use coroner_v8::layout::{MetadataOrigin, TableMatch};
 use coroner_v8::{Layout, LayoutError};
@@ -140,7 +141,25 @@ pub fn run(session: &Session, _args: &InfoArgs) -> Result<Info, CommandError> {
         Ok(analysis) => heap_info(analysis),
         Err(heap_error) => HeapInfo::Failed { heap_error },
     };
-    Ok(gather(session.image(), session.chosen_layout(), heap))
+    let mut info = gather(session.image(), session.chosen_layout(), heap);
+    if let Some(r) = session.redactor() {
+        info.command_line = redacted_command_line(session.image(), r);
+    }
+    Ok(info)
+}
+
+/// The command line with the arguments after the script withheld (`--redact`): from argv when
+/// the core holds it, else from the words of the core's cut record.
+fn redacted_command_line(image: &ProcessImage, r: &Redactor) -> Option<String> {
+    let argv = match image.startup() {
+        Some(s) if !s.argv.is_empty() => s.argv,
+        _ => image
+            .command_line()?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    };
+    Some(r.command_line(&argv).join(" "))
 }
 
 fn heap_info(analysis: &Analysis<'_>) -> HeapInfo {

@@ -51,6 +51,7 @@ impl InspectArgs {
             show_map: self.map,
             depth: self.depth,
             function_source: self.source,
+            reveal: false,
         }
     }
 }

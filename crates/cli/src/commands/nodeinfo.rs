@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use clap::Args as ClapArgs;
 use coroner_analysis::NodeThread;
+use coroner_heap::Redactor;
 use serde::Serialize;
 
 use super::CommandError;
@@ -16,8 +17,9 @@ use crate::session::Session;
 /// Options of `nodeinfo`.
 #[derive(Debug, ClapArgs)]
 pub struct NodeInfoArgs {
-    /// Replace each environment variable's value by its length (`<redacted: 12 chars>`), for
-    /// output that leaves the machine.
+    /// Replace each environment variable's value by its length and a digest
+    /// (`<redacted: 12 chars #3f09c1a27b44>`), for output that leaves the machine (`coroner
+    /// --redact` withholds this and every other secret a core holds, from every command).
     #[arg(long)]
     pub redact: bool,
 }
@@ -72,12 +74,11 @@ pub struct NodeInfoReport {
 pub fn run(session: &Session, args: &NodeInfoArgs) -> Result<NodeInfoReport, CommandError> {
     let analysis = session.analysis()?;
     let info = analysis.node_info();
-    let redact = |v: String| {
-        if args.redact {
-            format!("<redacted: {} chars>", v.chars().count())
-        } else {
-            v
-        }
+    // The session's --redact withheld them already; this command's own flag withholds them here.
+    let own = (args.redact && session.redactor().is_none()).then(Redactor::new);
+    let redact = |v: String| match &own {
+        Some(r) => r.text(&v),
+        None => v,
     };
     let mut threads = info.threads.iter().map(ThreadJson::of);
     Ok(NodeInfoReport {
