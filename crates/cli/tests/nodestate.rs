@@ -13,15 +13,7 @@ use serde_json::Value;
 use support::{core_only, on_core};
 
 fn fixtures() -> Vec<Fixture> {
-    let all: Vec<Fixture> = coroner_fixtures::all()
-        .into_iter()
-        .filter(|f| f.scenario == "nodestate")
-        .collect();
-    assert!(
-        !all.is_empty(),
-        "no nodestate fixtures (cargo xtask fixtures)"
-    );
-    all
+    coroner_fixtures::of_scenario("nodestate")
 }
 
 fn facts(f: &Fixture) -> &Value {

@@ -99,15 +99,7 @@ fn commands(addr: &str, dir: &Path, json: bool) -> Vec<String> {
 }
 
 fn nodestate() -> Vec<Fixture> {
-    let all: Vec<Fixture> = coroner_fixtures::all()
-        .into_iter()
-        .filter(|f| f.scenario == "nodestate")
-        .collect();
-    assert!(
-        !all.is_empty(),
-        "no nodestate fixtures (cargo xtask fixtures)"
-    );
-    all
+    coroner_fixtures::of_scenario("nodestate")
 }
 
 #[test]
