@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -50,7 +51,21 @@ fn open_options(args: &Args) -> OpenOptions {
         sysroot: args.sysroot.clone(),
         lib_paths: args.lib_paths.clone(),
         core_only: args.core_only,
+        cache_dir: cache_dir(),
     }
+}
+
+/// Where decompressed copies of compressed cores are kept: `CORONER_CACHE_DIR` (empty: none
+/// kept), else `$XDG_CACHE_HOME/coroner/cores`, else `~/.cache/coroner/cores`.
+fn cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = std::env::var_os("CORONER_CACHE_DIR") {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    let base = var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("coroner").join("cores"))
 }
 
 /// An open core and the settings commands run with.

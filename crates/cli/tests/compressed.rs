@@ -182,6 +182,7 @@ fn an_apport_crash_report_opens_as_its_core_does() {
         let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
             .args(args)
             .current_dir(cwd.path())
+            .env("CORONER_CACHE_DIR", "")
             .env(
                 "CORONER_CORE_PATTERN",
                 "|/usr/share/apport/apport -p%p -s%s -c%c -d%d -P%P -u%u -g%g -- %E",
@@ -206,4 +207,80 @@ fn an_apport_crash_report_opens_as_its_core_does() {
     std::fs::write(&bare, "ProblemType: Crash\nDate: now\nSignal: 6\n").expect("write");
     let args = [bare.as_os_str(), "-c".as_ref(), "info".as_ref()];
     assert_unusable(&support::coroner(args), "no CoreDump field");
+}
+
+/// `info`'s JSON on `core` with the cache of decompressed cores in `cache`.
+fn info_with_cache(core: &Path, exe: &Path, cache: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
+        .arg(core)
+        .arg("--exe")
+        .arg(exe)
+        .args([
+            "--json",
+            "-c",
+            "info",
+            "-c",
+            "findjsobjects --no-retained -n 50",
+        ])
+        .env("CORONER_CACHE_DIR", cache)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run coroner");
+    let run = support::Run::from(out);
+    assert_eq!(run.code, 0, "{}: {}", core.display(), run.stderr);
+    Value::Array(run.json_lines())
+}
+
+/// The entries of the cache directory (its kept cores).
+fn kept(cache: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
+        .expect("the cache directory")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_decompressed_core_is_kept_for_next_time_and_old_ones_go() {
+    use std::os::unix::fs::MetadataExt;
+    let fixture = aborts().remove(0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let zst = compress(&fixture, "zstd", &["-q", "-1"], dir.path(), "core.zst");
+
+    let first = info_with_cache(&zst, &fixture.exe, &cache);
+    let copy = first[0]["decompressed_copy"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no copy kept: {}", first[0]))
+        .to_string();
+    assert_eq!(kept(&cache), vec![PathBuf::from(&copy)]);
+    let inode = std::fs::metadata(&copy).expect("the copy").ino();
+    let mode = std::fs::metadata(&cache).expect("the cache").mode() & 0o777;
+    assert_eq!(mode, 0o700, "the cache is its user's alone");
+
+    // Opened again: the same copy, not decompressed anew, and the same answers.
+    let again = info_with_cache(&zst, &fixture.exe, &cache);
+    assert_eq!(again, first);
+    assert_eq!(std::fs::metadata(&copy).expect("the copy").ino(), inode);
+    let (plain, _) = answers(&fixture.core, &fixture.exe);
+    assert_eq!(again[1], plain[1], "the census of the kept copy");
+
+    // The compressed file rewritten: a new copy. More cores than the cache keeps: the least
+    // recently used go.
+    std::fs::copy(&zst, dir.path().join("tmp.zst")).expect("copy");
+    std::fs::rename(dir.path().join("tmp.zst"), &zst).expect("replace");
+    let rewritten = info_with_cache(&zst, &fixture.exe, &cache);
+    assert_ne!(
+        rewritten[0]["decompressed_copy"],
+        first[0]["decompressed_copy"]
+    );
+    for i in 0..coroner_image::MAX_CACHED_CORES {
+        let other = dir.path().join(format!("other-{i}.zst"));
+        std::fs::copy(&zst, &other).expect("copy");
+        info_with_cache(&other, &fixture.exe, &cache);
+    }
+    let now = kept(&cache);
+    assert_eq!(now.len(), coroner_image::MAX_CACHED_CORES, "{now:?}");
+    assert!(!now.contains(&PathBuf::from(&copy)), "the oldest copy went");
 }

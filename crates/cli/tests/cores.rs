@@ -17,6 +17,7 @@ fn run(cwd: &Path, pattern: &str, store: &Path, args: &[&str]) -> support::Run {
     let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
         .args(args)
         .current_dir(cwd)
+        .env("CORONER_CACHE_DIR", "")
         .env("CORONER_CORE_PATTERN", pattern)
         .env("CORONER_COREDUMP_DIR", store)
         .stdin(std::process::Stdio::null())

@@ -94,21 +94,17 @@ pub fn compression_of(path: &Path) -> io::Result<Option<Compression>> {
 
 /// How a decompression ended.
 pub(crate) struct Decompressed {
-    /// The unlinked file holding the core.
+    /// The file holding the core.
     pub file: File,
     /// The decoder's error, when the compressed stream ended early or is corrupt: what came
     /// before it is in `file` (a core cut short, read as such).
     pub cut: Option<String>,
 }
 
-/// Decompresses `file` (compressed as `format`) into a sparse, unlinked temporary file in the
-/// temporary directory (`TMPDIR`).
-pub(crate) fn decompress(file: File, format: Compression) -> io::Result<Decompressed> {
+/// Decompresses `file` (compressed as `format`) into `out` (empty), sparse.
+pub(crate) fn decompress(file: File, format: Compression, out: File) -> io::Result<Decompressed> {
     let input = BufReader::with_capacity(1 << 20, file);
-    let mut out = SparseWriter {
-        file: tempfile::tempfile()?,
-        at: 0,
-    };
+    let mut out = SparseWriter { file: out, at: 0 };
     let copied = match format {
         Compression::Zstd => zstd::stream::read::Decoder::with_buffer(input)
             .and_then(|mut d| io::copy(&mut d, &mut out)),

@@ -2,8 +2,9 @@
 //! its decoded notes, and the address space built from them.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::cache::CoreCache;
 use crate::compressed::{compression_of, decompress, Compression};
 use crate::error::OpenError;
 use crate::headers::{self, Segment};
@@ -29,6 +30,8 @@ pub struct CoreFile {
     compression: Option<Compression>,
     /// The decoder's message, for a compressed core whose stream ended early.
     compressed_cut: Option<String>,
+    /// Where the decompressed copy of a compressed core is kept (a cache's entry).
+    decompressed_copy: Option<PathBuf>,
 }
 
 impl fmt::Debug for CoreFile {
@@ -45,9 +48,18 @@ impl fmt::Debug for CoreFile {
 }
 
 impl CoreFile {
-    /// Memory-map the file at `path` and parse it. A compressed core (zstd, lz4, xz, gzip: see
-    /// [`Compression`]) is decompressed first into an unlinked temporary file, which is mapped.
+    /// Memory-map the file at `path` and parse it. A compressed core (zstd, lz4, xz, gzip, an
+    /// apport report: see [`Compression`]) is decompressed first into an unlinked temporary
+    /// file, which is mapped.
     pub fn open(path: &Path) -> Result<CoreFile, OpenError> {
+        CoreFile::open_with_cache(path, None)
+    }
+
+    /// [`open`](Self::open), keeping the decompressed copy of a compressed core in the directory
+    /// `cache` (made if needed) and reusing it while the compressed file is unchanged; the
+    /// [`MAX_ENTRIES`](crate::MAX_CACHED_CORES) most recently used are kept. A directory that
+    /// cannot be written is no error: the core is decompressed as without one.
+    pub fn open_with_cache(path: &Path, cache: Option<&Path>) -> Result<CoreFile, OpenError> {
         // Looked at before it is opened: opening a FIFO blocks until something writes to it.
         let meta = std::fs::metadata(path).map_err(|e| OpenError::io(path, &e))?;
         if meta.is_dir() {
@@ -63,13 +75,33 @@ impl CoreFile {
         let compression = compression_of(path).map_err(|e| OpenError::io(path, &e))?;
         let mut file = std::fs::File::open(path).map_err(|e| OpenError::io(path, &e))?;
         let mut cut = None;
+        let mut kept = None;
         if let Some(format) = compression {
             let name = path.display().to_string();
-            let done = decompress(file, format).map_err(|e| OpenError::Decompress {
+            let failed = |e: std::io::Error| OpenError::Decompress {
                 file: name.clone(),
                 format: format.described(),
                 reason: e.to_string(),
-            })?;
+            };
+            let cache = cache.and_then(CoreCache::open);
+            let entry = cache.as_ref().map(|c| c.entry(path, &meta));
+            if let Some(hit) = cache
+                .as_ref()
+                .zip(entry.as_ref())
+                .and_then(|(c, e)| c.lookup(e))
+            {
+                let backing = Backing::map(&hit).map_err(|e| OpenError::io(path, &e))?;
+                let mut core = CoreFile::parse(backing, &name)?;
+                core.compression = compression;
+                core.decompressed_copy = entry;
+                return Ok(core);
+            }
+            let slot = cache.as_ref().and_then(|c| c.slot().ok());
+            let out = match &slot {
+                Some(s) => s.as_file().try_clone(),
+                None => tempfile::tempfile(),
+            };
+            let done = decompress(file, format, out.map_err(failed)?).map_err(failed)?;
             if let Some(reason) = done.cut {
                 let written = done.file.metadata().map_or(0, |m| m.len());
                 if written == 0 {
@@ -82,17 +114,28 @@ impl CoreFile {
                 cut = Some((format, reason));
             }
             file = done.file;
+            // Only a whole core is kept (a slot not kept is removed; the file stays open).
+            if let (Some(c), Some(s), Some(e), None) = (&cache, slot, &entry, &cut) {
+                kept = c.keep(s, e).ok().map(|_| e.clone());
+            }
         }
         let backing = Backing::map(&file).map_err(|e| OpenError::io(path, &e))?;
         let mut core = CoreFile::parse(backing, &path.display().to_string())?;
         core.compression = compression;
         core.compressed_cut = cut.map(|(format, reason)| format!("{}: {reason}", format.name()));
+        core.decompressed_copy = kept;
         Ok(core)
     }
 
     /// The compression the core file was stored with (it was decompressed to open it).
     pub fn compression(&self) -> Option<Compression> {
         self.compression
+    }
+
+    /// Where the decompressed copy of a compressed core is kept for next time, when a cache
+    /// was given ([`open_with_cache`](Self::open_with_cache)) and kept it.
+    pub fn decompressed_copy(&self) -> Option<&Path> {
+        self.decompressed_copy.as_deref()
     }
 
     /// When the compressed core's stream ended early or is corrupt: the decoder's message.
@@ -162,6 +205,7 @@ impl CoreFile {
             space,
             compression: None,
             compressed_cut: None,
+            decompressed_copy: None,
         })
     }
 

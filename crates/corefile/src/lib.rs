@@ -15,6 +15,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod compressed;
 mod error;
 mod file;
@@ -26,6 +27,7 @@ mod space;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+pub use cache::MAX_ENTRIES as MAX_CACHED_CORES;
 pub use compressed::{compression_of, Compression};
 pub use error::{FillError, OpenError, ReadError};
 pub use file::{special_file_kind, CoreFile};

@@ -39,6 +39,7 @@ pub const MAX_CODE_READ: usize = 16 << 20;
 
 pub use coroner_corefile::{
     compression_of, signal_name, special_file_kind, Compression, CoreFile, SignalInfo,
+    MAX_CACHED_CORES,
 };
 pub use elf_file::{hex, ElfFile, ElfSection, FileSegment};
 pub use error::ImageError;
@@ -69,6 +70,9 @@ pub struct OpenOptions {
     /// Use the core alone: open no executable, library or debug file, as on a machine that has
     /// none of the dumped machine's files. (Ignores `exe`, `sysroot` and `lib_paths`.)
     pub core_only: bool,
+    /// Where the decompressed copy of a compressed core is kept for the next open (see
+    /// [`CoreFile::open_with_cache`]); `None`: it is not kept.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl OpenOptions {
@@ -99,10 +103,12 @@ impl ProcessImage {
     /// that produced the core. A missing or mismatched file found through the core's own paths is
     /// only a warning: everything in the core can still be analysed.
     pub fn open(core_path: &Path, options: &OpenOptions) -> Result<ProcessImage, ImageError> {
-        let mut core = CoreFile::open(core_path).map_err(|source| ImageError::Core {
-            path: core_path.to_owned(),
-            source,
-        })?;
+        let cache = options.cache_dir.as_deref();
+        let mut core =
+            CoreFile::open_with_cache(core_path, cache).map_err(|source| ImageError::Core {
+                path: core_path.to_owned(),
+                source,
+            })?;
         let mut modules = modules::discover(core.mapped_files(), core.memory());
         let exe = find_executable(&core, &modules);
         let mut warnings = Vec::new();

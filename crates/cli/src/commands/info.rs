@@ -27,6 +27,9 @@ pub struct Info {
     /// The compression the core file was stored with (`zstd`, `lz4`, `xz`, `gzip`), if any:
     /// `core_bytes` is then the decompressed size.
     compression: Option<&'static str>,
+    /// Where the decompressed copy of a compressed core is kept for next time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decompressed_copy: Option<String>,
     pid: Option<u32>,
     command_line: Option<String>,
     /// Where the command line was read: `initial stack` (argv, whole) or `core record` (the
@@ -206,6 +209,7 @@ fn gather(image: &ProcessImage, layout: Result<Layout, LayoutError>, heap: HeapI
         core: image.core_path().display().to_string(),
         core_bytes: core.len(),
         compression: core.compression().map(|c| c.name()),
+        decompressed_copy: core.decompressed_copy().map(|p| p.display().to_string()),
         pid: core.process().map(|p| p.pid),
         command_line: image.command_line(),
         command_line_source: image.command_line_source(),
@@ -281,13 +285,18 @@ impl Info {
         let mut rows = vec![
             (
                 "core",
-                match self.compression {
-                    Some(c) => format!(
+                match (self.compression, &self.decompressed_copy) {
+                    (Some(c), Some(copy)) => format!(
+                        "{} ({}, decompressed from {c}; kept as {copy})",
+                        self.core,
+                        size(self.core_bytes)
+                    ),
+                    (Some(c), None) => format!(
                         "{} ({}, decompressed from {c})",
                         self.core,
                         size(self.core_bytes)
                     ),
-                    None => format!("{} ({})", self.core, size(self.core_bytes)),
+                    (None, _) => format!("{} ({})", self.core, size(self.core_bytes)),
                 },
             ),
             (

@@ -30,7 +30,8 @@ impl Run {
     }
 }
 
-/// Runs `coroner ARGS...` with no standard input.
+/// Runs `coroner ARGS...` with no standard input (and no cache of decompressed cores: the
+/// tests leave nothing behind).
 pub fn coroner<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
@@ -38,6 +39,7 @@ where
 {
     let out = Command::new(env!("CARGO_BIN_EXE_coroner"))
         .args(args)
+        .env("CORONER_CACHE_DIR", "")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run coroner");
