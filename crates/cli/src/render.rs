@@ -21,7 +21,7 @@ pub fn value(v: &Value, style: &TextStyle) -> String {
     out
 }
 
-/// The heading of an expanded value: `0x... Walrus`, `0x... Array length 3`, ...
+/// The heading of an expanded value: `0x... Walrus`, `0x... Array length 3`, `0x... Map size 2`.
 fn heading(v: &Value, style: &TextStyle) -> String {
     let mut h = String::new();
     if let Some(a) = v.address {
@@ -61,15 +61,19 @@ fn heading(v: &Value, style: &TextStyle) -> String {
             }
         }
     }
-    let length = match &v.kind {
-        ValueKind::Array { length, .. } => Some(*length),
-        ValueKind::Map { size, .. } | ValueKind::Set { size, .. } => Some(*size),
-        ValueKind::ArrayBuffer { byte_length, .. } => *byte_length,
-        ValueKind::TypedArray { view, .. } => view.as_ref().and_then(|view| view.length),
+    // As the short form says it: a collection's size, an array's length.
+    let count = match &v.kind {
+        ValueKind::Array { length, .. } => Some(("length", *length)),
+        ValueKind::Map { size, .. } | ValueKind::Set { size, .. } => Some(("size", *size)),
+        ValueKind::ArrayBuffer { byte_length, .. } => byte_length.map(|n| ("length", n)),
+        ValueKind::TypedArray { view, .. } => view
+            .as_ref()
+            .and_then(|view| view.length)
+            .map(|n| ("length", n)),
         _ => None,
     };
-    if let Some(len) = length {
-        let _ = write!(h, " length {len}");
+    if let Some((word, n)) = count {
+        let _ = write!(h, " {word} {n}");
     }
     h
 }
