@@ -123,6 +123,10 @@ fn no_secret_of_the_scenario_survives_any_output() {
             shown.push_str(&std::fs::read_to_string(&path).expect("an export's text"));
         }
         assert!(shown.contains("<redacted: "), "{label}: nothing redacted");
+        assert!(
+            shown.contains(r#""redacted":true"#),
+            "{label}: report not marked"
+        );
         for s in &secrets {
             assert!(
                 !shown.contains(s.as_str()),

@@ -134,6 +134,8 @@ pub fn run(session: &Session, args: &ReportArgs) -> Result<NodeReport, CommandEr
             "note": "rebuilt by coroner from a core dump: the process's state at the dump, not at a call of process.report.getReport(); fields a core does not hold are omitted",
             "core": image.core_path().display().to_string(),
             "omitted": omitted,
+            // Under --redact: strings, bytes, environment values and arguments are withheld.
+            "redacted": session.redactor().is_some(),
         }),
     };
     let crashed = triage.thread.as_ref().map(|t| t.index);
