@@ -136,9 +136,7 @@ fn list_cores(words: &[std::ffi::OsString]) -> ExitCode {
         }
     }
     let style = report::TextStyle {
-        color: !json
-            && std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none(),
+        color: !json && report::TextStyle::for_stdout().color,
     };
     let list = cores::CoreList(cores::find(all));
     match report::emit(&list, json, &style, &mut std::io::stdout().lock()) {

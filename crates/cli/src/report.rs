@@ -1,7 +1,7 @@
 //! How a command's result reaches the user: as text for people, or as one JSON document per line
 //! for scripts. Commands build a value; this module decides how it is written.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 /// How text output may be decorated.
 #[derive(Clone, Copy, Debug)]
@@ -11,6 +11,13 @@ pub struct TextStyle {
 }
 
 impl TextStyle {
+    /// Colour when standard output is a terminal and `NO_COLOR` is unset (`--color auto`).
+    pub fn for_stdout() -> TextStyle {
+        TextStyle {
+            color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
     /// `text` in bold when colour is on (headings, names).
     pub fn bold(&self, text: &str) -> String {
         self.paint("1", text)

@@ -116,9 +116,7 @@ impl<'a> Session<'a> {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
+            ColorChoice::Auto => TextStyle::for_stdout().color,
         };
         Session {
             image,

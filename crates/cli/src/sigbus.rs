@@ -8,9 +8,6 @@
 const MESSAGE: &[u8] = b"\ncoroner: a file being read changed under coroner (the core, or an executable or library \
 it mapped, was cut short by another process, or is still being written): open it again once it is complete\n";
 
-/// The exit status of an input coroner cannot use.
-const EXIT_UNUSABLE: i32 = 2;
-
 /// Installs the SIGBUS handler for the whole process.
 #[allow(unsafe_code)]
 pub fn install() {
@@ -18,7 +15,7 @@ pub fn install() {
         // SAFETY: `write` and `_exit` are async-signal-safe; the buffer is a static.
         unsafe {
             libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
-            libc::_exit(EXIT_UNUSABLE);
+            libc::_exit(i32::from(crate::EXIT_UNUSABLE));
         }
     }
     // SAFETY: a zeroed `sigaction` is a valid "no flags, empty mask" value; the handler is an

@@ -85,38 +85,32 @@ impl CoreFile {
             };
             let cache = cache.and_then(CoreCache::open);
             let entry = cache.as_ref().map(|c| c.entry(path, &meta));
-            if let Some(hit) = cache
+            let hit = cache
                 .as_ref()
                 .zip(entry.as_ref())
-                .and_then(|(c, e)| c.lookup(e))
-            {
-                let backing = Backing::map(&hit).map_err(|e| OpenError::io(path, &e))?;
-                let mut core = CoreFile::parse(backing, &name)?;
-                core.compression = compression;
-                core.decompressed_copy = entry;
-                return Ok(core);
-            }
-            let slot = cache.as_ref().and_then(|c| c.slot().ok());
-            let out = match &slot {
-                Some(s) => s.as_file().try_clone(),
-                None => tempfile::tempfile(),
-            };
-            let done = decompress(file, format, out.map_err(failed)?).map_err(failed)?;
-            if let Some(reason) = done.cut {
-                let written = done.file.metadata().map_or(0, |m| m.len());
-                if written == 0 {
-                    return Err(OpenError::Decompress {
-                        file: name,
-                        format: format.described(),
-                        reason,
-                    });
+                .and_then(|(c, e)| c.lookup(e));
+            if let Some(hit) = hit {
+                file = hit;
+                kept = entry;
+            } else {
+                let slot = cache.as_ref().and_then(|c| c.slot().ok());
+                let out = match &slot {
+                    Some(s) => s.as_file().try_clone(),
+                    None => tempfile::tempfile(),
+                };
+                let done = decompress(file, format, out.map_err(failed)?).map_err(failed)?;
+                if let Some(reason) = done.cut {
+                    let written = done.file.metadata().map_or(0, |m| m.len());
+                    if written == 0 {
+                        return Err(failed(std::io::Error::other(reason)));
+                    }
+                    cut = Some((format, reason));
                 }
-                cut = Some((format, reason));
-            }
-            file = done.file;
-            // Only a whole core is kept (a slot not kept is removed; the file stays open).
-            if let (Some(c), Some(s), Some(e), None) = (&cache, slot, &entry, &cut) {
-                kept = c.keep(s, e).ok().map(|_| e.clone());
+                file = done.file;
+                // Only a whole core is kept (a slot not kept is removed; the file stays open).
+                if let (Some(c), Some(s), Some(e), None) = (&cache, slot, &entry, &cut) {
+                    kept = c.keep(s, e).ok().map(|_| e.clone());
+                }
             }
         }
         let backing = Backing::map(&file).map_err(|e| OpenError::io(path, &e))?;

@@ -12,7 +12,7 @@ use coroner_v8::Tagged;
 use crate::error::DecodeError;
 use crate::model::{Class, Header, HeapModel};
 use crate::properties::{Key, Slot};
-use crate::redact::{Redactor, MAX_DIGESTED};
+use crate::redact::Redactor;
 use crate::value::{Internal, MapDescription, Property, Value, ValueKind, Variable};
 
 /// Deepest expansion `inspect` does, whatever the options ask.
@@ -79,10 +79,12 @@ pub(crate) struct Expansion<'o> {
 }
 
 impl<'o> Expansion<'o> {
-    fn new(options: &'o InspectOptions, redactor: Option<&'o Redactor>) -> Expansion<'o> {
+    /// An expansion with `options`, withholding contents as `model` does (unless the options
+    /// reveal them).
+    fn new(model: &'o HeapModel<'_>, options: &'o InspectOptions) -> Expansion<'o> {
         Expansion {
             options,
-            redactor: redactor.filter(|_| !options.reveal),
+            redactor: model.redactor().filter(|_| !options.reveal),
             expanded: Cell::new(0),
             unexpanded: Cell::new(0),
         }
@@ -128,7 +130,7 @@ impl HeapModel<'_> {
         let addr = self.untag(addr);
         let h = self.header(addr)?;
         let depth = options.depth.min(MAX_DEPTH);
-        let o = Expansion::new(options, self.redactor());
+        let o = Expansion::new(self, options);
         let value = self.object_value(h, depth, &o);
         Ok(Inspection {
             value,
@@ -141,14 +143,14 @@ impl HeapModel<'_> {
         self.word_value(
             word,
             options.depth.min(MAX_DEPTH),
-            &Expansion::new(options, self.redactor()),
+            &Expansion::new(self, options),
         )
     }
 
     /// The one-line short form of a tagged value (`<Walrus 0x…>`, `"str"`, `42`).
     pub fn short(&self, word: u64) -> String {
         let options = InspectOptions::default();
-        self.word_value(word, 0, &Expansion::new(&options, self.redactor()))
+        self.word_value(word, 0, &Expansion::new(self, &options))
             .short()
     }
 
@@ -157,7 +159,7 @@ impl HeapModel<'_> {
         let options = InspectOptions::default();
         match self.header(self.untag(addr)) {
             Ok(h) => self
-                .object_value(h, 0, &Expansion::new(&options, self.redactor()))
+                .object_value(h, 0, &Expansion::new(self, &options))
                 .short(),
             Err(e) => format!("<error: {e}>"),
         }
@@ -215,32 +217,33 @@ impl HeapModel<'_> {
             internal,
         };
         Ok(match class {
-            Class::String if o.redactor.is_some() => {
-                let s = self.string(addr, Some(MAX_DIGESTED))?;
-                let digest = o.redactor.map(|r| r.digest_units(&s.units, s.length));
-                let kind = ValueKind::String {
-                    text: String::new(),
-                    length: s.length,
-                    utf16: None,
-                };
-                Value {
-                    redacted: digest,
-                    ..Value::at(addr, kind)
+            Class::String => match o.redactor {
+                Some(r) => {
+                    let (length, digest) = self.string_digest(addr, r)?;
+                    let kind = ValueKind::String {
+                        text: String::new(),
+                        length,
+                        utf16: None,
+                    };
+                    Value {
+                        redacted: Some(digest),
+                        ..Value::at(addr, kind)
+                    }
                 }
-            }
-            Class::String => {
-                let limit = if o.full_strings { None } else { Some(o.limit) };
-                let s = self.string(addr, limit)?;
-                let kind = ValueKind::String {
-                    utf16: (!s.is_well_formed()).then(|| s.units.clone()),
-                    text: s.to_string_lossy(),
-                    length: s.length,
-                };
-                Value {
-                    truncated: s.truncated,
-                    ..Value::at(addr, kind)
+                None => {
+                    let limit = if o.full_strings { None } else { Some(o.limit) };
+                    let s = self.string(addr, limit)?;
+                    let kind = ValueKind::String {
+                        utf16: (!s.is_well_formed()).then(|| s.units.clone()),
+                        text: s.to_string_lossy(),
+                        length: s.length,
+                    };
+                    Value {
+                        truncated: s.truncated,
+                        ..Value::at(addr, kind)
+                    }
                 }
-            }
+            },
             Class::HeapNumber => Value::at(
                 addr,
                 ValueKind::Number(self.f64_at(addr, layout.heap_number.value)?),
@@ -357,7 +360,7 @@ impl HeapModel<'_> {
             let w = self.field(h.addr, at).ok()?;
             matches!(self.class_of_word(w), Some((_, Class::Function))).then(|| {
                 let options = InspectOptions::default();
-                Box::new(self.word_value(w, 0, &Expansion::new(&options, self.redactor())))
+                Box::new(self.word_value(w, 0, &Expansion::new(self, &options)))
             })
         };
         let internal = (h.instance_type == layout.types.accessor_pair).then(|| {

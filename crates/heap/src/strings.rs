@@ -66,12 +66,22 @@ impl HeapModel<'_> {
     pub fn shown_string(&self, addr: u64, limit: Option<u64>) -> Result<String, DecodeError> {
         match self.redactor() {
             Some(r) => {
-                let s = self.string(addr, Some(MAX_DIGESTED))?;
-                let digest = r.digest_units(&s.units, s.length);
-                Ok(Redactor::placeholder(s.length, &digest))
+                let (length, digest) = self.string_digest(addr, r)?;
+                Ok(Redactor::placeholder(length, &digest))
             }
             None => self.string(addr, limit).map(|s| s.to_string_lossy()),
         }
+    }
+
+    /// The length of the string at untagged `addr` and the digest `--redact` shows for it (of
+    /// its first [`MAX_DIGESTED`] code units and its length).
+    pub(crate) fn string_digest(
+        &self,
+        addr: u64,
+        r: &Redactor,
+    ) -> Result<(u64, String), DecodeError> {
+        let s = self.string(addr, Some(MAX_DIGESTED))?;
+        Ok((s.length, r.digest_units(&s.units, s.length)))
     }
 
     /// The string a tagged word points to, in full, as Rust text (`None` when it is not a
